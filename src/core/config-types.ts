@@ -1,0 +1,110 @@
+/**
+ * The validated, frozen configuration the rest of the program sees. The YAML spelling (snake_case)
+ * lives in src/config; this is the internal model.
+ */
+
+/** Names one CRM field: by code (tracking fields: `GCLIENTID`), by numeric id, or by its name. */
+export type FieldRef = { code: string } | { id: number } | { name: string };
+
+/** Lead attributes a parameter may take. The lead's name is deliberately absent (personal data). */
+export const LEAD_ATTRIBUTES = [
+  'id',
+  'price',
+  'status_id',
+  'pipeline_id',
+  'old_status_id',
+  'old_pipeline_id',
+  'responsible_user_id',
+  'created_at',
+] as const;
+export type LeadAttribute = (typeof LEAD_ATTRIBUTES)[number];
+
+export const UTM_KEYS = ['source', 'medium', 'campaign', 'content', 'term'] as const;
+export type UtmKey = (typeof UTM_KEYS)[number];
+
+export type ParamScalar = string | number | boolean;
+
+interface SourceBase {
+  /** Used when the lead has no value for the source. */
+  default?: ParamScalar;
+  /** With no value and no default: skip this event (recorded, with the reason) instead of omitting the param. */
+  required: boolean;
+}
+
+export type ParamSource =
+  | { kind: 'literal'; value: ParamScalar }
+  | (SourceBase & { kind: 'lead'; attribute: LeadAttribute })
+  | (SourceBase & { kind: 'field'; field: FieldRef })
+  | (SourceBase & { kind: 'utm'; utm: UtmKey });
+
+export interface EventTemplate {
+  /** GA4 event name (`purchase`, `generate_lead`, or your own snake_case name). */
+  name: string;
+  params: Readonly<Record<string, ParamSource>>;
+}
+
+/** What happened to the lead, in the marketer's words. */
+export const RULE_TRIGGERS = [
+  'lead_added',
+  'status_changed',
+  'lead_updated',
+  'lead_deleted',
+  'lead_restored',
+] as const;
+export type RuleTrigger = (typeof RULE_TRIGGERS)[number];
+
+export interface Rule {
+  name: string;
+  on: RuleTrigger;
+  /** null = any pipeline. */
+  pipelines: readonly number[] | null;
+  /** null = any status. */
+  statuses: readonly number[] | null;
+  /** null = any previous status. Only `status_changed` events know the previous status. */
+  fromStatuses: readonly number[] | null;
+  send: readonly EventTemplate[];
+}
+
+export interface Ga4Settings {
+  measurementId: string | null;
+  apiSecret: string | null;
+  /** Base URL without a trailing slash: `https://www.google-analytics.com`. */
+  endpoint: string;
+  timeoutMs: number;
+  /** True when credentials are missing: validate and record, never send. */
+  dryRun: boolean;
+}
+
+export interface DeliverySettings {
+  /** How long transient failures are retried, from the first attempt. GA4 backdates 72 h at most. */
+  retryWindowMs: number;
+  /** First retry delay; doubled on each attempt, with jitter. */
+  retryBaseMs: number;
+  /** Longest single retry delay. */
+  retryMaxDelayMs: number;
+  concurrency: number;
+}
+
+export interface CloseloopConfig {
+  /** The file the config came from (for messages). */
+  file: string;
+  /** ISO 4217 code sent with every `value`. */
+  currency: string;
+  amocrm: {
+    subdomain: string | null;
+    fields: {
+      clientId: FieldRef;
+      sessionId: FieldRef | null;
+    };
+  };
+  ga4: Ga4Settings;
+  webhook: {
+    /** Secret path segment. null: one is generated and kept in the data folder. */
+    secret: string | null;
+    maxBodyBytes: number;
+  };
+  delivery: DeliverySettings;
+  /** Keep at most this many delivery-log rows (newest kept). */
+  deliveryLogMaxRows: number;
+  rules: readonly Rule[];
+}

@@ -1,0 +1,126 @@
+/**
+ * Errors are named by who must act. Every code is `AREA_WHAT`, listed in `ERROR_CODES` with who fixes
+ * it, and documented in docs/errors.md (test/unit/errors-doc.test.ts keeps the two in sync).
+ */
+
+export type Fixer = 'marketer' | 'operator' | 'site developer' | 'amoCRM' | 'nobody (transient)' | 'closeloop';
+
+export interface ErrorCodeInfo {
+  who: Fixer;
+  summary: string;
+}
+
+export const ERROR_CODES = {
+  CONFIG_INVALID: { who: 'marketer', summary: 'The YAML config has problems; each is listed with file, line and key.' },
+  CONFIG_NOT_FOUND: { who: 'operator', summary: 'The config file does not exist or cannot be read.' },
+  CONFIG_YAML_SYNTAX: { who: 'marketer', summary: 'The config file is not valid YAML.' },
+  CONFIG_ENV_MISSING: { who: 'operator', summary: 'A `${VAR}` in the config names an environment variable that is not set.' },
+  CONFIG_PERSONAL_DATA: { who: 'marketer', summary: 'A rule would send personal data (name, phone, email) to GA4.' },
+  WEBHOOK_NOT_AMOCRM: { who: 'nobody (transient)', summary: 'A request to the webhook URL is not an amoCRM webhook.' },
+  WEBHOOK_TOO_LARGE: { who: 'operator', summary: 'A webhook body is over the size limit.' },
+  WEBHOOK_UNSUPPORTED_MEDIA_TYPE: { who: 'nobody (transient)', summary: 'A webhook body is not form-encoded.' },
+  STORE_UNAVAILABLE: { who: 'operator', summary: 'The store could not take the write (disk full, locked, Redis down).' },
+  HTTP_NOT_FOUND: { who: 'nobody (transient)', summary: 'No such route, or a webhook with a wrong secret.' },
+  INTERNAL: { who: 'closeloop', summary: 'An unexpected error; the log line has the stack.' },
+  LEAD_NO_CLIENT_ID: { who: 'site developer', summary: 'The lead has no GA client ID, so GA4 cannot attribute it.' },
+  LEAD_CLIENT_ID_INVALID: { who: 'site developer', summary: 'The client-ID field holds something that is not a GA client ID.' },
+  RULE_VALUE_MISSING: { who: 'marketer', summary: 'A required event parameter has no value for this lead.' },
+  GA4_PAYLOAD_INVALID: { who: 'marketer', summary: 'The GA4 payload breaks a documented Measurement Protocol limit; it was not sent.' },
+  GA4_REJECTED: { who: 'operator', summary: 'GA4 answered with a 4xx status; the request was not retried.' },
+  GA4_UNAVAILABLE: { who: 'nobody (transient)', summary: 'GA4 answered 429 or 5xx, or the network failed; retried with backoff.' },
+  GA4_RETRY_EXHAUSTED: { who: 'operator', summary: 'GA4 kept failing for the whole retry window (72 hours).' },
+  DELIVERY_DUPLICATE: { who: 'nobody (transient)', summary: 'The conversion was already sent; the ledger kept it from being sent twice.' },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface AppErrorOptions {
+  retryable?: boolean;
+  httpStatus?: number;
+  details?: unknown;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly httpStatus: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.httpStatus = options.httpStatus ?? 500;
+    this.details = options.details;
+  }
+}
+
+/** One problem in the config, located for a person: file, line, key, and how to fix it. */
+export interface ConfigProblem {
+  file: string;
+  line: number | null;
+  /** Dotted path of the key (`rules[1].send[0].event`), or '' for the whole file. */
+  key: string;
+  message: string;
+  fix: string;
+  code?: ErrorCode;
+}
+
+/** The marketer fixes the YAML. Carries every problem found, never just the first. */
+export class ConfigError extends AppError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: ConfigProblem[], code: ErrorCode = 'CONFIG_INVALID') {
+    super(code, formatConfigProblems(problems), { details: problems });
+    this.problems = problems;
+  }
+}
+
+export function formatConfigProblems(problems: readonly ConfigProblem[]): string {
+  const n = problems.length;
+  const head = `${n} problem${n === 1 ? '' : 's'} in the config:`;
+  const lines = problems.map((p) => {
+    const where = `${p.file}${p.line === null ? '' : `:${p.line}`}${p.key ? ` ${p.key}` : ''}`;
+    return `  - ${where}: ${p.message}\n    fix: ${p.fix}`;
+  });
+  return [head, ...lines].join('\n');
+}
+
+/** A request body that is not what the route takes: answered 400, never stored. */
+export class PayloadError extends AppError {
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(code, message, { httpStatus: 400, ...options });
+  }
+}
+
+/** The operator fixes credentials. */
+export class AuthError extends AppError {
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(code, message, { httpStatus: 401, ...options });
+  }
+}
+
+/** Worth trying again later: 429, 5xx, timeouts, network. `retryAfterMs` honours `Retry-After`. */
+export class RetryableError extends AppError {
+  readonly retryAfterMs: number | null;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: AppErrorOptions & { retryAfterMs?: number | null } = {},
+  ) {
+    super(code, message, { httpStatus: 503, ...options, retryable: true });
+    this.retryAfterMs = options.retryAfterMs ?? null;
+  }
+}
+
+/** The destination refused for good (or we refused to send an invalid payload). Never retried. */
+export class DeliveryError extends AppError {
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(code, message, { httpStatus: 502, ...options, retryable: false });
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
