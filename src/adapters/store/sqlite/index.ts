@@ -1,0 +1,44 @@
+/** The embedded store: job queue, ledger, delivery log and settings in one SQLite file. */
+import type { Store } from '../../../ports/store';
+import { openSqliteDatabase } from './open-sqlite-database';
+import { SqliteDeliveryLog } from './sqlite-delivery-log';
+import { SqliteJobQueue, type SqliteJobQueueOptions } from './sqlite-job-queue';
+import { SqliteLedger } from './sqlite-ledger';
+
+export interface SqliteStoreOptions extends SqliteJobQueueOptions {
+  dataDir: string;
+  deliveryLogMaxRows: number;
+  /** Take the one-process lock on the data folder (default true). */
+  lock?: boolean;
+}
+
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  const opened = openSqliteDatabase(options.dataDir, { lock: options.lock });
+  const { db } = opened;
+  const queue = new SqliteJobQueue(db, options);
+  const getSetting = db.prepare(`SELECT value FROM kv WHERE key = ?`);
+  const setSetting = db.prepare(
+    `INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+  );
+  const ping = db.prepare(`SELECT 1`);
+  return {
+    kind: 'sqlite',
+    queue,
+    ledger: new SqliteLedger(db),
+    deliveryLog: new SqliteDeliveryLog(db, options.deliveryLogMaxRows),
+    getSetting: (key) =>
+      Promise.resolve((getSetting.get(key) as { value: string } | undefined)?.value ?? null),
+    setSetting: (key, value) => {
+      setSetting.run(key, value);
+      return Promise.resolve();
+    },
+    ping: () => {
+      ping.get();
+      return Promise.resolve();
+    },
+    close: async () => {
+      await queue.close();
+      opened.close();
+    },
+  };
+}

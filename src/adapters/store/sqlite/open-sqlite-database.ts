@@ -1,0 +1,138 @@
+/**
+ * Opens the embedded store: one SQLite file in the data folder, in WAL mode.
+ *
+ * `synchronous = FULL` makes every commit durable across power loss, not just across a process
+ * crash; its cost (one fsync per commit) is paid once per group of webhooks, because the job queue
+ * commits concurrent writes together (see SqliteJobQueue). The file is owned by one process at a
+ * time: a lock file in the data folder refuses a second closeloop on the same folder, which would
+ * otherwise hand out the same jobs twice. Use Redis to run several processes.
+ */
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../../../core/errors';
+
+export type SqliteDatabase = Database.Database;
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE jobs (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     queue TEXT NOT NULL,
+     state TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     run_at INTEGER NOT NULL,
+     first_attempt_at INTEGER,
+     last_error TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX jobs_ready ON jobs(queue, state, run_at, seq);
+   CREATE TABLE ledger (
+     key TEXT PRIMARY KEY,
+     state TEXT NOT NULL,
+     owner TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE delivery_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     account_id TEXT NOT NULL,
+     lead_id INTEGER NOT NULL,
+     action TEXT NOT NULL,
+     status_id INTEGER,
+     job_id TEXT NOT NULL,
+     destination TEXT,
+     outcome TEXT NOT NULL,
+     code TEXT,
+     reason TEXT,
+     events TEXT NOT NULL,
+     payload TEXT,
+     attempts INTEGER NOT NULL
+   );
+   CREATE INDEX delivery_log_lead ON delivery_log(lead_id);
+   CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+];
+
+export interface OpenedDatabase {
+  db: SqliteDatabase;
+  file: string;
+  close(): void;
+}
+
+export function openSqliteDatabase(dataDir: string, options: { lock?: boolean } = {}): OpenedDatabase {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'closeloop.db');
+  const releaseLock = options.lock === false ? () => undefined : acquireLock(dataDir);
+  let db: SqliteDatabase;
+  try {
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (e) {
+    releaseLock();
+    throw new AppError('STORE_UNAVAILABLE', `cannot open the embedded store ${file}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  return {
+    db,
+    file,
+    close() {
+      if (db.open) db.close();
+      releaseLock();
+    },
+  };
+}
+
+function migrate(db: SqliteDatabase): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** One closeloop per data folder: a pid file, taken over when its process is gone. */
+function acquireLock(dataDir: string): () => void {
+  const lockFile = path.join(dataDir, 'closeloop.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      return () => {
+        try {
+          if (fs.readFileSync(lockFile, 'utf8') === String(process.pid)) fs.unlinkSync(lockFile);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(lockFile, 'utf8'));
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new AppError(
+          'STORE_UNAVAILABLE',
+          `the data folder ${dataDir} is in use by another closeloop process (pid ${pid}). ` +
+            'Stop it, or give this one its own CLOSELOOP_DATA_DIR; to run several processes, set REDIS_URL.',
+        );
+      }
+      fs.rmSync(lockFile, { force: true }); // stale: its process died (SIGKILL, power loss)
+    }
+  }
+  throw new AppError('STORE_UNAVAILABLE', `cannot take the lock ${lockFile}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

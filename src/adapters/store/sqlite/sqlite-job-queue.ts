@@ -1,0 +1,287 @@
+/**
+ * The embedded job queue: rows in the `jobs` table of the SQLite store.
+ *
+ * Group commit: `add` calls arriving in the same turn of the event loop are written in one
+ * transaction (one fsync) and all resolve after it commits, so acknowledging a webhook only after
+ * it is durable costs little more than not doing so. Consumers are woken at once by a local `add`
+ * and otherwise poll for delayed jobs. One process owns the file (see openSqliteDatabase), so jobs
+ * found `active` at start-up were in flight when the previous process died: they go back to
+ * waiting.
+ */
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../../../core/errors';
+import type {
+  FailedJob,
+  Job,
+  JobHandler,
+  JobOutcome,
+  JobQueue,
+  NewJob,
+  QueueCounts,
+  QueueName,
+} from '../../../ports/job-queue';
+import type { SqliteDatabase } from './open-sqlite-database';
+
+interface PendingAdd {
+  queue: QueueName;
+  jobs: readonly NewJob<unknown>[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+interface JobRow {
+  seq: number;
+  id: string;
+  queue: QueueName;
+  payload: string;
+  attempts: number;
+  run_at: number;
+  first_attempt_at: number;
+  created_at: number;
+}
+
+interface Consumer {
+  queue: QueueName;
+  handler: JobHandler<unknown>;
+  concurrency: number;
+  inFlight: Set<Promise<void>>;
+  timer: NodeJS.Timeout | null;
+  scheduled: boolean;
+}
+
+export interface SqliteJobQueueOptions {
+  now?: () => number;
+  /** How often to look for delayed jobs coming due. */
+  pollIntervalMs?: number;
+  onError?: (error: unknown, context: string) => void;
+}
+
+export class SqliteJobQueue implements JobQueue {
+  private readonly now: () => number;
+  private readonly pollIntervalMs: number;
+  private readonly onError: (error: unknown, context: string) => void;
+  private pending: PendingAdd[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly consumers = new Map<QueueName, Consumer>();
+  private readonly stmt;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: SqliteJobQueueOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.onError = options.onError ?? (() => undefined);
+    this.stmt = {
+      insert: db.prepare(
+        `INSERT INTO jobs (id, queue, state, payload, run_at, created_at, updated_at)
+         VALUES (?, ?, 'waiting', ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
+      ),
+      claim: db.prepare(
+        `UPDATE jobs SET state = 'active', updated_at = @now,
+           first_attempt_at = COALESCE(first_attempt_at, @now)
+         WHERE seq IN (SELECT seq FROM jobs WHERE queue = @queue AND state = 'waiting'
+                       AND run_at <= @now ORDER BY run_at, seq LIMIT @limit)
+         RETURNING seq, id, queue, payload, attempts, run_at, first_attempt_at, created_at`,
+      ),
+      done: db.prepare(`DELETE FROM jobs WHERE id = ?`),
+      retry: db.prepare(
+        `UPDATE jobs SET state = 'waiting', attempts = attempts + 1, run_at = ?, last_error = ?,
+           updated_at = ? WHERE id = ?`,
+      ),
+      fail: db.prepare(
+        `UPDATE jobs SET state = 'failed', attempts = attempts + 1, last_error = ?, updated_at = ?
+         WHERE id = ?`,
+      ),
+      counts: db.prepare(
+        `SELECT state, run_at > @now AS later, COUNT(*) AS n FROM jobs WHERE queue = @queue
+         GROUP BY state, later`,
+      ),
+      listFailed: db.prepare(
+        `SELECT id, queue, attempts, last_error, updated_at FROM jobs
+         WHERE queue = ? AND state = 'failed' ORDER BY updated_at DESC LIMIT ?`,
+      ),
+      retryAllFailed: db.prepare(
+        `UPDATE jobs SET state = 'waiting', run_at = ?, attempts = 0, first_attempt_at = NULL,
+           updated_at = ? WHERE queue = ? AND state = 'failed'`,
+      ),
+      retryOneFailed: db.prepare(
+        `UPDATE jobs SET state = 'waiting', run_at = ?, attempts = 0, first_attempt_at = NULL,
+           updated_at = ? WHERE queue = ? AND state = 'failed' AND id = ?`,
+      ),
+    };
+    db.prepare(`UPDATE jobs SET state = 'waiting' WHERE state = 'active'`).run();
+  }
+
+  add<T>(queue: QueueName, jobs: readonly NewJob<T>[]): Promise<void> {
+    if (this.closed) return Promise.reject(new AppError('STORE_UNAVAILABLE', 'the job queue is closed'));
+    if (jobs.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ queue, jobs, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private readonly insertBatch = (batch: readonly PendingAdd[], now: number): void => {
+    this.db.transaction(() => {
+      for (const p of batch) {
+        for (const job of p.jobs) {
+          this.stmt.insert.run(
+            job.id ?? randomUUID(),
+            p.queue,
+            JSON.stringify(job.payload),
+            job.runAt ?? now,
+            now,
+            now,
+          );
+        }
+      }
+    })();
+  };
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    try {
+      this.insertBatch(batch, this.now());
+    } catch (e) {
+      const err = new AppError('STORE_UNAVAILABLE', `the embedded store could not take the jobs: ${(e as Error).message}`, {
+        cause: e,
+      });
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    for (const p of batch) p.resolve();
+    for (const p of batch) this.wake(p.queue);
+  }
+
+  process<T>(queue: QueueName, handler: JobHandler<T>, options: { concurrency: number }): void {
+    if (this.consumers.has(queue)) throw new Error(`queue ${queue} already has a consumer`);
+    const consumer: Consumer = {
+      queue,
+      handler: handler as JobHandler<unknown>,
+      concurrency: Math.max(1, options.concurrency),
+      inFlight: new Set(),
+      timer: null,
+      scheduled: false,
+    };
+    this.consumers.set(queue, consumer);
+    const poll = (): void => {
+      this.wake(queue);
+      if (!this.closed) consumer.timer = setTimeout(poll, this.pollIntervalMs);
+    };
+    consumer.timer = setTimeout(poll, 0);
+  }
+
+  private wake(queue: QueueName): void {
+    const c = this.consumers.get(queue);
+    if (!c || c.scheduled || this.closed) return;
+    c.scheduled = true;
+    setImmediate(() => {
+      c.scheduled = false;
+      this.take(c);
+    });
+  }
+
+  private take(c: Consumer): void {
+    if (this.closed) return;
+    const free = c.concurrency - c.inFlight.size;
+    if (free <= 0) return;
+    let rows: JobRow[];
+    try {
+      rows = this.stmt.claim.all({ queue: c.queue, now: this.now(), limit: free }) as JobRow[];
+    } catch (e) {
+      this.onError(e, `claiming ${c.queue} jobs`);
+      return;
+    }
+    rows.sort((a, b) => a.run_at - b.run_at || a.seq - b.seq);
+    for (const row of rows) {
+      const job: Job<unknown> = {
+        id: row.id,
+        queue: row.queue,
+        payload: JSON.parse(row.payload) as unknown,
+        attempts: row.attempts,
+        firstAttemptAt: row.first_attempt_at,
+        createdAt: row.created_at,
+      };
+      const run = this.run(c, job).finally(() => {
+        c.inFlight.delete(run);
+        this.wake(c.queue);
+      });
+      c.inFlight.add(run);
+    }
+  }
+
+  private async run(c: Consumer, job: Job<unknown>): Promise<void> {
+    let outcome: JobOutcome;
+    try {
+      outcome = await c.handler(job);
+    } catch (e) {
+      this.onError(e, `${c.queue} job ${job.id}`);
+      outcome = { status: 'retry', delayMs: 1000, error: (e as Error).message ?? String(e) };
+    }
+    try {
+      const now = this.now();
+      if (outcome.status === 'done') this.stmt.done.run(job.id);
+      else if (outcome.status === 'retry')
+        this.stmt.retry.run(now + Math.max(0, outcome.delayMs), outcome.error, now, job.id);
+      else this.stmt.fail.run(outcome.error, now, job.id);
+    } catch (e) {
+      // The job stays `active`; it goes back to waiting at the next start.
+      this.onError(e, `recording the outcome of ${c.queue} job ${job.id}`);
+    }
+  }
+
+  counts(queue: QueueName): Promise<QueueCounts> {
+    const counts: QueueCounts = { waiting: 0, delayed: 0, active: 0, failed: 0 };
+    const rows = this.stmt.counts.all({ queue, now: this.now() }) as Array<{
+      state: string;
+      later: number;
+      n: number;
+    }>;
+    for (const r of rows) {
+      if (r.state === 'waiting') counts[r.later ? 'delayed' : 'waiting'] += r.n;
+      else if (r.state === 'active') counts.active += r.n;
+      else if (r.state === 'failed') counts.failed += r.n;
+    }
+    return Promise.resolve(counts);
+  }
+
+  listFailed(queue: QueueName, limit: number): Promise<FailedJob[]> {
+    const rows = this.stmt.listFailed.all(queue, limit) as Array<{
+      id: string;
+      queue: QueueName;
+      attempts: number;
+      last_error: string | null;
+      updated_at: number;
+    }>;
+    return Promise.resolve(
+      rows.map((r) => ({ id: r.id, queue: r.queue, attempts: r.attempts, error: r.last_error, failedAt: r.updated_at })),
+    );
+  }
+
+  retryFailed(queue: QueueName, ids?: readonly string[]): Promise<number> {
+    const now = this.now();
+    let changed = 0;
+    this.db.transaction(() => {
+      if (ids === undefined) changed = this.stmt.retryAllFailed.run(now, now, queue).changes;
+      else for (const id of ids) changed += this.stmt.retryOneFailed.run(now, now, queue, id).changes;
+    })();
+    if (changed > 0) this.wake(queue);
+    return Promise.resolve(changed);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush(); // adds already promised to callers are written before closing
+    this.closed = true;
+    for (const c of this.consumers.values()) if (c.timer) clearTimeout(c.timer);
+    await Promise.all([...this.consumers.values()].flatMap((c) => [...c.inFlight]));
+  }
+}

@@ -1,0 +1,31 @@
+/** `closeloop <command>`: one file per command. */
+import { processIo, type CliIo } from './cli-io';
+import { runStart } from './start';
+import { runCheckConfig } from './check-config';
+
+const USAGE = `usage: closeloop <command>
+
+commands:
+  start [config]          run the service (HTTP + worker)
+  check-config [config]   check the config and list every problem
+  help                    this text
+
+The config is CLOSELOOP_CONFIG, else config/closeloop.yaml, else config/closeloop.example.yaml.`;
+
+export async function runCli(args: string[], io: CliIo = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [command = 'start', ...rest] = args;
+  switch (command) {
+    case 'start':
+      return runStart(rest, io, env);
+    case 'check-config':
+      return runCheckConfig(rest, io, env);
+    case 'help':
+    case '--help':
+    case '-h':
+      io.out(USAGE);
+      return 0;
+    default:
+      io.err(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The composition root: the only place that knows concrete classes. Builds the store, the
+ * destination, the worker and the HTTP app from the config, and starts them.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type winston from 'winston';
+import type { CloseloopConfig } from './core/config-types';
+import type { LeadEvent } from './core/lead';
+import { createApp } from './http/create-app';
+import { createSqliteStore } from './adapters/store/sqlite';
+import { Ga4Destination } from './adapters/destinations/ga4';
+import { WebhookCrmSource } from './adapters/crm/amocrm/webhook-crm-source';
+import type { Redactor } from './adapters/log/redactor';
+import type { Store } from './ports/store';
+import type { Destination } from './ports/destination';
+import { createInboundHandler } from './worker/process-inbound';
+import { createDeliveryHandler } from './worker/process-delivery';
+import type { DeliveryJobPayload, InboundJobPayload } from './worker/job-payloads';
+
+export interface ServiceOptions {
+  config: CloseloopConfig;
+  logger: winston.Logger;
+  redactor: Redactor;
+  dataDir: string;
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  now?: () => number;
+  random?: () => number;
+  /** Tests: a shorter poll for delayed jobs. */
+  pollIntervalMs?: number;
+}
+
+export interface RunningService {
+  port: number;
+  store: Store;
+  destination: Destination;
+  webhookPath: string;
+  close(): Promise<void>;
+}
+
+export async function startService(options: ServiceOptions): Promise<RunningService> {
+  const { config, logger, redactor } = options;
+  const now = options.now ?? Date.now;
+  redactor.add(config.ga4.apiSecret);
+  redactor.add(config.webhook.secret);
+
+  const store = createSqliteStore({
+    dataDir: options.dataDir,
+    deliveryLogMaxRows: config.deliveryLogMaxRows,
+    now,
+    pollIntervalMs: options.pollIntervalMs,
+    onError: (e, context) => logger.error(`store error while ${context}`, { error: (e as Error)?.message, stack: (e as Error)?.stack }),
+  });
+  try {
+    const webhookSecret = config.webhook.secret ?? readOrCreateSecret(options.dataDir);
+    redactor.add(webhookSecret);
+
+    const destination = new Ga4Destination(config.ga4);
+    const crmSource = new WebhookCrmSource();
+    store.queue.process<InboundJobPayload>(
+      'inbound',
+      createInboundHandler({
+        config,
+        crmSource,
+        queue: store.queue,
+        deliveryLog: store.deliveryLog,
+        destinationName: destination.name,
+        logger,
+        now,
+      }),
+      { concurrency: config.delivery.concurrency },
+    );
+    store.queue.process<DeliveryJobPayload>(
+      'deliver',
+      createDeliveryHandler({
+        destination,
+        ledger: store.ledger,
+        deliveryLog: store.deliveryLog,
+        retryPolicy: config.delivery,
+        logger,
+        now,
+        random: options.random ?? Math.random,
+      }),
+      { concurrency: config.delivery.concurrency },
+    );
+
+    const app = createApp({
+      logger,
+      webhookSecret,
+      maxBodyBytes: config.webhook.maxBodyBytes,
+      now,
+      ingest: (events: readonly LeadEvent[], receivedAt: number) =>
+        store.queue.add<InboundJobPayload>(
+          'inbound',
+          events.map((event) => ({ payload: { event, receivedAt } })),
+        ),
+      health: async () => {
+        await store.ping();
+        return { store: store.kind, dryRun: destination.dryRun };
+      },
+    });
+
+    const server: Server = await new Promise((resolve, reject) => {
+      const s = app.listen(options.port, options.host ?? '0.0.0.0', () => resolve(s));
+      s.once('error', reject);
+    });
+    // Longer than common proxies' idle timeouts, so they never reuse a socket we just closed.
+    server.keepAliveTimeout = 65_000;
+    const port = (server.address() as AddressInfo).port;
+
+    logger.info('closeloop started', {
+      port,
+      store: `sqlite (${path.resolve(options.dataDir)})`,
+      config: config.file,
+      rules: config.rules.length,
+      ga4: destination.dryRun ? 'dry run' : config.ga4.endpoint,
+    });
+    if (destination.dryRun) {
+      const missing = [
+        config.ga4.measurementId ? null : 'GA4_MEASUREMENT_ID',
+        config.ga4.apiSecret ? null : 'GA4_API_SECRET',
+      ].filter(Boolean);
+      logger.warn(
+        `DRY-RUN MODE: nothing is sent to GA4. ${missing.length ? `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set` : 'ga4.dry_run is true'}; payloads are validated, logged and recorded in the delivery log only.`,
+      );
+    }
+    logger.info(
+      config.webhook.secret
+        ? 'amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/<CLOSELOOP_WEBHOOK_SECRET>'
+        : `amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/<the secret in ${path.join(options.dataDir, 'webhook-secret')}> (set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
+    );
+
+    let closing: Promise<void> | null = null;
+    return {
+      port,
+      store,
+      destination,
+      webhookPath: `/webhooks/amocrm/${webhookSecret}`,
+      close: () => {
+        closing ??= (async () => {
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          });
+          await store.close();
+          logger.info('closeloop stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+/** A generated webhook secret lives in the data folder, readable by the operator only. */
+function readOrCreateSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'webhook-secret');
+  try {
+    const existing = fs.readFileSync(file, 'utf8').trim();
+    if (existing) return existing;
+  } catch {
+    // first start
+  }
+  const secret = randomBytes(24).toString('base64url');
+  fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}

@@ -1,0 +1,24 @@
+/**
+ * Ledger: the durable record of which conversions were sent, keyed by idempotency key
+ * (account, lead, event, status). It is what makes "never twice" hold across repeated webhooks,
+ * replays, retries and crashes.
+ *
+ * Contract:
+ * - `claim` is atomic per key across every process sharing the store: of two owners claiming the
+ *   same unsent key, exactly one gets `claimed`. A key already claimed by the same owner is
+ *   `claimed` again (a retried job resumes its own claim); a key sent by anyone is `already_sent`;
+ *   a key claimed and not yet sent or released by another owner is `in_progress_elsewhere`.
+ * - `markSent` makes the claim permanent: the key is never claimable again.
+ * - `release` drops an unsent claim (permanent failure, dry run), so a later trigger or a replay
+ *   may send it.
+ *
+ * Out of scope: what was sent (the delivery log records payloads), expiry (keys live forever; one
+ * short row per conversion).
+ */
+export type ClaimResult = 'claimed' | 'already_sent' | 'in_progress_elsewhere';
+
+export interface Ledger {
+  claim(keys: readonly string[], owner: string, nowMs: number): Promise<Map<string, ClaimResult>>;
+  markSent(keys: readonly string[], owner: string, nowMs: number): Promise<void>;
+  release(keys: readonly string[], owner: string): Promise<void>;
+}
