@@ -1,0 +1,91 @@
+/** Small builders for tests: a lead event and a config, with just the parts a test cares about. */
+import type { CloseloopConfig, Rule } from '../../src/core/config-types';
+import type { CustomField, LeadEvent, LeadSnapshot } from '../../src/core/lead';
+
+export function field(code: string | null, value: string, extra: Partial<CustomField> = {}): CustomField {
+  return { id: extra.id ?? null, name: extra.name ?? code?.toLowerCase() ?? null, code, values: [{ value, enumId: null }] };
+}
+
+export function leadEvent(
+  overrides: Partial<Omit<LeadEvent, 'lead'>> & { lead?: Partial<LeadSnapshot> } = {},
+): LeadEvent {
+  const { lead, ...rest } = overrides;
+  return {
+    crm: 'amocrm',
+    accountId: '29638927',
+    subdomain: 'example',
+    action: 'status',
+    oldStatusId: 41893093,
+    oldPipelineId: null,
+    occurredAt: 1_700_000_000,
+    ...rest,
+    lead: {
+      id: 30307415,
+      statusId: 142,
+      pipelineId: 4542166,
+      price: 150000,
+      responsibleUserId: 8744098,
+      createdAt: 1_699_990_000,
+      updatedAt: 1_700_000_000,
+      customFields: [field('GCLIENTID', 'GA1.1.1234567890.1700000000')],
+      tags: [],
+      ...lead,
+    },
+  };
+}
+
+export const DEFAULT_RULES: Rule[] = [
+  {
+    name: 'New lead',
+    on: 'lead_added',
+    pipelines: null,
+    statuses: null,
+    fromStatuses: null,
+    send: [{ name: 'generate_lead', params: {} }],
+  },
+  {
+    name: 'Deal won',
+    on: 'status_changed',
+    pipelines: null,
+    statuses: [142],
+    fromStatuses: null,
+    send: [
+      { name: 'close_convert_lead', params: { value: { kind: 'lead', attribute: 'price', required: false } } },
+      {
+        name: 'purchase',
+        params: {
+          value: { kind: 'lead', attribute: 'price', required: true },
+          transaction_id: { kind: 'lead', attribute: 'id', required: false },
+        },
+      },
+    ],
+  },
+  {
+    name: 'Deal lost',
+    on: 'status_changed',
+    pipelines: null,
+    statuses: [143],
+    fromStatuses: null,
+    send: [{ name: 'close_unconvert_lead', params: {} }],
+  },
+];
+
+export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopConfig {
+  return {
+    file: 'test-config.yaml',
+    currency: 'RUB',
+    amocrm: { subdomain: null, fields: { clientId: { code: 'GCLIENTID' }, sessionId: { name: 'ga_session_id' } } },
+    ga4: {
+      measurementId: 'G-TEST123',
+      apiSecret: 'test-api-secret-value',
+      endpoint: 'http://127.0.0.1:9',
+      timeoutMs: 2000,
+      dryRun: false,
+    },
+    webhook: { secret: 'test-webhook-secret-0123456789', maxBodyBytes: 1024 * 1024 },
+    delivery: { retryWindowMs: 72 * 3600_000, retryBaseMs: 50, retryMaxDelayMs: 200, concurrency: 4 },
+    deliveryLogMaxRows: 10_000,
+    rules: DEFAULT_RULES,
+    ...overrides,
+  };
+}
