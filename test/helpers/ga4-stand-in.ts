@@ -1,0 +1,174 @@
+/**
+ * A local stand-in for Google's Measurement Protocol endpoints, on a real `node:http` server
+ * (127.0.0.1, a free port), following research ga4-mp.md Part D rules 1–5:
+ * - `POST /mp/collect` → 204, empty body, always (valid or not), like Google; the request and the
+ *   problems Google would have silently dropped it for are recorded, so tests can assert on them;
+ * - `POST /debug/mp/collect` → 200 `{"validationMessages":[…]}`;
+ * - any host, no Content-Type required, credentials never checked (rules 1–3);
+ * - other methods → 405, other paths → 404 (design choice; Google's answer is unconfirmed).
+ * Programmable failures (`failNext`, `hangNext`) stand in for outages and slow answers.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { validateGa4Payload, type Ga4Problem } from '../../src/core/ga4/validate-ga4-payload';
+
+export interface Ga4StandInRequest {
+  method: string;
+  /** Path without the query: `/mp/collect` or `/debug/mp/collect`. */
+  path: string;
+  /** The query string; `query.get('api_secret')`. */
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+  rawBody: string;
+  /** Parsed body; undefined when it was not JSON. */
+  json: unknown;
+  /** What Google would report (debug) or silently drop the events for (collect). */
+  problems: Ga4Problem[];
+  /** The status the stand-in answered (or was about to answer when the client gave up). */
+  status: number;
+  /** False when the answer was a programmed failure, a 404 or a 405. */
+  accepted: boolean;
+}
+
+export interface Ga4StandIn {
+  /** Base URL, to use as `GA4_ENDPOINT`: `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** Answer `status` (with `headers`) to the next `count` requests to either endpoint. */
+  failNext(count: number, status: number, headers?: Record<string, string>): void;
+  /** Delay the answer to the next `count` requests by `ms`. */
+  hangNext(count: number, ms: number): void;
+  /** `POST /mp/collect` requests answered 204: what GA4 would have received. */
+  collected(): Ga4StandInRequest[];
+  /** Every request, including failed, debug, 404 and 405 ones. */
+  attempts(): Ga4StandInRequest[];
+  /** Forget recorded requests and programmed failures. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const COLLECT = '/mp/collect';
+const DEBUG = '/debug/mp/collect';
+
+/** Google's parser wording for a body that is not JSON (research [T2]). */
+const PARSE_ERROR = 'Unable to parse Measurement Protocol JSON payload.';
+
+export async function startGa4StandIn(): Promise<Ga4StandIn> {
+  let recorded: Ga4StandInRequest[] = [];
+  let failures: Array<{ status: number; headers: Record<string, string> }> = [];
+  let hangs: number[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      const parsedUrl = new URL(req.url ?? '/', 'http://stand-in');
+      const entry: Ga4StandInRequest = {
+        method: req.method ?? '',
+        path: parsedUrl.pathname,
+        query: parsedUrl.searchParams,
+        headers: req.headers,
+        rawBody,
+        json: undefined,
+        problems: [],
+        status: 0,
+        accepted: false,
+      };
+      recorded.push(entry);
+
+      const isEndpoint = entry.path === COLLECT || entry.path === DEBUG;
+      let status: number;
+      let headers: Record<string, string> = {};
+      let body = '';
+      if (!isEndpoint) {
+        status = 404;
+      } else if (entry.method !== 'POST') {
+        status = 405;
+        headers = { Allow: 'POST' };
+      } else {
+        entry.problems = inspect(entry, rawBody);
+        const failure = failures.shift();
+        if (failure) {
+          status = failure.status;
+          headers = failure.headers;
+          body = `stand-in: programmed failure ${failure.status}`;
+        } else if (entry.path === COLLECT) {
+          status = 204;
+          entry.accepted = true;
+        } else {
+          status = 200;
+          entry.accepted = true;
+          headers = { 'Content-Type': 'application/json' };
+          body = JSON.stringify({ validationMessages: entry.problems });
+        }
+      }
+      entry.status = status;
+
+      const answer = () => {
+        if (res.destroyed) return; // the client gave up (timeout)
+        res.writeHead(status, headers);
+        res.end(body);
+      };
+      const delay = isEndpoint && entry.method === 'POST' ? hangs.shift() : undefined;
+      if (delay === undefined) {
+        answer();
+      } else {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          answer();
+        }, delay);
+        timers.add(timer);
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    failNext(count, status, headers = {}) {
+      for (let i = 0; i < count; i += 1) failures.push({ status, headers });
+    },
+    hangNext(count, ms) {
+      for (let i = 0; i < count; i += 1) hangs.push(ms);
+    },
+    collected: () => recorded.filter((r) => r.path === COLLECT && r.accepted),
+    attempts: () => [...recorded],
+    reset() {
+      recorded = [];
+      failures = [];
+      hangs = [];
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      // Keep-alive sockets from fetch's pool would otherwise hold close() open.
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) =>
+        server.close((e) => (e ? reject(e) : resolve())),
+      );
+    },
+  };
+}
+
+/** Parses the body and validates it as Google would (rules 6–29; rule 7 for a body not JSON). */
+function inspect(entry: Ga4StandInRequest, rawBody: string): Ga4Problem[] {
+  const bodyBytes = Buffer.byteLength(rawBody, 'utf8');
+  try {
+    entry.json = JSON.parse(rawBody) as unknown;
+  } catch {
+    return [
+      {
+        validationCode: 'VALUE_INVALID',
+        fieldPath: '',
+        description: `${PARSE_ERROR} The body is not valid JSON (${bodyBytes} bytes).`,
+      },
+    ];
+  }
+  return validateGa4Payload(entry.json, { bodyBytes, nowMs: Date.now() });
+}
