@@ -18,7 +18,6 @@ export const ERROR_CODES = {
   CONFIG_PERSONAL_DATA: { who: 'marketer', summary: 'A rule would send personal data (name, phone, email) to GA4.' },
   WEBHOOK_NOT_AMOCRM: { who: 'nobody (transient)', summary: 'A request to the webhook URL is not an amoCRM webhook.' },
   WEBHOOK_TOO_LARGE: { who: 'operator', summary: 'A webhook body is over the size limit.' },
-  WEBHOOK_UNSUPPORTED_MEDIA_TYPE: { who: 'nobody (transient)', summary: 'A webhook body is not form-encoded.' },
   STORE_UNAVAILABLE: { who: 'operator', summary: 'The store could not take the write (disk full, locked, Redis down).' },
   HTTP_NOT_FOUND: { who: 'nobody (transient)', summary: 'No such route, or a webhook with a wrong secret.' },
   INTERNAL: { who: 'closeloop', summary: 'An unexpected error; the log line has the stack.' },

@@ -14,8 +14,9 @@ describe('decideRetry', () => {
   });
 
   it('caps the delay at the maximum', () => {
-    assert.deepEqual(at(30), { retry: true, delayMs: 3600_000 });
-    assert.deepEqual(at(1000), { retry: true, delayMs: 3600_000 });
+    assert.deepEqual(at(30, 0), { retry: true, delayMs: 1800_000 });
+    assert.deepEqual(at(30, 0.5), { retry: true, delayMs: 2700_000 });
+    assert.deepEqual(at(1000, 0.5), { retry: true, delayMs: 2700_000 });
   });
 
   it('honours a longer Retry-After', () => {
