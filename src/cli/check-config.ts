@@ -1,0 +1,115 @@
+/**
+ * `closeloop check-config [path]`: load the config the way `start` would and say, in plain words,
+ * what closeloop will do with it, or list every problem with its line and fix.
+ * Secrets (the GA4 api_secret, the webhook secret) are never printed: only `set` / `not set`.
+ */
+import type { CloseloopConfig, FieldRef, Rule } from '../core/config-types';
+import { ConfigError } from '../core/errors';
+import { loadConfig } from '../config/load-config';
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const USAGE = [
+  'usage: closeloop check-config [path/to/config.yaml]',
+  '',
+  'Checks the config and prints what closeloop will do with it. Without a path it reads',
+  'CLOSELOOP_CONFIG, else config/closeloop.yaml, else config/closeloop.example.yaml.',
+];
+
+// Async like every command, so the CLI dispatcher treats them alike; this one needs no I/O wait.
+// eslint-disable-next-line @typescript-eslint/require-await
+export async function runCheckConfig(
+  args: string[],
+  io: CliIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    USAGE.forEach((line) => io.out(line));
+    return 0;
+  }
+  if (args.length > 1 || args.some((a) => a.startsWith('-'))) {
+    USAGE.forEach((line) => io.err(line));
+    return 1;
+  }
+  let config: CloseloopConfig;
+  try {
+    config = loadConfig({ path: args[0], env });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      io.err(e.message);
+      return 1;
+    }
+    throw e;
+  }
+  describeConfig(config).forEach((line) => io.out(line));
+  return 0;
+}
+
+/** The summary check-config prints for a valid config. */
+export function describeConfig(config: CloseloopConfig): string[] {
+  const { ga4 } = config;
+  const lines = [`Config file: ${config.file} (valid)`];
+  if (ga4.dryRun) {
+    const reasons: string[] = [];
+    if (ga4.measurementId === null) reasons.push('measurement_id is not set');
+    if (ga4.apiSecret === null) reasons.push('api_secret is not set');
+    if (reasons.length === 0) reasons.push('dry_run: true in the config');
+    lines.push(
+      `GA4: DRY RUN, events are checked and recorded but not sent (${reasons.join('; ')})`,
+    );
+    if (ga4.measurementId === null || ga4.apiSecret === null) {
+      lines.push(
+        '     to send events, set GA4_MEASUREMENT_ID and GA4_API_SECRET (or ga4.measurement_id and ga4.api_secret)',
+      );
+    }
+  } else {
+    lines.push(`GA4: events are sent to ${ga4.endpoint}`);
+  }
+  lines.push(
+    `     measurement_id: ${ga4.measurementId ?? 'not set'}, api_secret: ${ga4.apiSecret === null ? 'not set' : 'set'}, endpoint: ${ga4.endpoint}`,
+  );
+  lines.push(`Currency: ${config.currency}`);
+  lines.push(`Client ID field: ${describeField(config.amocrm.fields.clientId)}`);
+  const session = config.amocrm.fields.sessionId;
+  lines.push(
+    `Session ID field: ${session === null ? 'none (no session ID is sent)' : describeField(session)}`,
+  );
+  lines.push(
+    `Webhook secret: ${config.webhook.secret === null ? 'not set (closeloop generates one and keeps it in the data folder)' : 'set'}`,
+  );
+  if (config.rules.length === 0) {
+    lines.push(
+      'Rules: none, so nothing will be sent to GA4 (add rules under rules:, see config/closeloop.example.yaml)',
+    );
+  } else {
+    lines.push(`Rules (${config.rules.length}):`);
+    for (const rule of config.rules) lines.push(`  ${describeRule(rule)}`);
+  }
+  return lines;
+}
+
+function describeField(ref: FieldRef): string {
+  if ('code' in ref) return `code ${ref.code}`;
+  if ('id' in ref) return `id ${ref.id}`;
+  return `name "${ref.name}"`;
+}
+
+function ids(one: string, many: string, list: readonly number[]): string {
+  return `${list.length === 1 ? one : many} ${list.join(', ')}`;
+}
+
+/** `New lead: lead_added, any pipeline → generate_lead`. */
+export function describeRule(rule: Rule): string {
+  const parts: string[] = [rule.on];
+  parts.push(
+    rule.pipelines === null ? 'any pipeline' : ids('pipeline', 'pipelines', rule.pipelines),
+  );
+  if (rule.statuses !== null) parts.push(ids('status', 'statuses', rule.statuses));
+  else if (rule.on === 'status_changed') parts.push('any status');
+  if (rule.fromStatuses !== null)
+    parts.push(ids('from status', 'from statuses', rule.fromStatuses));
+  return `${rule.name}: ${parts.join(', ')} → ${rule.send.map((e) => e.name).join(', ')}`;
+}

@@ -1,0 +1,169 @@
+/**
+ * `closeloop check-config`: what it prints for a valid config, the exact problems for an invalid
+ * one, exit codes, and that secrets never appear in its output.
+ */
+import { strict as assert } from 'node:assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describeRule, runCheckConfig } from '../../src/cli/check-config';
+import type { Rule } from '../../src/core/config-types';
+
+interface Captured {
+  code: number;
+  out: string[];
+  err: string[];
+}
+
+async function check(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Captured> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCheckConfig(
+    args,
+    { out: (l) => out.push(l), err: (l) => err.push(l) },
+    env,
+  );
+  return { code, out, err };
+}
+
+const EXAMPLE = 'config/closeloop.example.yaml';
+const FIXTURES = 'test/fixtures/config';
+
+describe('check-config', () => {
+  it('describes the example config: file, dry run and why, currency, client ID field, rules', async () => {
+    const { code, out, err } = await check([EXAMPLE]);
+    assert.equal(code, 0);
+    assert.deepEqual(err, []);
+    assert.deepEqual(out, [
+      'Config file: config/closeloop.example.yaml (valid)',
+      'GA4: DRY RUN, events are checked and recorded but not sent (measurement_id is not set; api_secret is not set)',
+      '     to send events, set GA4_MEASUREMENT_ID and GA4_API_SECRET (or ga4.measurement_id and ga4.api_secret)',
+      '     measurement_id: not set, api_secret: not set, endpoint: https://www.google-analytics.com',
+      'Currency: RUB',
+      'Client ID field: code GCLIENTID',
+      'Session ID field: name "ga_session_id"',
+      'Webhook secret: not set (closeloop generates one and keeps it in the data folder)',
+      'Rules (3):',
+      '  New lead: lead_added, any pipeline → generate_lead',
+      '  Deal won: status_changed, any pipeline, status 142 → close_convert_lead, purchase',
+      '  Deal lost: status_changed, any pipeline, status 143 → close_unconvert_lead',
+    ]);
+  });
+
+  it('reads CLOSELOOP_CONFIG when no path is given', async () => {
+    const { code, out } = await check([], { CLOSELOOP_CONFIG: `${FIXTURES}/valid/minimal.yaml` });
+    assert.equal(code, 0);
+    assert.equal(out[0], `Config file: ${FIXTURES}/valid/minimal.yaml (valid)`);
+  });
+
+  it('names the one missing credential', async () => {
+    const { out } = await check([EXAMPLE], { GA4_MEASUREMENT_ID: 'G-ABC123' });
+    assert.equal(
+      out[1],
+      'GA4: DRY RUN, events are checked and recorded but not sent (api_secret is not set)',
+    );
+    assert.match(out[3] ?? '', /measurement_id: G-ABC123, api_secret: not set/);
+  });
+
+  it('says dry_run is on when credentials are set but the config asks for a dry run', async () => {
+    const { out } = await check([`${FIXTURES}/valid/env-defaults.yaml`], {
+      CLOSELOOP_TEST_MEASUREMENT_ID: 'G-ABC123',
+      CLOSELOOP_TEST_API_SECRET: 'abc',
+      CLOSELOOP_TEST_DRY_RUN: 'true',
+    });
+    assert.equal(
+      out[1],
+      'GA4: DRY RUN, events are checked and recorded but not sent (dry_run: true in the config)',
+    );
+  });
+
+  it('never prints the GA4 api_secret or the webhook secret, only set / not set', async () => {
+    const apiSecret = 'Sup3rSecretApiValue';
+    const webhookSecret = 'WebhookSecret_0123456789';
+    const { code, out, err } = await check([EXAMPLE], {
+      GA4_MEASUREMENT_ID: 'G-ABC123',
+      GA4_API_SECRET: apiSecret,
+      CLOSELOOP_WEBHOOK_SECRET: webhookSecret,
+    });
+    assert.equal(code, 0);
+    const all = [...out, ...err].join('\n');
+    assert.ok(!all.includes(apiSecret), 'api_secret printed');
+    assert.ok(!all.includes(webhookSecret), 'webhook secret printed');
+    assert.equal(out[1], 'GA4: events are sent to https://www.google-analytics.com');
+    assert.match(all, /api_secret: set/);
+    assert.match(all, /Webhook secret: set/);
+  });
+
+  it('never prints secrets written into the YAML either', async () => {
+    const { out } = await check([`${FIXTURES}/valid/full.yaml`]);
+    const all = out.join('\n');
+    assert.ok(!all.includes('fake-api-secret-value'));
+    assert.ok(!all.includes('abcdefghijklmnop_0123-XYZ'));
+    assert.ok(
+      out.includes(
+        '  Paid after invoice: status_changed, pipeline 1234567, statuses 142, 555003, from status 555002 → purchase, close_convert_lead',
+      ),
+    );
+    assert.ok(out.includes('Client ID field: id 610951'));
+    assert.ok(out.includes('Session ID field: none (no session ID is sent)'));
+  });
+
+  it('says that nothing will be sent when the rule list is empty', async () => {
+    const { code, out } = await check([`${FIXTURES}/valid/minimal.yaml`]);
+    assert.equal(code, 0);
+    assert.match(out[out.length - 1] ?? '', /^Rules: none, so nothing will be sent to GA4/);
+  });
+
+  it('prints every problem to stderr, exactly as the marketer should see it, and exits 1', async () => {
+    const file = `${FIXTURES}/invalid/several-problems.yaml`;
+    const { code, out, err } = await check([file]);
+    assert.equal(code, 1);
+    assert.deepEqual(out, []);
+    const expected = fs
+      .readFileSync(path.resolve(`${FIXTURES}/invalid/several-problems.expected.txt`), 'utf8')
+      .replace(/\n$/, '');
+    assert.deepEqual(err, [expected]);
+    assert.ok(!err.join('\n').includes('"short"'), 'the bad webhook secret is not echoed');
+  });
+
+  it('exits 1 with CONFIG_NOT_FOUND wording for a missing file', async () => {
+    const { code, err } = await check(['no/such/file.yaml']);
+    assert.equal(code, 1);
+    assert.match(
+      err.join('\n'),
+      /no\/such\/file\.yaml: there is no config file at no\/such\/file\.yaml/,
+    );
+  });
+
+  it('prints usage for --help (exit 0) and for bad arguments (exit 1)', async () => {
+    const help = await check(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.out[0] ?? '', /^usage: closeloop check-config/);
+    const bad = await check(['a.yaml', 'b.yaml']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err[0] ?? '', /^usage: closeloop check-config/);
+  });
+
+  it('describes rules in one line each', () => {
+    const rule = (over: Partial<Rule>): Rule => ({
+      name: 'R',
+      on: 'status_changed',
+      pipelines: null,
+      statuses: null,
+      fromStatuses: null,
+      send: [{ name: 'qualify_lead', params: {} }],
+      ...over,
+    });
+    assert.equal(
+      describeRule(rule({})),
+      'R: status_changed, any pipeline, any status → qualify_lead',
+    );
+    assert.equal(
+      describeRule(rule({ pipelines: [1, 2], statuses: [3], fromStatuses: [4, 5] })),
+      'R: status_changed, pipelines 1, 2, status 3, from statuses 4, 5 → qualify_lead',
+    );
+    assert.equal(
+      describeRule(rule({ on: 'lead_updated', pipelines: [7] })),
+      'R: lead_updated, pipeline 7 → qualify_lead',
+    );
+  });
+});
