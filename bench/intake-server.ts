@@ -18,7 +18,11 @@ import type { InboundJobPayload } from '../src/worker/job-payloads';
 
 const SECRET = 'bench-webhook-secret-0123456789';
 const mode = process.argv[2];
-const quiet = { info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
+const quiet = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: (m: string) => console.error(m),
+};
 
 if (mode === 'bare') {
   const server = http.createServer((req, res) => {
@@ -36,7 +40,9 @@ if (mode === 'bare') {
     });
   });
   server.keepAliveTimeout = 65_000;
-  server.listen(0, '127.0.0.1', () => console.log(`READY ${(server.address() as AddressInfo).port}`));
+  server.listen(0, '127.0.0.1', () =>
+    console.log(`READY ${(server.address() as AddressInfo).port}`),
+  );
   process.on('SIGTERM', () => process.exit(0));
 } else if (mode === 'durable') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-bench-'));
@@ -46,10 +52,15 @@ if (mode === 'bare') {
     webhookSecret: SECRET,
     maxBodyBytes: 1024 * 1024,
     ingest: (events, receivedAt) =>
-      store.queue.add<InboundJobPayload>('inbound', events.map((event) => ({ payload: { event, receivedAt } }))),
+      store.queue.add<InboundJobPayload>(
+        'inbound',
+        events.map((event) => ({ payload: { event, receivedAt } })),
+      ),
     health: () => Promise.resolve({}),
   });
-  const server = app.listen(0, '127.0.0.1', () => console.log(`READY ${(server.address() as AddressInfo).port}`));
+  const server = app.listen(0, '127.0.0.1', () =>
+    console.log(`READY ${(server.address() as AddressInfo).port}`),
+  );
   server.keepAliveTimeout = 65_000;
   process.on('SIGTERM', () => {
     void store.queue.counts('inbound').then(async (c) => {

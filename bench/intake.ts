@@ -15,11 +15,15 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECRET = 'bench-webhook-secret-0123456789';
 
-function startServer(mode: 'bare' | 'durable'): Promise<{ proc: ChildProcess; port: number; lines: string[] }> {
-  const proc = spawn(process.execPath, [path.join(__dirname, 'intake-server.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(
+  mode: 'bare' | 'durable',
+): Promise<{ proc: ChildProcess; port: number; lines: string[] }> {
+  const proc = spawn(process.execPath, [path.join(__dirname, 'intake-server.js'), mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (c: Buffer) => {
+    proc.stdout.on('data', (c: Buffer) => {
       for (const line of c.toString().split('\n').filter(Boolean)) {
         lines.push(line);
         const m = /^READY (\d+)/.exec(line);
@@ -66,9 +70,15 @@ async function load(url: string, bodies: string[]) {
 
 async function main(): Promise<void> {
   // Real-shaped won-deal webhooks: one lead each, a tracking field, a select field, Cyrillic.
-  const bodies = Array.from({ length: 1000 }, (_, n) => webhookBody('status', [{ id: 100000 + n, sessionId: '1747132561' }]));
-  console.log(`intake benchmark: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`);
-  console.log(`${CONNECTIONS} connections, ${SECONDS} s per server, body ${bodies[0]!.length} bytes\n`);
+  const bodies = Array.from({ length: 1000 }, (_, n) =>
+    webhookBody('status', [{ id: 100000 + n, sessionId: '1747132561' }]),
+  );
+  console.log(
+    `intake benchmark: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`,
+  );
+  console.log(
+    `${CONNECTIONS} connections, ${SECONDS} s per server, body ${bodies[0]!.length} bytes\n`,
+  );
 
   const bare = await startServer('bare');
   await load(`http://127.0.0.1:${bare.port}/`, bodies.slice(0, 50)); // warm-up
@@ -80,14 +90,20 @@ async function main(): Promise<void> {
   const warm = await load(url, bodies.slice(0, 50));
   const ours = await load(url, bodies);
   const lines = await stopServer(durable);
-  const stored = Number(/^STORED (\d+)/.exec(lines.find((l) => l.startsWith('STORED')) ?? '')?.[1] ?? NaN);
+  const stored = Number(
+    /^STORED (\d+)/.exec(lines.find((l) => l.startsWith('STORED')) ?? '')?.[1] ?? NaN,
+  );
 
   const row = (name: string, r: typeof ceiling) =>
     `${name.padEnd(38)} ${r.perSecond.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(4)} ms   non-2xx ${r.non2xx}  errors ${r.errors}`;
   console.log(row('bare node:http + parse (ceiling)', ceiling));
   console.log(row('closeloop durable intake (SQLite FULL)', ours));
-  console.log(`\nratio durable / ceiling: ${(ours.perSecond / ceiling.perSecond).toFixed(2)} (target ≥ 0.50)`);
-  console.log(`durability check: ${stored} jobs stored for ${warm.ok + ours.ok} acknowledged webhooks${stored === warm.ok + ours.ok ? ' (all of them)' : ' (MISMATCH)'}`);
+  console.log(
+    `\nratio durable / ceiling: ${(ours.perSecond / ceiling.perSecond).toFixed(2)} (target ≥ 0.50)`,
+  );
+  console.log(
+    `durability check: ${stored} jobs stored for ${warm.ok + ours.ok} acknowledged webhooks${stored === warm.ok + ours.ok ? ' (all of them)' : ' (MISMATCH)'}`,
+  );
 }
 
 main().catch((e: unknown) => {

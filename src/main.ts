@@ -20,6 +20,7 @@ import type { Destination } from './ports/destination';
 import { createInboundHandler } from './worker/process-inbound';
 import { createDeliveryHandler } from './worker/process-delivery';
 import type { DeliveryJobPayload, InboundJobPayload } from './worker/job-payloads';
+import { errorMessage } from './core/error-message';
 
 export interface ServiceOptions {
   config: CloseloopConfig;
@@ -54,7 +55,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     deliveryLogMaxRows: config.deliveryLogMaxRows,
     now,
     pollIntervalMs: options.pollIntervalMs,
-    onError: (e, context) => logger.error(`store error while ${context}`, { error: (e as Error)?.message, stack: (e as Error)?.stack }),
+    onError: (e, context) =>
+      logger.error(`store error while ${context}`, {
+        error: errorMessage(e),
+        stack: (e as Error)?.stack,
+      }),
   });
   try {
     const webhookSecret = config.webhook.secret ?? readOrCreateSecret(options.dataDir);

@@ -12,7 +12,11 @@ commands:
 
 The config is CLOSELOOP_CONFIG, else config/closeloop.yaml, else config/closeloop.example.yaml.`;
 
-export async function runCli(args: string[], io: CliIo = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runCli(
+  args: string[],
+  io: CliIo = processIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const [command = 'start', ...rest] = args;
   switch (command) {
     case 'start':

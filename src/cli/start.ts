@@ -5,8 +5,13 @@ import { chooseLogFormat, createLogger } from '../adapters/log/create-logger';
 import { Redactor } from '../adapters/log/redactor';
 import { startService } from '../main';
 import type { CliIo } from './cli-io';
+import { errorMessage } from '../core/error-message';
 
-export async function runStart(args: string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runStart(
+  args: string[],
+  io: CliIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   let config;
   try {
     config = loadConfig({ path: args[0], env });
@@ -25,14 +30,24 @@ export async function runStart(args: string[], io: CliIo, env: NodeJS.ProcessEnv
   });
   const port = parsePort(env.PORT);
   if (port === null) {
-    io.err(`closeloop cannot start: PORT="${env.PORT}" is not a port number (0-65535). Fix: set PORT=3000 or unset it.`);
+    io.err(
+      `closeloop cannot start: PORT="${env.PORT}" is not a port number (0-65535). Fix: set PORT=3000 or unset it.`,
+    );
     return 1;
   }
   let service;
   try {
-    service = await startService({ config, logger, redactor, dataDir: env.CLOSELOOP_DATA_DIR || './data', port });
+    service = await startService({
+      config,
+      logger,
+      redactor,
+      dataDir: env.CLOSELOOP_DATA_DIR || './data',
+      port,
+    });
   } catch (e) {
-    logger.error(`closeloop cannot start: ${(e as Error).message}`, { code: isAppError(e) ? e.code : undefined });
+    logger.error(`closeloop cannot start: ${errorMessage(e)}`, {
+      code: isAppError(e) ? e.code : undefined,
+    });
     return 1;
   }
   return new Promise<number>((resolve) => {
@@ -41,7 +56,7 @@ export async function runStart(args: string[], io: CliIo, env: NodeJS.ProcessEnv
       service.close().then(
         () => resolve(0),
         (e: unknown) => {
-          logger.error('error while stopping', { error: (e as Error).message });
+          logger.error('error while stopping', { error: errorMessage(e) });
           resolve(1);
         },
       );

@@ -3,7 +3,8 @@
  * it, and documented in docs/errors.md (test/unit/errors-doc.test.ts keeps the two in sync).
  */
 
-export type Fixer = 'marketer' | 'operator' | 'site developer' | 'amoCRM' | 'nobody (transient)' | 'closeloop';
+export type Fixer =
+  'marketer' | 'operator' | 'site developer' | 'amoCRM' | 'nobody (transient)' | 'closeloop';
 
 export interface ErrorCodeInfo {
   who: Fixer;
@@ -11,24 +12,69 @@ export interface ErrorCodeInfo {
 }
 
 export const ERROR_CODES = {
-  CONFIG_INVALID: { who: 'marketer', summary: 'The YAML config has problems; each is listed with file, line and key.' },
-  CONFIG_NOT_FOUND: { who: 'operator', summary: 'The config file does not exist or cannot be read.' },
+  CONFIG_INVALID: {
+    who: 'marketer',
+    summary: 'The YAML config has problems; each is listed with file, line and key.',
+  },
+  CONFIG_NOT_FOUND: {
+    who: 'operator',
+    summary: 'The config file does not exist or cannot be read.',
+  },
   CONFIG_YAML_SYNTAX: { who: 'marketer', summary: 'The config file is not valid YAML.' },
-  CONFIG_ENV_MISSING: { who: 'operator', summary: 'A `${VAR}` in the config names an environment variable that is not set.' },
-  CONFIG_PERSONAL_DATA: { who: 'marketer', summary: 'A rule would send personal data (name, phone, email) to GA4.' },
-  WEBHOOK_NOT_AMOCRM: { who: 'nobody (transient)', summary: 'A request to the webhook URL is not an amoCRM webhook.' },
+  CONFIG_ENV_MISSING: {
+    who: 'operator',
+    summary: 'A `${VAR}` in the config names an environment variable that is not set.',
+  },
+  CONFIG_PERSONAL_DATA: {
+    who: 'marketer',
+    summary: 'A rule would send personal data (name, phone, email) to GA4.',
+  },
+  WEBHOOK_NOT_AMOCRM: {
+    who: 'nobody (transient)',
+    summary: 'A request to the webhook URL is not an amoCRM webhook.',
+  },
   WEBHOOK_TOO_LARGE: { who: 'operator', summary: 'A webhook body is over the size limit.' },
-  STORE_UNAVAILABLE: { who: 'operator', summary: 'The store could not take the write (disk full, locked, Redis down).' },
-  HTTP_NOT_FOUND: { who: 'nobody (transient)', summary: 'No such route, or a webhook with a wrong secret.' },
+  STORE_UNAVAILABLE: {
+    who: 'operator',
+    summary: 'The store could not take the write (disk full, locked, Redis down).',
+  },
+  HTTP_NOT_FOUND: {
+    who: 'nobody (transient)',
+    summary: 'No such route, or a webhook with a wrong secret.',
+  },
   INTERNAL: { who: 'closeloop', summary: 'An unexpected error; the log line has the stack.' },
-  LEAD_NO_CLIENT_ID: { who: 'site developer', summary: 'The lead has no GA client ID, so GA4 cannot attribute it.' },
-  LEAD_CLIENT_ID_INVALID: { who: 'site developer', summary: 'The client-ID field holds something that is not a GA client ID.' },
-  RULE_VALUE_MISSING: { who: 'marketer', summary: 'A required event parameter has no value for this lead.' },
-  GA4_PAYLOAD_INVALID: { who: 'marketer', summary: 'The GA4 payload breaks a documented Measurement Protocol limit; it was not sent.' },
-  GA4_REJECTED: { who: 'operator', summary: 'GA4 answered with a 4xx status; the request was not retried.' },
-  GA4_UNAVAILABLE: { who: 'nobody (transient)', summary: 'GA4 answered 429 or 5xx, or the network failed; retried with backoff.' },
-  GA4_RETRY_EXHAUSTED: { who: 'operator', summary: 'GA4 kept failing for the whole retry window (72 hours).' },
-  DELIVERY_DUPLICATE: { who: 'nobody (transient)', summary: 'The conversion was already sent; the ledger kept it from being sent twice.' },
+  LEAD_NO_CLIENT_ID: {
+    who: 'site developer',
+    summary: 'The lead has no GA client ID, so GA4 cannot attribute it.',
+  },
+  LEAD_CLIENT_ID_INVALID: {
+    who: 'site developer',
+    summary: 'The client-ID field holds something that is not a GA client ID.',
+  },
+  RULE_VALUE_MISSING: {
+    who: 'marketer',
+    summary: 'A required event parameter has no value for this lead.',
+  },
+  GA4_PAYLOAD_INVALID: {
+    who: 'marketer',
+    summary: 'The GA4 payload breaks a documented Measurement Protocol limit; it was not sent.',
+  },
+  GA4_REJECTED: {
+    who: 'operator',
+    summary: 'GA4 answered with a 4xx status; the request was not retried.',
+  },
+  GA4_UNAVAILABLE: {
+    who: 'nobody (transient)',
+    summary: 'GA4 answered 429 or 5xx, or the network failed; retried with backoff.',
+  },
+  GA4_RETRY_EXHAUSTED: {
+    who: 'operator',
+    summary: 'GA4 kept failing for the whole retry window (72 hours).',
+  },
+  DELIVERY_DUPLICATE: {
+    who: 'nobody (transient)',
+    summary: 'The conversion was already sent; the ledger kept it from being sent twice.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -216,7 +216,8 @@ export function firstValue(fields: readonly CustomField[], ref: FieldRef): strin
 }
 
 function fieldMatches(field: CustomField, ref: FieldRef): boolean {
-  if ('code' in ref) return field.code !== null && field.code.toUpperCase() === ref.code.toUpperCase();
+  if ('code' in ref)
+    return field.code !== null && field.code.toUpperCase() === ref.code.toUpperCase();
   if ('id' in ref) return field.id === ref.id;
   return field.name !== null && field.name.trim().toLowerCase() === ref.name.trim().toLowerCase();
 }

@@ -13,9 +13,7 @@ export interface RetryPolicy {
   retryMaxDelayMs: number;
 }
 
-export type RetryDecision =
-  | { retry: true; delayMs: number }
-  | { retry: false; reason: string };
+export type RetryDecision = { retry: true; delayMs: number } | { retry: false; reason: string };
 
 export interface RetryInput {
   /** Failed attempts so far, including the one that just failed (1 after the first failure). */
@@ -28,7 +26,10 @@ export interface RetryInput {
 }
 
 export function decideRetry(policy: RetryPolicy, input: RetryInput): RetryDecision {
-  const exp = Math.min(policy.retryMaxDelayMs, policy.retryBaseMs * 2 ** Math.min(input.failures - 1, 40));
+  const exp = Math.min(
+    policy.retryMaxDelayMs,
+    policy.retryBaseMs * 2 ** Math.min(input.failures - 1, 40),
+  );
   const jittered = Math.round(exp * (0.5 + input.random() * 0.5));
   const delayMs = Math.max(jittered, input.retryAfterMs ?? 0, 1);
   const deadline = input.firstAttemptAtMs + policy.retryWindowMs;

@@ -11,6 +11,7 @@ import { AppError, isAppError, PayloadError } from '../core/errors';
 import type { LeadEvent } from '../core/lead';
 import { parseWebhook } from '../adapters/crm/amocrm/parse-webhook';
 import type { WorkerLogger } from '../worker/worker-logger';
+import { errorMessage } from '../core/error-message';
 
 export interface AppDeps {
   logger: WorkerLogger;
@@ -33,11 +34,16 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/healthz', (_req, res, next) => {
     deps.health().then(
       (details) => res.json({ status: 'ok', ...details }),
-      (e: unknown) => next(new AppError('STORE_UNAVAILABLE', `store: ${(e as Error).message}`, { httpStatus: 503 })),
+      (e: unknown) =>
+        next(new AppError('STORE_UNAVAILABLE', `store: ${errorMessage(e)}`, { httpStatus: 503 })),
     );
   });
 
-  const readBody = express.text({ type: () => true, limit: deps.maxBodyBytes, defaultCharset: 'utf-8' });
+  const readBody = express.text({
+    type: () => true,
+    limit: deps.maxBodyBytes,
+    defaultCharset: 'utf-8',
+  });
 
   app.post(
     '/webhooks/amocrm/:secret',
@@ -55,7 +61,12 @@ export function createApp(deps: AppDeps): express.Express {
       const receivedAt = now();
       const type = req.headers['content-type'] ?? '';
       if (type && !type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-        next(new PayloadError('WEBHOOK_NOT_AMOCRM', `expected an application/x-www-form-urlencoded body as amoCRM sends, got ${type.split(';')[0]}`));
+        next(
+          new PayloadError(
+            'WEBHOOK_NOT_AMOCRM',
+            `expected an application/x-www-form-urlencoded body as amoCRM sends, got ${type.split(';')[0]}`,
+          ),
+        );
         return;
       }
       const body = typeof req.body === 'string' ? req.body : '';
@@ -74,24 +85,44 @@ export function createApp(deps: AppDeps): express.Express {
           next(
             isAppError(e) && e.code === 'STORE_UNAVAILABLE'
               ? new AppError('STORE_UNAVAILABLE', e.message, { httpStatus: 503, cause: e })
-              : new AppError('STORE_UNAVAILABLE', `could not store the webhook: ${(e as Error).message}`, { httpStatus: 503, cause: e }),
+              : new AppError(
+                  'STORE_UNAVAILABLE',
+                  `could not store the webhook: ${errorMessage(e)}`,
+                  { httpStatus: 503, cause: e },
+                ),
           );
         },
       );
     },
   );
 
-  app.use((_req, _res, next) => next(new AppError('HTTP_NOT_FOUND', 'not found', { httpStatus: 404 })));
+  app.use((_req, _res, next) =>
+    next(new AppError('HTTP_NOT_FOUND', 'not found', { httpStatus: 404 })),
+  );
 
   // The one error handler: every error leaves as {"error":{"code","message"}} and a log line.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toAppError(err);
     const route = req.route ? String((req.route as { path: string }).path) : req.path;
-    const meta = { code: e.code, status: e.httpStatus, method: req.method, route, ip: req.ip, message: e.message };
-    if (e.httpStatus >= 500) deps.logger.error('request failed', { ...meta, stack: (err as Error)?.stack });
-    else if (e.httpStatus !== 404 || route.startsWith('/webhooks')) deps.logger.warn('request rejected', meta);
+    const meta = {
+      code: e.code,
+      status: e.httpStatus,
+      method: req.method,
+      route,
+      ip: req.ip,
+      message: e.message,
+    };
+    if (e.httpStatus >= 500)
+      deps.logger.error('request failed', { ...meta, stack: (err as Error)?.stack });
+    else if (e.httpStatus !== 404 || route.startsWith('/webhooks'))
+      deps.logger.warn('request rejected', meta);
     if (res.headersSent) return;
-    res.status(e.httpStatus).json({ error: { code: e.code, message: e.httpStatus >= 500 && e.code === 'INTERNAL' ? 'internal error' : e.message } });
+    res.status(e.httpStatus).json({
+      error: {
+        code: e.code,
+        message: e.httpStatus >= 500 && e.code === 'INTERNAL' ? 'internal error' : e.message,
+      },
+    });
   });
 
   return app;
@@ -101,10 +132,17 @@ function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === 'entity.too.large' || e?.status === 413) {
-    return new AppError('WEBHOOK_TOO_LARGE', `the body is over the ${e.message?.match(/\d+/)?.[0] ?? ''} byte limit (webhook.max_body in the config)`, { httpStatus: 413 });
+    return new AppError(
+      'WEBHOOK_TOO_LARGE',
+      `the body is over the ${e.message?.match(/\d+/)?.[0] ?? ''} byte limit (webhook.max_body in the config)`,
+      { httpStatus: 413 },
+    );
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-    return new PayloadError('WEBHOOK_NOT_AMOCRM', `unreadable request body: ${e.message ?? 'bad request'}`);
+    return new PayloadError(
+      'WEBHOOK_NOT_AMOCRM',
+      `unreadable request body: ${e.message ?? 'bad request'}`,
+    );
   }
   return new AppError('INTERNAL', e?.message ?? String(err), { cause: err });
 }

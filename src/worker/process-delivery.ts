@@ -51,7 +51,10 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
         outcome: 'duplicate',
         code: 'DELIVERY_DUPLICATE',
         reason: others
-          .map((c) => `${c.event.name}: ${claims.get(c.key) === 'already_sent' ? 'already sent' : 'being sent by another job'} (${c.key})`)
+          .map(
+            (c) =>
+              `${c.event.name}: ${claims.get(c.key) === 'already_sent' ? 'already sent' : 'being sent by another job'} (${c.key})`,
+          )
           .join('; '),
         events: others.map((c) => c.event.name),
         payload: null,
@@ -82,11 +85,14 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
         events,
         payload: result.requests,
       });
-      deps.logger.info(result.outcome === 'sent' ? 'conversion sent' : 'conversion recorded (dry run)', {
-        leadId: p.leadId,
-        events,
-        destination: deps.destination.name,
-      });
+      deps.logger.info(
+        result.outcome === 'sent' ? 'conversion sent' : 'conversion recorded (dry run)',
+        {
+          leadId: p.leadId,
+          events,
+          destination: deps.destination.name,
+        },
+      );
       return { status: 'done' };
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -107,8 +113,14 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
             events,
             payload: null,
           });
-          deps.logger.warn('delivery failed, will retry', { leadId: p.leadId, events, error: message, delayMs: decision.delayMs });
-          if (!isAppError(e)) deps.logger.error('unexpected delivery error', { stack: (e as Error)?.stack });
+          deps.logger.warn('delivery failed, will retry', {
+            leadId: p.leadId,
+            events,
+            error: message,
+            delayMs: decision.delayMs,
+          });
+          if (!isAppError(e))
+            deps.logger.error('unexpected delivery error', { stack: (e as Error)?.stack });
           return { status: 'retry', delayMs: decision.delayMs, error: message };
         }
         await deps.ledger.release(keys, job.id);
@@ -133,7 +145,12 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
         events,
         payload: details?.payload ?? null,
       });
-      deps.logger.error('delivery refused', { leadId: p.leadId, events, code: e.code, error: message });
+      deps.logger.error('delivery refused', {
+        leadId: p.leadId,
+        events,
+        code: e.code,
+        error: message,
+      });
       return { status: 'failed', error: `${e.code}: ${message}` };
     }
   };

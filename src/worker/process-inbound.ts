@@ -32,7 +32,11 @@ export function createInboundHandler(deps: InboundDeps) {
       event = await deps.crmSource.completeLead(event);
     } catch (e) {
       if (isAppError(e) && e.retryable) {
-        return { status: 'retry', delayMs: 5_000 * 2 ** Math.min(job.attempts, 8), error: e.message };
+        return {
+          status: 'retry',
+          delayMs: 5_000 * 2 ** Math.min(job.attempts, 8),
+          error: e.message,
+        };
       }
       throw e;
     }
@@ -50,7 +54,13 @@ export function createInboundHandler(deps: InboundDeps) {
     };
 
     for (const s of mapped.skipped) {
-      await deps.deliveryLog.record({ ...base, outcome: 'skipped', code: s.code, reason: `${s.eventName} (rule "${s.rule}"): ${s.reason}`, events: [s.eventName] });
+      await deps.deliveryLog.record({
+        ...base,
+        outcome: 'skipped',
+        code: s.code,
+        reason: `${s.eventName} (rule "${s.rule}"): ${s.reason}`,
+        events: [s.eventName],
+      });
     }
     if (mapped.conversions.length === 0) {
       if (mapped.matchedRules.length === 0) {
@@ -96,7 +106,9 @@ export function createInboundHandler(deps: InboundDeps) {
       conversions: mapped.conversions,
       source: { event: job.payload.event, receivedAt: job.payload.receivedAt },
     };
-    await deps.queue.add('deliver', [{ id: `${job.id}:${deps.destinationName}`, payload: delivery }]);
+    await deps.queue.add('deliver', [
+      { id: `${job.id}:${deps.destinationName}`, payload: delivery },
+    ]);
     return { status: 'done' };
   };
 }

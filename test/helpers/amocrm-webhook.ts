@@ -31,7 +31,10 @@ export function webhookBody(action: 'add' | 'status' | 'update', leads: WebhookL
     if (lead.clientId !== null) {
       p.set(`${k}[custom_fields][${f}][id]`, '610955');
       p.set(`${k}[custom_fields][${f}][name]`, 'gclientid');
-      p.set(`${k}[custom_fields][${f}][values][0][value]`, lead.clientId ?? 'GA1.1.1234567890.1700000000');
+      p.set(
+        `${k}[custom_fields][${f}][values][0][value]`,
+        lead.clientId ?? 'GA1.1.1234567890.1700000000',
+      );
       p.set(`${k}[custom_fields][${f}][code]`, 'GCLIENTID');
       f++;
     }

@@ -2,8 +2,17 @@
 import type { CloseloopConfig, Rule } from '../../src/core/config-types';
 import type { CustomField, LeadEvent, LeadSnapshot } from '../../src/core/lead';
 
-export function field(code: string | null, value: string, extra: Partial<CustomField> = {}): CustomField {
-  return { id: extra.id ?? null, name: extra.name ?? code?.toLowerCase() ?? null, code, values: [{ value, enumId: null }] };
+export function field(
+  code: string | null,
+  value: string,
+  extra: Partial<CustomField> = {},
+): CustomField {
+  return {
+    id: extra.id ?? null,
+    name: extra.name ?? code?.toLowerCase() ?? null,
+    code,
+    values: [{ value, enumId: null }],
+  };
 }
 
 export function leadEvent(
@@ -50,7 +59,10 @@ export const DEFAULT_RULES: Rule[] = [
     statuses: [142],
     fromStatuses: null,
     send: [
-      { name: 'close_convert_lead', params: { value: { kind: 'lead', attribute: 'price', required: false } } },
+      {
+        name: 'close_convert_lead',
+        params: { value: { kind: 'lead', attribute: 'price', required: false } },
+      },
       {
         name: 'purchase',
         params: {
@@ -74,7 +86,10 @@ export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopC
   return {
     file: 'test-config.yaml',
     currency: 'RUB',
-    amocrm: { subdomain: null, fields: { clientId: { code: 'GCLIENTID' }, sessionId: { name: 'ga_session_id' } } },
+    amocrm: {
+      subdomain: null,
+      fields: { clientId: { code: 'GCLIENTID' }, sessionId: { name: 'ga_session_id' } },
+    },
     ga4: {
       measurementId: 'G-TEST123',
       apiSecret: 'test-api-secret-value',
@@ -83,7 +98,12 @@ export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopC
       dryRun: false,
     },
     webhook: { secret: 'test-webhook-secret-0123456789', maxBodyBytes: 1024 * 1024 },
-    delivery: { retryWindowMs: 72 * 3600_000, retryBaseMs: 50, retryMaxDelayMs: 200, concurrency: 4 },
+    delivery: {
+      retryWindowMs: 72 * 3600_000,
+      retryBaseMs: 50,
+      retryMaxDelayMs: 200,
+      concurrency: 4,
+    },
     deliveryLogMaxRows: 10_000,
     rules: DEFAULT_RULES,
     ...overrides,

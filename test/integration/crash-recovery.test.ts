@@ -35,12 +35,15 @@ async function startCloseloop(dataDir: string, ga4Endpoint: string): Promise<Chi
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
   let port = 0;
   await waitFor(
     () => {
-      const m = /"message":"closeloop started"[^\n]*"port":(\d+)|"port":(\d+)[^\n]*"message":"closeloop started"/.exec(out);
+      const m =
+        /"message":"closeloop started"[^\n]*"port":(\d+)|"port":(\d+)[^\n]*"message":"closeloop started"/.exec(
+          out,
+        );
       if (m) port = Number(m[1] ?? m[2]);
       if (proc.exitCode !== null) throw new Error(`closeloop exited early:\n${out}`);
       return port > 0;
@@ -68,7 +71,8 @@ describe('crash recovery (real processes, SIGKILL)', function () {
     ga4 = await startGa4StandIn();
   });
   afterEach(async () => {
-    for (const c of children.splice(0)) if (c.proc.exitCode === null && c.proc.signalCode === null) await kill9(c);
+    for (const c of children.splice(0))
+      if (c.proc.exitCode === null && c.proc.signalCode === null) await kill9(c);
     await ga4.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -99,11 +103,18 @@ describe('crash recovery (real processes, SIGKILL)', function () {
     // Second life: GA4 is back.
     const second = await startCloseloop(dir, ga4.url);
     children.push(second);
-    await waitFor(() => ga4.collected().length >= leads.length, { timeoutMs: 30_000, message: `delivered ${ga4.collected().length} of ${leads.length}` });
+    await waitFor(() => ga4.collected().length >= leads.length, {
+      timeoutMs: 30_000,
+      message: `delivered ${ga4.collected().length} of ${leads.length}`,
+    });
     await new Promise((r) => setTimeout(r, 1000)); // anything extra would arrive now
     const purchases = ga4
       .collected()
-      .flatMap((r) => (r.json as { events: Array<{ name: string; params: { transaction_id?: string } }> }).events)
+      .flatMap(
+        (r) =>
+          (r.json as { events: Array<{ name: string; params: { transaction_id?: string } }> })
+            .events,
+      )
       .filter((e) => e.name === 'purchase')
       .map((e) => e.params.transaction_id)
       .sort();

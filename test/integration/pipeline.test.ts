@@ -21,7 +21,9 @@ describe('pipeline: webhook → store → worker → GA4', function () {
   let service: RunningService | null;
   let log: ReturnType<typeof captureLogger>;
 
-  async function start(overrides: (c: CloseloopConfig) => CloseloopConfig = (c) => c): Promise<RunningService> {
+  async function start(
+    overrides: (c: CloseloopConfig) => CloseloopConfig = (c) => c,
+  ): Promise<RunningService> {
     const base = testConfig();
     const config = overrides({ ...base, ga4: { ...base.ga4, endpoint: ga4.url } });
     service = await startService({
@@ -47,7 +49,10 @@ describe('pipeline: webhook → store → worker → GA4', function () {
   async function settled(): Promise<void> {
     await waitFor(
       async () => {
-        const [i, d] = await Promise.all([service!.store.queue.counts('inbound'), service!.store.queue.counts('deliver')]);
+        const [i, d] = await Promise.all([
+          service!.store.queue.counts('inbound'),
+          service!.store.queue.counts('deliver'),
+        ]);
         return i.waiting + i.active + i.delayed + d.waiting + d.active + d.delayed === 0;
       },
       { timeoutMs: 10_000, message: 'queues did not drain' },
@@ -68,9 +73,14 @@ describe('pipeline: webhook → store → worker → GA4', function () {
 
   it('sends a won deal as close_convert_lead + purchase, once, with value, currency and transaction_id', async () => {
     await start();
-    const res = await post(webhookBody('status', [{ id: 30307415, price: 150000, sessionId: '1747132561' }]));
+    const res = await post(
+      webhookBody('status', [{ id: 30307415, price: 150000, sessionId: '1747132561' }]),
+    );
     assert.equal(res.status, 200);
-    await waitFor(() => ga4.collected().length >= 1, { timeoutMs: 5000, message: 'nothing reached GA4' });
+    await waitFor(() => ga4.collected().length >= 1, {
+      timeoutMs: 5000,
+      message: 'nothing reached GA4',
+    });
     await settled();
     const got = ga4.collected();
     assert.equal(got.length, 1);
@@ -78,7 +88,11 @@ describe('pipeline: webhook → store → worker → GA4', function () {
     assert.equal(req.query.get('measurement_id'), 'G-TEST123');
     assert.equal(req.query.get('api_secret'), 'test-api-secret-value');
     assert.deepEqual(req.problems, []);
-    const body = req.json as { client_id: string; timestamp_micros?: number; events: Array<{ name: string; params: Record<string, unknown> }> };
+    const body = req.json as {
+      client_id: string;
+      timestamp_micros?: number;
+      events: Array<{ name: string; params: Record<string, unknown> }>;
+    };
     assert.equal(body.client_id, '1234567890.1700000000');
     assert.equal(typeof body.timestamp_micros, 'number');
     assert.deepEqual(
@@ -93,7 +107,10 @@ describe('pipeline: webhook → store → worker → GA4', function () {
       session_id: '1747132561',
     });
     const rows = await service!.store.deliveryLog.list({ leadId: 30307415 });
-    assert.deepEqual(rows.map((r) => r.outcome), ['sent']);
+    assert.deepEqual(
+      rows.map((r) => r.outcome),
+      ['sent'],
+    );
     assert.equal(JSON.stringify(rows[0]!.payload).includes('test-api-secret-value'), false);
   });
 
@@ -101,11 +118,16 @@ describe('pipeline: webhook → store → worker → GA4', function () {
     ga4.failNext(2, 503);
     await start();
     assert.equal((await post(webhookBody('status', [{ id: 501 }]))).status, 200);
-    await waitFor(() => ga4.collected().length >= 1, { timeoutMs: 8000, message: 'never delivered after 503s' });
+    await waitFor(() => ga4.collected().length >= 1, {
+      timeoutMs: 8000,
+      message: 'never delivered after 503s',
+    });
     await settled();
     assert.equal(ga4.collected().length, 1);
     assert.equal(ga4.attempts().length, 3);
-    const outcomes = (await service!.store.deliveryLog.list({ leadId: 501 })).map((r) => r.outcome).reverse();
+    const outcomes = (await service!.store.deliveryLog.list({ leadId: 501 }))
+      .map((r) => r.outcome)
+      .reverse();
     assert.deepEqual(outcomes, ['retrying', 'retrying', 'sent']);
   });
 
@@ -117,9 +139,14 @@ describe('pipeline: webhook → store → worker → GA4', function () {
     await new Promise((r) => setTimeout(r, 100));
     await settled();
     assert.equal(ga4.collected().length, 1);
-    const purchases = ga4.collected().flatMap((r) => (r.json as { events: Array<{ name: string }> }).events).filter((e) => e.name === 'purchase');
+    const purchases = ga4
+      .collected()
+      .flatMap((r) => (r.json as { events: Array<{ name: string }> }).events)
+      .filter((e) => e.name === 'purchase');
     assert.equal(purchases.length, 1);
-    const outcomes = (await service!.store.deliveryLog.list({ leadId: 777 })).map((r) => r.outcome).sort();
+    const outcomes = (await service!.store.deliveryLog.list({ leadId: 777 }))
+      .map((r) => r.outcome)
+      .sort();
     assert.deepEqual(outcomes, ['duplicate', 'duplicate', 'sent']);
   });
 
@@ -136,7 +163,10 @@ describe('pipeline: webhook → store → worker → GA4', function () {
   });
 
   it('in dry-run mode validates and records the payload, sends nothing, and says so at start', async () => {
-    await start((c) => ({ ...c, ga4: { ...c.ga4, measurementId: null, apiSecret: null, dryRun: true } }));
+    await start((c) => ({
+      ...c,
+      ga4: { ...c.ga4, measurementId: null, apiSecret: null, dryRun: true },
+    }));
     assert.equal((await post(webhookBody('status', [{ id: 42 }]))).status, 200);
     await settled();
     assert.equal(ga4.attempts().length, 0);
@@ -146,7 +176,11 @@ describe('pipeline: webhook → store → worker → GA4', function () {
     assert.match(payload, /"purchase"/);
     assert.match(log.text(), /DRY-RUN MODE/);
     // not claimed in the ledger: once credentials are set, the conversion can still be sent
-    const claim = await service!.store.ledger.claim(['29638927:42:purchase:142'], 'probe', Date.now());
+    const claim = await service!.store.ledger.claim(
+      ['29638927:42:purchase:142'],
+      'probe',
+      Date.now(),
+    );
     assert.equal(claim.get('29638927:42:purchase:142'), 'claimed');
   });
 
@@ -160,7 +194,9 @@ describe('pipeline: webhook → store → worker → GA4', function () {
           pipelines: null,
           statuses: null,
           fromStatuses: null,
-          send: [{ name: 'qualify_lead', params: { note: { kind: 'literal', value: 'x'.repeat(150) } } }],
+          send: [
+            { name: 'qualify_lead', params: { note: { kind: 'literal', value: 'x'.repeat(150) } } },
+          ],
         },
       ],
     }));
@@ -182,18 +218,27 @@ describe('pipeline: webhook → store → worker → GA4', function () {
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(ga4.attempts().length, 1);
     const rows = await service!.store.deliveryLog.list({ leadId: 32 });
-    assert.deepEqual(rows.map((r) => [r.outcome, r.code]), [['failed', 'GA4_REJECTED']]);
+    assert.deepEqual(
+      rows.map((r) => [r.outcome, r.code]),
+      [['failed', 'GA4_REJECTED']],
+    );
   });
 
   it('never writes a secret to the log', async () => {
     ga4.failNext(1, 503);
     await start();
     await post(webhookBody('status', [{ id: 33 }]));
-    await fetch(`http://127.0.0.1:${service!.port}${service!.webhookPath}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    await fetch(`http://127.0.0.1:${service!.port}${service!.webhookPath}`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     await waitFor(() => ga4.collected().length >= 1, { timeoutMs: 5000, message: 'not delivered' });
     await settled();
     // and a line that carries the secret on purpose is redacted, not written
-    log.logger.warn('probe', { url: `${ga4.url}/mp/collect?measurement_id=G-TEST123&api_secret=test-api-secret-value` });
+    log.logger.warn('probe', {
+      url: `${ga4.url}/mp/collect?measurement_id=G-TEST123&api_secret=test-api-secret-value`,
+    });
     const text = log.text();
     assert.match(text, /api_secret=\[REDACTED\]/);
     assert.ok(text.length > 200, 'the test must have produced log lines');

@@ -31,9 +31,12 @@ describe('POST /webhooks/amocrm/:secret', () => {
   let failStore: boolean;
 
   const logger = {
-    info: (message: string, meta?: Record<string, unknown>) => logs.push({ level: 'info', message, meta }),
-    warn: (message: string, meta?: Record<string, unknown>) => logs.push({ level: 'warn', message, meta }),
-    error: (message: string, meta?: Record<string, unknown>) => logs.push({ level: 'error', message, meta }),
+    info: (message: string, meta?: Record<string, unknown>) =>
+      logs.push({ level: 'info', message, meta }),
+    warn: (message: string, meta?: Record<string, unknown>) =>
+      logs.push({ level: 'warn', message, meta }),
+    error: (message: string, meta?: Record<string, unknown>) =>
+      logs.push({ level: 'error', message, meta }),
   };
 
   function app(maxBodyBytes = 64 * 1024) {
@@ -44,7 +47,10 @@ describe('POST /webhooks/amocrm/:secret', () => {
       ingest: (events: readonly LeadEvent[], receivedAt: number) =>
         failStore
           ? Promise.reject(new AppError('STORE_UNAVAILABLE', 'disk full'))
-          : store.queue.add<InboundJobPayload>('inbound', events.map((event) => ({ payload: { event, receivedAt } }))),
+          : store.queue.add<InboundJobPayload>(
+              'inbound',
+              events.map((event) => ({ payload: { event, receivedAt } })),
+            ),
       health: async () => {
         await store.ping();
         return { store: store.kind };
@@ -113,7 +119,10 @@ describe('POST /webhooks/amocrm/:secret', () => {
   });
 
   it('answers 413 to a body over the limit and stores nothing', async () => {
-    const body = webhookBody('status', Array.from({ length: 200 }, (_, i) => ({ id: i + 1 })));
+    const body = webhookBody(
+      'status',
+      Array.from({ length: 200 }, (_, i) => ({ id: i + 1 })),
+    );
     assert.ok(body.length > 8 * 1024);
     const res = await request(app(8 * 1024))
       .post(`/webhooks/amocrm/${SECRET}`)

@@ -4,7 +4,13 @@ import { decideRetry } from '../../src/core/retry-policy';
 describe('decideRetry', () => {
   const policy = { retryWindowMs: 72 * 3600_000, retryBaseMs: 1000, retryMaxDelayMs: 3600_000 };
   const at = (failures: number, random = 0.999999, nowMs = 0, retryAfterMs: number | null = null) =>
-    decideRetry(policy, { failures, firstAttemptAtMs: 0, nowMs, random: () => random, retryAfterMs });
+    decideRetry(policy, {
+      failures,
+      firstAttemptAtMs: 0,
+      nowMs,
+      random: () => random,
+      retryAfterMs,
+    });
 
   it('doubles the delay on each failure, with jitter between half and all of it', () => {
     assert.deepEqual(at(1), { retry: true, delayMs: 1000 });
@@ -27,7 +33,10 @@ describe('decideRetry', () => {
   it('gives up when the next attempt would fall outside the 72-hour window', () => {
     const d = at(80, 0.999999, 72 * 3600_000 - 1000);
     assert.equal(d.retry, false);
-    assert.match((d as { reason: string }).reason, /after 80 attempts: the retry window of 72 h is over/);
+    assert.match(
+      (d as { reason: string }).reason,
+      /after 80 attempts: the retry window of 72 h is over/,
+    );
     assert.equal(at(80, 0.999999, 70 * 3600_000).retry, true);
   });
 });

@@ -7,7 +7,10 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/(api_secret=)[^&\s"'\\]+/gi, '$1[REDACTED]'],
   [/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1[REDACTED]'],
   [/(\/webhooks\/amocrm\/)[^/?\s"'\\]+/g, '$1[REDACTED]'],
-  [/("?(?:access_token|refresh_token|client_secret|api_secret)"?\s*[:=]\s*"?)[^"&\s,}]+/gi, '$1[REDACTED]'],
+  [
+    /("?(?:access_token|refresh_token|client_secret|api_secret)"?\s*[:=]\s*"?)[^"&\s,}]+/gi,
+    '$1[REDACTED]',
+  ],
 ];
 
 export class Redactor {
@@ -20,7 +23,8 @@ export class Redactor {
 
   redactString(s: string): string {
     let out = s;
-    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join('[REDACTED]');
+    for (const secret of this.secrets)
+      if (out.includes(secret)) out = out.split(secret).join('[REDACTED]');
     for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
     return out;
   }
@@ -30,7 +34,11 @@ export class Redactor {
     if (typeof value === 'string') return this.redactString(value) as T;
     if (value === null || typeof value !== 'object' || depth > 8) return value;
     if (value instanceof Error) {
-      return { name: value.name, message: this.redactString(value.message), stack: value.stack ? this.redactString(value.stack) : undefined } as T;
+      return {
+        name: value.name,
+        message: this.redactString(value.message),
+        stack: value.stack ? this.redactString(value.stack) : undefined,
+      } as T;
     }
     if (Array.isArray(value)) return value.map((v: unknown) => this.redact(v, depth + 1)) as T;
     const out: Record<string | symbol, unknown> = {};

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../../core/errors';
+import { errorMessage } from '../../../core/error-message';
 
 export type SqliteDatabase = Database.Database;
 
@@ -61,7 +62,10 @@ export interface OpenedDatabase {
   close(): void;
 }
 
-export function openSqliteDatabase(dataDir: string, options: { lock?: boolean } = {}): OpenedDatabase {
+export function openSqliteDatabase(
+  dataDir: string,
+  options: { lock?: boolean } = {},
+): OpenedDatabase {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'closeloop.db');
   const releaseLock = options.lock === false ? () => undefined : acquireLock(dataDir);
@@ -75,9 +79,13 @@ export function openSqliteDatabase(dataDir: string, options: { lock?: boolean } 
     migrate(db);
   } catch (e) {
     releaseLock();
-    throw new AppError('STORE_UNAVAILABLE', `cannot open the embedded store ${file}: ${(e as Error).message}`, {
-      cause: e,
-    });
+    throw new AppError(
+      'STORE_UNAVAILABLE',
+      `cannot open the embedded store ${file}: ${errorMessage(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
   return {
     db,

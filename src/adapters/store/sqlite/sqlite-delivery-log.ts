@@ -47,13 +47,18 @@ export class SqliteDeliveryLog implements DeliveryLog {
     this.prune = db.prepare(
       `DELETE FROM delivery_log WHERE id <= (SELECT MAX(id) FROM delivery_log) - ?`,
     );
+    // Also at open: a process that records fewer than PRUNE_EVERY rows must not grow the log forever.
+    this.prune.run(maxRows);
   }
 
   record(entry: DeliveryRecord): Promise<void> {
     this.insert.run({
       ...entry,
       events: JSON.stringify(entry.events),
-      payload: entry.payload === undefined || entry.payload === null ? null : JSON.stringify(entry.payload),
+      payload:
+        entry.payload === undefined || entry.payload === null
+          ? null
+          : JSON.stringify(entry.payload),
     });
     if (++this.sincePrune >= PRUNE_EVERY) {
       this.sincePrune = 0;

@@ -21,6 +21,7 @@ import type {
   QueueName,
 } from '../../../ports/job-queue';
 import type { SqliteDatabase } from './open-sqlite-database';
+import { errorMessage } from '../../../core/error-message';
 
 interface PendingAdd {
   queue: QueueName;
@@ -63,6 +64,7 @@ export class SqliteJobQueue implements JobQueue {
   private pending: PendingAdd[] = [];
   private flushScheduled = false;
   private closed = false;
+  private closing: Promise<void> | null = null;
   private readonly consumers = new Map<QueueName, Consumer>();
   private readonly stmt;
 
@@ -115,7 +117,8 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   add<T>(queue: QueueName, jobs: readonly NewJob<T>[]): Promise<void> {
-    if (this.closed) return Promise.reject(new AppError('STORE_UNAVAILABLE', 'the job queue is closed'));
+    if (this.closed)
+      return Promise.reject(new AppError('STORE_UNAVAILABLE', 'the job queue is closed'));
     if (jobs.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ queue, jobs, resolve, reject });
@@ -151,9 +154,13 @@ export class SqliteJobQueue implements JobQueue {
     try {
       this.insertBatch(batch, this.now());
     } catch (e) {
-      const err = new AppError('STORE_UNAVAILABLE', `the embedded store could not take the jobs: ${(e as Error).message}`, {
-        cause: e,
-      });
+      const err = new AppError(
+        'STORE_UNAVAILABLE',
+        `the embedded store could not take the jobs: ${errorMessage(e)}`,
+        {
+          cause: e,
+        },
+      );
       for (const p of batch) p.reject(err);
       return;
     }
@@ -224,7 +231,7 @@ export class SqliteJobQueue implements JobQueue {
       outcome = await c.handler(job);
     } catch (e) {
       this.onError(e, `${c.queue} job ${job.id}`);
-      outcome = { status: 'retry', delayMs: 1000, error: (e as Error).message ?? String(e) };
+      outcome = { status: 'retry', delayMs: 1000, error: errorMessage(e) };
     }
     try {
       const now = this.now();
@@ -262,7 +269,13 @@ export class SqliteJobQueue implements JobQueue {
       updated_at: number;
     }>;
     return Promise.resolve(
-      rows.map((r) => ({ id: r.id, queue: r.queue, attempts: r.attempts, error: r.last_error, failedAt: r.updated_at })),
+      rows.map((r) => ({
+        id: r.id,
+        queue: r.queue,
+        attempts: r.attempts,
+        error: r.last_error,
+        failedAt: r.updated_at,
+      })),
     );
   }
 
@@ -271,17 +284,20 @@ export class SqliteJobQueue implements JobQueue {
     let changed = 0;
     this.db.transaction(() => {
       if (ids === undefined) changed = this.stmt.retryAllFailed.run(now, now, queue).changes;
-      else for (const id of ids) changed += this.stmt.retryOneFailed.run(now, now, queue, id).changes;
+      else
+        for (const id of ids) changed += this.stmt.retryOneFailed.run(now, now, queue, id).changes;
     })();
     if (changed > 0) this.wake(queue);
     return Promise.resolve(changed);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.flush(); // adds already promised to callers are written before closing
-    this.closed = true;
-    for (const c of this.consumers.values()) if (c.timer) clearTimeout(c.timer);
-    await Promise.all([...this.consumers.values()].flatMap((c) => [...c.inFlight]));
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.flush(); // adds already promised to callers are written before closing
+      this.closed = true;
+      for (const c of this.consumers.values()) if (c.timer) clearTimeout(c.timer);
+      await Promise.all([...this.consumers.values()].flatMap((c) => [...c.inFlight]));
+    })();
+    return this.closing;
   }
 }

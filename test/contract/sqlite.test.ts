@@ -1,0 +1,57 @@
+/** The port contracts against the embedded SQLite store, each test in a fresh data folder. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createSqliteStore } from '../../src/adapters/store/sqlite';
+import type { Store } from '../../src/ports/store';
+import { describeDeliveryLogContract } from './delivery-log.contract';
+import { describeJobQueueContract } from './job-queue.contract';
+import { describeLedgerContract } from './ledger.contract';
+
+function sqliteBackend(deliveryLogMaxRows = 10_000) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-contract-'));
+  const open = (lock = true): Store =>
+    createSqliteStore({ dataDir, deliveryLogMaxRows, pollIntervalMs: 20, lock });
+  const closing: Promise<void>[] = [];
+  let store = open();
+  return {
+    store,
+    reopen: async (): Promise<Store> => {
+      await store.close();
+      return (store = open());
+    },
+    // The "dead" process takes no more jobs; a second connection, as after a restart, opens the
+    // file while its handler is stuck (lock: false, since the lock holder is this very process).
+    restartAfterCrash: (): Promise<Store> => {
+      closing.push(store.close());
+      return Promise.resolve((store = open(false)));
+    },
+    cleanup: async (): Promise<void> => {
+      const results = await Promise.allSettled([...closing, store.close()]);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+    },
+  };
+}
+
+describeJobQueueContract('sqlite', () => {
+  const b = sqliteBackend();
+  return Promise.resolve({
+    queue: b.store.queue,
+    reopen: async () => (await b.reopen()).queue,
+    restartAfterCrash: async () => (await b.restartAfterCrash()).queue,
+    cleanup: b.cleanup,
+  });
+});
+describeLedgerContract('sqlite', () => {
+  const b = sqliteBackend();
+  return Promise.resolve({ ledger: b.store.ledger, cleanup: b.cleanup });
+});
+describeDeliveryLogContract('sqlite', (maxRows) => {
+  const b = sqliteBackend(maxRows);
+  return Promise.resolve({
+    deliveryLog: b.store.deliveryLog,
+    reopen: async () => (await b.reopen()).deliveryLog,
+    cleanup: b.cleanup,
+  });
+});
