@@ -58,7 +58,7 @@ if (mode === 'bare') {
       ),
     health: () => Promise.resolve({}),
   });
-  const server = app.listen(0, '127.0.0.1', () =>
+  const server = http.createServer(app).listen(0, '127.0.0.1', () =>
     console.log(`READY ${(server.address() as AddressInfo).port}`),
   );
   server.keepAliveTimeout = 65_000;

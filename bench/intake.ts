@@ -101,8 +101,11 @@ async function main(): Promise<void> {
   console.log(
     `\nratio durable / ceiling: ${(ours.perSecond / ceiling.perSecond).toFixed(2)} (target ≥ 0.50)`,
   );
+  // Requests still in flight when the load stops are stored but their answers are not counted,
+  // so stored ≥ acknowledged is the check: every acknowledged webhook must be in the store.
+  const acked = warm.ok + ours.ok;
   console.log(
-    `durability check: ${stored} jobs stored for ${warm.ok + ours.ok} acknowledged webhooks${stored === warm.ok + ours.ok ? ' (all of them)' : ' (MISMATCH)'}`,
+    `durability check: ${stored} jobs stored, ${acked} webhooks acknowledged: ${stored >= acked ? 'every acknowledged webhook is stored' : 'ACKNOWLEDGED WEBHOOKS MISSING'}`,
   );
 }
 

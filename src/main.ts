@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type winston from 'winston';
 import type { CloseloopConfig } from './core/config-types';
@@ -111,7 +111,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     });
 
     const server: Server = await new Promise((resolve, reject) => {
-      const s = app.listen(options.port, options.host ?? '0.0.0.0', () => resolve(s));
+      const s = http.createServer(app);
+      s.listen(options.port, options.host ?? '0.0.0.0', () => resolve(s));
       s.once('error', reject);
     });
     // Longer than common proxies' idle timeouts, so they never reuse a socket we just closed.

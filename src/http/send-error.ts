@@ -1,0 +1,61 @@
+/** The one way errors leave over HTTP: `{"error":{"code","message"}}`, and a log line. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AppError, isAppError, PayloadError } from '../core/errors';
+import { errorMessage } from '../core/error-message';
+
+export interface RequestLogger {
+  info(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+  error(message: string, meta?: Record<string, unknown>): unknown;
+}
+
+export function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  const e = err as { type?: string; status?: number } | null;
+  if (e?.type === 'entity.too.large' || e?.status === 413) {
+    return new AppError('WEBHOOK_TOO_LARGE', 'the body is over the size limit', { httpStatus: 413 });
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new PayloadError('WEBHOOK_NOT_AMOCRM', `unreadable request: ${errorMessage(err)}`);
+  }
+  return new AppError('INTERNAL', errorMessage(err), { cause: err });
+}
+
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+  logger: RequestLogger,
+  route: string,
+): void {
+  const e = toAppError(err);
+  const meta = {
+    code: e.code,
+    status: e.httpStatus,
+    method: req.method,
+    route,
+    ip: req.socket.remoteAddress,
+    message: e.message,
+  };
+  if (e.httpStatus >= 500) {
+    logger.error('request failed', { ...meta, stack: err instanceof Error ? err.stack : undefined });
+  } else if (e.httpStatus !== 404 || route.startsWith('/webhooks')) {
+    logger.warn('request rejected', meta);
+  }
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = JSON.stringify({
+    error: {
+      code: e.code,
+      // An unexpected error's message may say more than a caller should read; the log has it.
+      message: e.code === 'INTERNAL' ? 'internal error' : e.message,
+    },
+  });
+  res.writeHead(e.httpStatus, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
