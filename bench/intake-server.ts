@@ -58,9 +58,9 @@ if (mode === 'bare') {
       ),
     health: () => Promise.resolve({}),
   });
-  const server = http.createServer(app).listen(0, '127.0.0.1', () =>
-    console.log(`READY ${(server.address() as AddressInfo).port}`),
-  );
+  const server = http
+    .createServer(app)
+    .listen(0, '127.0.0.1', () => console.log(`READY ${(server.address() as AddressInfo).port}`));
   server.keepAliveTimeout = 65_000;
   process.on('SIGTERM', () => {
     void store.queue.counts('inbound').then(async (c) => {

@@ -7,10 +7,7 @@ import type { CloseloopConfig, FieldRef, Rule } from '../core/config-types';
 import { ConfigError } from '../core/errors';
 import { loadConfig } from '../config/load-config';
 
-export interface CliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
+import type { CliIo } from './cli-io';
 
 const USAGE = [
   'usage: closeloop check-config [path/to/config.yaml]',

@@ -2,12 +2,16 @@
 import { processIo, type CliIo } from './cli-io';
 import { runStart } from './start';
 import { runCheckConfig } from './check-config';
+import { runDeliveries } from './deliveries';
+import { runReplay } from './replay';
 
 const USAGE = `usage: closeloop <command>
 
 commands:
   start [config]          run the service (HTTP + worker)
   check-config [config]   check the config and list every problem
+  deliveries [options]    the delivery log: sent, skipped and why, failed and why
+  replay [--all | <id>…]  list failed deliveries, or send them again
   help                    this text
 
 The config is CLOSELOOP_CONFIG, else config/closeloop.yaml, else config/closeloop.example.yaml.`;
@@ -23,6 +27,10 @@ export async function runCli(
       return runStart(rest, io, env);
     case 'check-config':
       return runCheckConfig(rest, io, env);
+    case 'deliveries':
+      return runDeliveries(rest, io, env);
+    case 'replay':
+      return runReplay(rest, io, env);
     case 'help':
     case '--help':
     case '-h':

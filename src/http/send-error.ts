@@ -13,7 +13,9 @@ export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
   const e = err as { type?: string; status?: number } | null;
   if (e?.type === 'entity.too.large' || e?.status === 413) {
-    return new AppError('WEBHOOK_TOO_LARGE', 'the body is over the size limit', { httpStatus: 413 });
+    return new AppError('WEBHOOK_TOO_LARGE', 'the body is over the size limit', {
+      httpStatus: 413,
+    });
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return new PayloadError('WEBHOOK_NOT_AMOCRM', `unreadable request: ${errorMessage(err)}`);
@@ -38,7 +40,10 @@ export function sendError(
     message: e.message,
   };
   if (e.httpStatus >= 500) {
-    logger.error('request failed', { ...meta, stack: err instanceof Error ? err.stack : undefined });
+    logger.error('request failed', {
+      ...meta,
+      stack: err instanceof Error ? err.stack : undefined,
+    });
   } else if (e.httpStatus !== 404 || route.startsWith('/webhooks')) {
     logger.warn('request rejected', meta);
   }

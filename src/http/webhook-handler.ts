@@ -87,7 +87,11 @@ export function createWebhookHandler(deps: WebhookDeps) {
     req.on('error', (e) => {
       if (done) return;
       done = true;
-      fail(req, res, new PayloadError('WEBHOOK_NOT_AMOCRM', `the body could not be read: ${e.message}`));
+      fail(
+        req,
+        res,
+        new PayloadError('WEBHOOK_NOT_AMOCRM', `the body could not be read: ${e.message}`),
+      );
     });
     req.on('end', () => {
       if (done) return;

@@ -54,9 +54,10 @@ export interface QueueCounts {
   failed: number;
 }
 
-export interface FailedJob {
+export interface FailedJob<T = unknown> {
   id: string;
   queue: QueueName;
+  payload: T;
   attempts: number;
   error: string | null;
   failedAt: number;
@@ -66,7 +67,10 @@ export interface JobQueue {
   add<T>(queue: QueueName, jobs: readonly NewJob<T>[]): Promise<void>;
   process<T>(queue: QueueName, handler: JobHandler<T>, options: { concurrency: number }): void;
   counts(queue: QueueName): Promise<QueueCounts>;
-  listFailed(queue: QueueName, limit: number): Promise<FailedJob[]>;
+  /** Failed jobs, most recently failed first. */
+  listFailed<T = unknown>(queue: QueueName, limit: number): Promise<FailedJob<T>[]>;
+  /** Deletes failed jobs (after a replay re-enqueued their work); returns how many. */
+  removeFailed(queue: QueueName, ids: readonly string[]): Promise<number>;
   /** Puts failed jobs back to waiting (all of the queue when `ids` is absent); returns how many. */
   retryFailed(queue: QueueName, ids?: readonly string[]): Promise<number>;
   close(): Promise<void>;

@@ -54,6 +54,11 @@ export interface SqliteJobQueueOptions {
   now?: () => number;
   /** How often to look for delayed jobs coming due. */
   pollIntervalMs?: number;
+  /**
+   * Put jobs left `active` back to waiting (default true). Only the process that owns the data
+   * folder may: a command opening the store beside a running service (replay) must not.
+   */
+  recoverActive?: boolean;
   onError?: (error: unknown, context: string) => void;
 }
 
@@ -101,9 +106,10 @@ export class SqliteJobQueue implements JobQueue {
          GROUP BY state, later`,
       ),
       listFailed: db.prepare(
-        `SELECT id, queue, attempts, last_error, updated_at FROM jobs
+        `SELECT id, queue, payload, attempts, last_error, updated_at FROM jobs
          WHERE queue = ? AND state = 'failed' ORDER BY updated_at DESC LIMIT ?`,
       ),
+      removeFailed: db.prepare(`DELETE FROM jobs WHERE queue = ? AND state = 'failed' AND id = ?`),
       retryAllFailed: db.prepare(
         `UPDATE jobs SET state = 'waiting', run_at = ?, attempts = 0, first_attempt_at = NULL,
            updated_at = ? WHERE queue = ? AND state = 'failed'`,
@@ -113,7 +119,9 @@ export class SqliteJobQueue implements JobQueue {
            updated_at = ? WHERE queue = ? AND state = 'failed' AND id = ?`,
       ),
     };
-    db.prepare(`UPDATE jobs SET state = 'waiting' WHERE state = 'active'`).run();
+    if (options.recoverActive !== false) {
+      db.prepare(`UPDATE jobs SET state = 'waiting' WHERE state = 'active'`).run();
+    }
   }
 
   add<T>(queue: QueueName, jobs: readonly NewJob<T>[]): Promise<void> {
@@ -260,10 +268,11 @@ export class SqliteJobQueue implements JobQueue {
     return Promise.resolve(counts);
   }
 
-  listFailed(queue: QueueName, limit: number): Promise<FailedJob[]> {
+  listFailed<T = unknown>(queue: QueueName, limit: number): Promise<FailedJob<T>[]> {
     const rows = this.stmt.listFailed.all(queue, limit) as Array<{
       id: string;
       queue: QueueName;
+      payload: string;
       attempts: number;
       last_error: string | null;
       updated_at: number;
@@ -272,11 +281,20 @@ export class SqliteJobQueue implements JobQueue {
       rows.map((r) => ({
         id: r.id,
         queue: r.queue,
+        payload: JSON.parse(r.payload) as T,
         attempts: r.attempts,
         error: r.last_error,
         failedAt: r.updated_at,
       })),
     );
+  }
+
+  removeFailed(queue: QueueName, ids: readonly string[]): Promise<number> {
+    let removed = 0;
+    this.db.transaction(() => {
+      for (const id of ids) removed += this.stmt.removeFailed.run(queue, id).changes;
+    })();
+    return Promise.resolve(removed);
   }
 
   retryFailed(queue: QueueName, ids?: readonly string[]): Promise<number> {
