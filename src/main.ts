@@ -16,6 +16,8 @@ import { Ga4Destination } from './adapters/destinations/ga4';
 import { WebhookCrmSource } from './adapters/crm/amocrm/webhook-crm-source';
 import type { Redactor } from './adapters/log/redactor';
 import type { Store } from './ports/store';
+import type { DeliveryLog } from './ports/delivery-log';
+import { Metrics } from './adapters/metrics/metrics';
 import type { Destination } from './ports/destination';
 import { createInboundHandler } from './worker/process-inbound';
 import { createDeliveryHandler } from './worker/process-delivery';
@@ -65,6 +67,17 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     const webhookSecret = config.webhook.secret ?? readOrCreateSecret(options.dataDir);
     redactor.add(webhookSecret);
 
+    const metrics = new Metrics();
+    const deliveryLog: DeliveryLog = {
+      record: async (entry) => {
+        await store.deliveryLog.record(entry);
+        metrics.deliveries.inc({
+          destination: entry.destination ?? 'none',
+          outcome: entry.outcome,
+        });
+      },
+      list: (filter) => store.deliveryLog.list(filter),
+    };
     const destination = new Ga4Destination(config.ga4);
     const crmSource = new WebhookCrmSource();
     store.queue.process<InboundJobPayload>(
@@ -73,7 +86,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         config,
         crmSource,
         queue: store.queue,
-        deliveryLog: store.deliveryLog,
+        deliveryLog,
         destinationName: destination.name,
         logger,
         now,
@@ -85,7 +98,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       createDeliveryHandler({
         destination,
         ledger: store.ledger,
-        deliveryLog: store.deliveryLog,
+        deliveryLog,
         retryPolicy: config.delivery,
         logger,
         now,
@@ -99,11 +112,35 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       webhookSecret,
       maxBodyBytes: config.webhook.maxBodyBytes,
       now,
-      ingest: (events: readonly LeadEvent[], receivedAt: number) =>
-        store.queue.add<InboundJobPayload>(
+      ingest: async (events: readonly LeadEvent[], receivedAt: number) => {
+        await store.queue.add<InboundJobPayload>(
           'inbound',
           events.map((event) => ({ payload: { event, receivedAt } })),
-        ),
+        );
+        metrics.leadEvents.inc({}, events.length);
+      },
+      onWebhookAnswered: (status) => metrics.webhooks.inc({ status: String(status) }),
+      metrics: async () => {
+        const queues = ['inbound', 'deliver'] as const;
+        const counts = await Promise.all(queues.map((q) => store.queue.counts(q)));
+        return metrics.render([
+          {
+            name: 'closeloop_queue_jobs',
+            help: 'Jobs in the queue by state (waiting, delayed, active, failed).',
+            values: queues.flatMap((queue, i) =>
+              Object.entries(counts[i]!).map(([state, value]) => ({
+                labels: { queue, state },
+                value,
+              })),
+            ),
+          },
+          {
+            name: 'closeloop_ga4_dry_run',
+            help: '1 when GA4 credentials are missing and nothing is sent.',
+            values: [{ labels: {}, value: destination.dryRun ? 1 : 0 }],
+          },
+        ]);
+      },
       health: async () => {
         await store.ping();
         return { store: store.kind, dryRun: destination.dryRun };

@@ -19,6 +19,10 @@ export interface AppDeps {
   ingest: (events: readonly LeadEvent[], receivedAt: number) => Promise<void>;
   /** Resolves with details when healthy; throws when the store cannot serve. */
   health: () => Promise<Record<string, unknown>>;
+  /** Prometheus text for GET /metrics. */
+  metrics?: () => Promise<string>;
+  /** Called when a webhook request has been answered, with its status. */
+  onWebhookAnswered?: (status: number) => void;
   now?: () => number;
 }
 
@@ -35,6 +39,16 @@ export function createApp(deps: AppDeps): RequestListener {
         next(new AppError('STORE_UNAVAILABLE', `store: ${errorMessage(e)}`, { httpStatus: 503 })),
     );
   });
+
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.get('/metrics', (_req, res, next) => {
+      metrics().then(
+        (text) => res.type('text/plain; version=0.0.4').send(text),
+        (e: unknown) => next(e),
+      );
+    });
+  }
 
   app.use((_req, _res, next) =>
     next(new AppError('HTTP_NOT_FOUND', 'not found', { httpStatus: 404 })),
@@ -54,7 +68,12 @@ export function createApp(deps: AppDeps): RequestListener {
   });
 
   return (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === 'POST' && req.url?.startsWith(WEBHOOK_PREFIX)) handleWebhook(req, res);
-    else app(req, res);
+    if (req.method === 'POST' && req.url?.startsWith(WEBHOOK_PREFIX)) {
+      const answered = deps.onWebhookAnswered;
+      if (answered) res.once('finish', () => answered(res.statusCode));
+      handleWebhook(req, res);
+    } else {
+      app(req, res);
+    }
   };
 }

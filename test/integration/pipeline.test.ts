@@ -112,6 +112,12 @@ describe('pipeline: webhook → store → worker → GA4', function () {
       ['sent'],
     );
     assert.equal(JSON.stringify(rows[0]!.payload).includes('test-api-secret-value'), false);
+    const metrics = await (await fetch(`http://127.0.0.1:${service!.port}/metrics`)).text();
+    assert.match(metrics, /^closeloop_webhooks_total\{status="200"\} 1$/m);
+    assert.match(metrics, /^closeloop_lead_events_stored_total 1$/m);
+    assert.match(metrics, /^closeloop_deliveries_total\{destination="ga4",outcome="sent"\} 1$/m);
+    assert.match(metrics, /^closeloop_queue_jobs\{queue="deliver",state="failed"\} 0$/m);
+    assert.match(metrics, /^closeloop_ga4_dry_run 0$/m);
   });
 
   it('delivers once even when GA4 first answers 503', async () => {
