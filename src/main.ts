@@ -128,7 +128,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
             name: 'closeloop_queue_jobs',
             help: 'Jobs in the queue by state (waiting, delayed, active, failed).',
             values: queues.flatMap((queue, i) =>
-              Object.entries(counts[i]!).map(([state, value]) => ({
+              Object.entries(counts[i]!).map(([state, value]: [string, number]) => ({
                 labels: { queue, state },
                 value,
               })),
