@@ -174,8 +174,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     }
     logger.info(
       config.webhook.secret
-        ? 'amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/<CLOSELOOP_WEBHOOK_SECRET>'
-        : `amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/<the secret in ${path.join(options.dataDir, 'webhook-secret')}> (set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
+        ? 'amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the value of CLOSELOOP_WEBHOOK_SECRET'
+        : `amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the secret in ${path.join(options.dataDir, 'webhook-secret')} (set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
     );
 
     let closing: Promise<void> | null = null;
