@@ -21,6 +21,7 @@ import {
   type RuleTrigger,
   type UtmKey,
 } from '../core/config-types';
+import { CONFIG_RESERVED_EVENT_NAMES, RESERVED_NAME_PREFIXES } from '../core/ga4/reserved-names';
 
 export type ConfigPath = readonly (string | number)[];
 
@@ -57,59 +58,8 @@ const MB = 1024 * KB;
 const MIN_BODY = KB;
 const MAX_BODY = 50 * MB;
 
-/**
- * Event names GA4 reserves: the union of the three lists in research/ga4-mp.md A3 (web naming
- * rules, Google's Event Builder list, Firebase's automatic events), since they disagree.
- */
-const RESERVED_EVENT_NAMES: ReadonlySet<string> = new Set([
-  'ad_activeview',
-  'ad_click',
-  'ad_exposure',
-  'ad_impression',
-  'ad_query',
-  'ad_reward',
-  'adunit_exposure',
-  'app_background',
-  'app_clear_data',
-  'app_exception',
-  'app_install',
-  'app_remove',
-  'app_store_refund',
-  'app_store_subscription_cancel',
-  'app_store_subscription_convert',
-  'app_store_subscription_renew',
-  'app_update',
-  'app_upgrade',
-  'click',
-  'dynamic_link_app_open',
-  'dynamic_link_app_update',
-  'dynamic_link_first_open',
-  'error',
-  'file_download',
-  'first_open',
-  'first_visit',
-  'form_start',
-  'form_submit',
-  'in_app_purchase',
-  'notification_dismiss',
-  'notification_foreground',
-  'notification_open',
-  'notification_receive',
-  'os_update',
-  'page_view',
-  'screen_view',
-  'scroll',
-  'session_start',
-  'session_start_with_rollout',
-  'user_engagement',
-  'video_complete',
-  'video_progress',
-  'video_start',
-  'view_complete',
-  'view_search_results',
-]);
 /** GA4 reserves these prefixes for event, parameter and user-property names (A3). */
-const RESERVED_PREFIXES = ['google_', 'ga_', 'firebase_'] as const;
+const RESERVED_PREFIXES = RESERVED_NAME_PREFIXES;
 /** Reserved by GA4 for events (A3, web naming rules). */
 const RESERVED_EVENT_PREFIXES = [...RESERVED_PREFIXES, 'query_id'] as const;
 /** closeloop sets these itself on every event (A4: needed for reports). */
@@ -962,7 +912,7 @@ function ga4NameProblem(
   const label = kind === 'event' ? 'event name' : 'parameter name';
   const suggestion = suggestGa4Name(name);
   const usable =
-    suggestion !== '' && !RESERVED_EVENT_NAMES.has(suggestion) && suggestion !== name
+    suggestion !== '' && !CONFIG_RESERVED_EVENT_NAMES.has(suggestion) && suggestion !== name
       ? suggestion
       : null;
   if (!GA4_NAME.test(name)) {
@@ -990,12 +940,12 @@ function ga4NameProblem(
     return {
       message: `${label}s starting with "${prefix}" are reserved by Google Analytics`,
       fix:
-        GA4_NAME.test(rest) && !RESERVED_EVENT_NAMES.has(rest.toLowerCase())
+        GA4_NAME.test(rest) && !CONFIG_RESERVED_EVENT_NAMES.has(rest.toLowerCase())
           ? `use ${rest} (the name without "${prefix}")`
           : `use a name that does not start with "${prefix}"`,
     };
   }
-  if (kind === 'event' && RESERVED_EVENT_NAMES.has(lower)) {
+  if (kind === 'event' && CONFIG_RESERVED_EVENT_NAMES.has(lower)) {
     return {
       message: `event name "${name}" is reserved by Google Analytics and cannot be sent`,
       fix: `use one of the lead events (${LEAD_EVENTS_HINT}) or a name of your own, such as crm_${lower}`,

@@ -14,6 +14,8 @@
  * is documented, otherwise our own dotted path ('' for the whole body).
  */
 
+import { MP_RESERVED_EVENT_NAMES, RESERVED_NAME_PREFIXES } from './reserved-names';
+
 export type Ga4ValidationCode =
   | 'VALUE_INVALID'
   | 'VALUE_REQUIRED'
@@ -60,7 +62,7 @@ const PARSE_ERROR = 'Unable to parse Measurement Protocol JSON payload.';
 
 /** "alpha-numeric characters and underscores, and must start with an alphabetic character" (A3). */
 const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]*$/;
-const RESERVED_PREFIXES = ['google_', 'ga_', 'firebase_'] as const;
+const RESERVED_PREFIXES = RESERVED_NAME_PREFIXES;
 
 /** Longer page parameters GA itself collects (research A3 "Exceptions", S10). */
 const VALUE_LENGTH_EXCEPTIONS: Readonly<Record<string, number>> = {
@@ -70,43 +72,6 @@ const VALUE_LENGTH_EXCEPTIONS: Readonly<Record<string, number>> = {
 };
 /** Google removed the length check for these ([C2] #2262); their length is GA's own business. */
 const NO_LENGTH_CHECK = new Set(['session_id', 'session_number']);
-
-/** Conservative union of Google's lists (research Part D rule 21); not `purchase` or lead events. */
-const RESERVED_EVENT_NAMES = new Set([
-  'ad_activeview',
-  'ad_click',
-  'ad_exposure',
-  'ad_query',
-  'ad_reward',
-  'adunit_exposure',
-  'app_background',
-  'app_clear_data',
-  'app_exception',
-  'app_install',
-  'app_remove',
-  'app_store_refund',
-  'app_store_subscription_cancel',
-  'app_store_subscription_convert',
-  'app_store_subscription_renew',
-  'app_update',
-  'app_upgrade',
-  'dynamic_link_app_open',
-  'dynamic_link_app_update',
-  'dynamic_link_first_open',
-  'error',
-  'firebase_campaign',
-  'first_open',
-  'first_visit',
-  'in_app_purchase',
-  'notification_dismiss',
-  'notification_foreground',
-  'notification_open',
-  'notification_receive',
-  'os_update',
-  'session_start',
-  'session_start_with_rollout',
-  'user_engagement',
-]);
 
 /** Measurement Protocol reserved user-property names (research A3 list 1, S5). */
 const RESERVED_USER_PROPERTY_NAMES = new Set([
@@ -479,7 +444,7 @@ function validateEventName(name: string, at: string, report: Report): void {
     );
   }
   const lower = name.toLowerCase();
-  if (RESERVED_EVENT_NAMES.has(lower)) {
+  if (MP_RESERVED_EVENT_NAMES.has(lower)) {
     report(
       'NAME_RESERVED',
       'events',
