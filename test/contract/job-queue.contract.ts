@@ -357,8 +357,20 @@ export function describeJobQueueContract(
       assert.deepEqual(
         listed.map(({ failedAt: _, ...rest }) => rest),
         [
-          { id: 'f1', queue: Q, attempts: 1, error: 'GA4 refused f1: 400 «неверный запрос»' },
-          { id: 'f2', queue: Q, attempts: 1, error: 'GA4 refused f2: 400 «неверный запрос»' },
+          {
+            id: 'f1',
+            queue: Q,
+            payload: { n: 1 },
+            attempts: 1,
+            error: 'GA4 refused f1: 400 «неверный запрос»',
+          },
+          {
+            id: 'f2',
+            queue: Q,
+            payload: { n: 2 },
+            attempts: 1,
+            error: 'GA4 refused f2: 400 «неверный запрос»',
+          },
         ],
       );
       for (const f of listed) {
@@ -388,6 +400,10 @@ export function describeJobQueueContract(
         ['f2'],
       );
 
+      // removeFailed deletes only failed jobs of the named queue (a replay re-enqueued their work).
+      assert.equal(await queue.removeFailed('inbound', ['f2']), 0);
+      assert.equal(await queue.removeFailed(Q, ['f1', 'no-such-job']), 0, 'f1 is not failed now');
+
       // All of the queue.
       assert.equal(await queue.retryFailed(Q), 1);
       await waitFor(() => runsOf('f2').length === 2, { message: 'f2 to run again' });
@@ -395,6 +411,28 @@ export function describeJobQueueContract(
       assert.equal(runsOf('f2')[1]!.attempts, 0);
       assert.equal(await queue.retryFailed(Q), 0);
       assert.equal(calls.length, 4);
+    });
+
+    it('removeFailed deletes failed jobs for good', async function () {
+      await queue.add(Q, [
+        { id: 'r1', payload: { n: 1 } },
+        { id: 'r2', payload: { n: 2 } },
+      ]);
+      queue.process<{ n: number }>(
+        Q,
+        (job) => Promise.resolve<JobOutcome>({ status: 'failed', error: `no ${job.id}` }),
+        { concurrency: 2 },
+      );
+      await waitForCounts(queue, { failed: 2 });
+      assert.equal(await queue.removeFailed(Q, ['r1']), 1);
+      assert.deepEqual(
+        (await queue.listFailed(Q, 10)).map((f) => f.id),
+        ['r2'],
+      );
+      assert.deepEqual(await queue.counts(Q), { ...EMPTY, failed: 1 });
+      // the id is free again: a new job with it is accepted
+      await queue.add(Q, [{ id: 'r1', payload: { n: 3 } }]);
+      await waitForCounts(queue, { failed: 2 });
     });
 
     it('ignores a job whose id is already waiting or delayed', async function () {

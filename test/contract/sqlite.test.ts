@@ -11,7 +11,13 @@ import { describeLedgerContract } from './ledger.contract';
 function sqliteBackend(deliveryLogMaxRows = 10_000) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-contract-'));
   const open = (lock = true): Store =>
-    createSqliteStore({ dataDir, deliveryLogMaxRows, pollIntervalMs: 20, lock });
+    createSqliteStore({
+      dataDir,
+      deliveryLogMaxRows,
+      pollIntervalMs: 20,
+      lock,
+      recoverActive: true,
+    });
   const closing: Promise<void>[] = [];
   let store = open();
   return {

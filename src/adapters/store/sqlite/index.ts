@@ -15,7 +15,10 @@ export interface SqliteStoreOptions extends SqliteJobQueueOptions {
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const opened = openSqliteDatabase(options.dataDir, { lock: options.lock });
   const { db } = opened;
-  const queue = new SqliteJobQueue(db, { ...options, recoverActive: options.lock !== false });
+  const queue = new SqliteJobQueue(db, {
+    ...options,
+    recoverActive: options.recoverActive ?? options.lock !== false,
+  });
   const getSetting = db.prepare(`SELECT value FROM kv WHERE key = ?`);
   const setSetting = db.prepare(
     `INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
