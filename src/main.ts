@@ -89,7 +89,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         deliveryLog,
         destinationName: destination.name,
         logger,
+        retryPolicy: config.delivery,
         now,
+        random: options.random ?? Math.random,
       }),
       { concurrency: config.delivery.concurrency },
     );

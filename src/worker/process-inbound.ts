@@ -7,7 +7,9 @@
  * enqueue is ignored by the queue; and the ledger would catch it anyway.
  */
 import type { CloseloopConfig } from '../core/config-types';
-import { isAppError } from '../core/errors';
+import { isAppError, RetryableError } from '../core/errors';
+import { errorMessage } from '../core/error-message';
+import { decideRetry, type RetryPolicy } from '../core/retry-policy';
 import { mapLeadEvent, triggerOf } from '../core/map-lead-event';
 import type { CrmSource } from '../ports/crm-source';
 import type { DeliveryLog, DeliveryRecord } from '../ports/delivery-log';
@@ -22,24 +24,64 @@ export interface InboundDeps {
   deliveryLog: DeliveryLog;
   destinationName: string;
   logger: WorkerLogger;
+  retryPolicy: RetryPolicy;
   now: () => number;
+  random: () => number;
 }
 
 export function createInboundHandler(deps: InboundDeps) {
+  const processOnce = createProcessOnce(deps);
+  // A CRM outage (retryable) or a bug (anything else) is retried with the delivery backoff, then
+  // recorded as failed, so that nothing loops forever and nothing disappears without a trace.
   return async function processInbound(job: Job<InboundJobPayload>): Promise<JobOutcome> {
-    let event = job.payload.event;
     try {
-      event = await deps.crmSource.completeLead(event);
+      return await processOnce(job);
     } catch (e) {
-      if (isAppError(e) && e.retryable) {
-        return {
-          status: 'retry',
-          delayMs: 5_000 * 2 ** Math.min(job.attempts, 8),
-          error: e.message,
-        };
+      const message = errorMessage(e);
+      const decision = decideRetry(deps.retryPolicy, {
+        failures: job.attempts + 1,
+        firstAttemptAtMs: job.firstAttemptAt,
+        nowMs: deps.now(),
+        retryAfterMs: e instanceof RetryableError ? e.retryAfterMs : null,
+        random: deps.random,
+      });
+      if (!isAppError(e))
+        deps.logger.error('unexpected error in an inbound job', {
+          error: message,
+          stack: e instanceof Error ? e.stack : undefined,
+        });
+      if (decision.retry) {
+        deps.logger.warn('inbound job failed, will retry', {
+          jobId: job.id,
+          error: message,
+          delayMs: decision.delayMs,
+        });
+        return { status: 'retry', delayMs: decision.delayMs, error: message };
       }
-      throw e;
+      const event = job.payload.event;
+      await deps.deliveryLog.record({
+        at: deps.now(),
+        accountId: event.accountId,
+        leadId: event.lead.id,
+        action: event.action,
+        statusId: event.lead.statusId,
+        jobId: job.id,
+        destination: null,
+        outcome: 'failed',
+        code: isAppError(e) ? e.code : 'INTERNAL',
+        reason: `${decision.reason}; last error: ${message}`,
+        events: [],
+        payload: null,
+        attempts: job.attempts + 1,
+      });
+      return { status: 'failed', error: `${decision.reason}; last error: ${message}` };
     }
+  };
+}
+
+function createProcessOnce(deps: InboundDeps) {
+  return async function processOnce(job: Job<InboundJobPayload>): Promise<JobOutcome> {
+    const event = await deps.crmSource.completeLead(job.payload.event);
     const mapped = mapLeadEvent(event, deps.config);
     const base: Omit<DeliveryRecord, 'outcome' | 'code' | 'reason' | 'events'> = {
       at: deps.now(),
