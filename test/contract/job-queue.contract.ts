@@ -435,6 +435,18 @@ export function describeJobQueueContract(
       await waitForCounts(queue, { failed: 2 });
     });
 
+    it('rejects a payload that is not JSON for its own caller only', async function () {
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      const good = queue.add(Q, [{ id: 'good', payload: { n: 1 } }]);
+      const bad = queue.add(Q, [{ id: 'bad', payload: circular }]);
+      const worse = queue.add(Q, [{ id: 'worse', payload: 10n as unknown }]);
+      await good;
+      await assert.rejects(bad, TypeError);
+      await assert.rejects(worse, TypeError);
+      assert.deepEqual(await queue.counts(Q), { ...EMPTY, waiting: 1 });
+    });
+
     it('ignores a job whose id is already waiting or delayed', async function () {
       await queue.add(Q, [{ id: 'dup', payload: { version: 1 } }]);
       await queue.add(Q, [{ id: 'dup', payload: { version: 2 } }]);

@@ -25,7 +25,8 @@ import { errorMessage } from '../../../core/error-message';
 
 interface PendingAdd {
   queue: QueueName;
-  jobs: readonly NewJob<unknown>[];
+  /** Serialised up front, so a payload that is not JSON fails its own caller, not the batch. */
+  jobs: ReadonlyArray<{ id: string | undefined; payload: string; runAt: number | undefined }>;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -128,8 +129,14 @@ export class SqliteJobQueue implements JobQueue {
     if (this.closed)
       return Promise.reject(new AppError('STORE_UNAVAILABLE', 'the job queue is closed'));
     if (jobs.length === 0) return Promise.resolve();
+    let serialised: PendingAdd['jobs'];
+    try {
+      serialised = jobs.map((j) => ({ id: j.id, payload: serialise(j.payload), runAt: j.runAt }));
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ queue, jobs, resolve, reject });
+      this.pending.push({ queue, jobs: serialised, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -144,7 +151,7 @@ export class SqliteJobQueue implements JobQueue {
           this.stmt.insert.run(
             job.id ?? randomUUID(),
             p.queue,
-            JSON.stringify(job.payload),
+            job.payload,
             job.runAt ?? now,
             now,
             now,
@@ -318,4 +325,10 @@ export class SqliteJobQueue implements JobQueue {
     })();
     return this.closing;
   }
+}
+
+function serialise(payload: unknown): string {
+  const text = JSON.stringify(payload) as string | undefined;
+  if (text === undefined) throw new TypeError('a job payload must be JSON (got undefined)');
+  return text;
 }
