@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 'use strict';
 // Thin launcher: the CLI is written in TypeScript and built to dist/ by `npm install` (prepare).
+// `closeloop deliveries | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (e) => {
+  if (e && e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 require('../dist/src/cli/index.js')
   .runCli(process.argv.slice(2))
   .then((code) => {

@@ -77,6 +77,7 @@ export function describeConfig(config: CloseloopConfig): string[] {
   lines.push(
     `Webhook secret: ${config.webhook.secret === null ? 'not set (closeloop generates one and keeps it in the data folder)' : 'set'}`,
   );
+  lines.push(describeAmocrmApi(config));
   if (config.rules.length === 0) {
     lines.push(
       'Rules: none, so nothing will be sent to GA4 (add rules under rules:, see config/closeloop.example.yaml)',
@@ -109,4 +110,18 @@ export function describeRule(rule: Rule): string {
   if (rule.fromStatuses !== null)
     parts.push(ids('from status', 'from statuses', rule.fromStatuses));
   return `${rule.name}: ${parts.join(', ')} → ${rule.send.map((e) => e.name).join(', ')}`;
+}
+
+function describeAmocrmApi(config: CloseloopConfig): string {
+  const api = config.amocrm.api;
+  if (api === null) {
+    return config.amocrm.subdomain === null
+      ? 'amoCRM API: not configured (webhook data only; set AMOCRM_SUBDOMAIN and AMOCRM_TOKEN to read deals through the API)'
+      : 'amoCRM API: not configured (webhook data only; set AMOCRM_TOKEN, or amocrm.oauth, to read deals through the API)';
+  }
+  const auth = api.auth.kind === 'long-lived' ? 'long-lived token set' : 'OAuth';
+  const reconcile = api.reconcile.enabled
+    ? `missed webhooks polled every ${api.reconcile.intervalMs / 60_000} min`
+    : 'no polling for missed webhooks';
+  return `amoCRM API: ${api.baseUrl}, ${auth}, at most ${api.requestsPerSecond} requests/s, ${reconcile}`;
 }

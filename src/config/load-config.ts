@@ -16,6 +16,8 @@ import {
   type YAMLError,
 } from 'yaml';
 import type {
+  AmocrmApiSettings,
+  AmocrmAuth,
   CloseloopConfig,
   EventTemplate,
   FieldRef,
@@ -345,6 +347,7 @@ function buildConfig(raw: RawConfig, file: string): CloseloopConfig {
     currency: raw.currency,
     amocrm: {
       subdomain: raw.amocrm.subdomain,
+      api: buildAmocrmApi(raw.amocrm),
       fields: {
         clientId: fieldRef(raw.amocrm.fields.client_id),
         sessionId:
@@ -367,6 +370,39 @@ function buildConfig(raw: RawConfig, file: string): CloseloopConfig {
     },
     deliveryLogMaxRows: raw.delivery_log.max_rows,
     rules,
+  };
+}
+
+/**
+ * API access needs an address (subdomain or base_url) and credentials (a long-lived token or
+ * OAuth); with either missing closeloop works from webhook data alone. checkMeaning reports a
+ * half-configured pair.
+ */
+function buildAmocrmApi(a: RawConfig['amocrm']): AmocrmApiSettings | null {
+  const baseUrl =
+    a.base_url?.replace(/\/+$/, '') ??
+    (a.subdomain === null
+      ? null
+      : `https://${a.subdomain.includes('.') ? a.subdomain : `${a.subdomain}.amocrm.ru`}`);
+  const auth: AmocrmAuth | null =
+    a.token !== null
+      ? { kind: 'long-lived', token: a.token }
+      : a.oauth !== null
+        ? {
+            kind: 'oauth',
+            clientId: a.oauth.client_id,
+            clientSecret: a.oauth.client_secret,
+            redirectUri: a.oauth.redirect_uri,
+          }
+        : null;
+  if (baseUrl === null || auth === null) return null;
+  return {
+    baseUrl,
+    auth,
+    requestsPerSecond: a.requests_per_second,
+    timeoutMs: a.timeout_ms,
+    batchWindowMs: a.batch_window_ms,
+    reconcile: { enabled: a.reconcile.enabled, intervalMs: a.reconcile.every_minutes * 60_000 },
   };
 }
 

@@ -289,8 +289,33 @@ const amocrmFieldsKeys = {
   client_id: fieldRef.empty(null).default({ code: 'GCLIENTID' }),
   session_id: fieldRef.allow(null).default(null),
 };
+const amocrmOauthKeys = {
+  client_id: Joi.string().trim().required(),
+  client_secret: Joi.string().trim().required(),
+  redirect_uri: Joi.string()
+    .trim()
+    .uri({ scheme: ['http', 'https'] })
+    .required(),
+};
+const amocrmReconcileKeys = {
+  enabled: Joi.boolean().empty(Joi.valid('', null)).default(true),
+  every_minutes: wholeNumber(1, 1440, 10),
+};
 const amocrmKeys = {
   subdomain: Joi.string().trim().pattern(AMOCRM_DOMAIN).allow(null).empty('').default(null),
+  base_url: Joi.string()
+    .trim()
+    .uri({ scheme: ['http', 'https'] })
+    .allow(null)
+    .empty('')
+    .default(null),
+  token: Joi.string().trim().allow(null).empty('').default(null),
+  oauth: Joi.object(amocrmOauthKeys).allow(null).default(null),
+  // amoCRM allows about 7 requests per second per integration (research amocrm.md §5).
+  requests_per_second: wholeNumber(1, 7, 7),
+  timeout_ms: wholeNumber(100, 120_000, 10_000),
+  batch_window_ms: wholeNumber(0, 5000, 200),
+  reconcile: Joi.object(amocrmReconcileKeys).empty(null).default(),
   fields: Joi.object(amocrmFieldsKeys).empty(null).default(),
 };
 const ga4Keys = {
@@ -362,6 +387,13 @@ export interface RawConfig {
   currency: string;
   amocrm: {
     subdomain: string | null;
+    base_url: string | null;
+    token: string | null;
+    oauth: { client_id: string; client_secret: string; redirect_uri: string } | null;
+    requests_per_second: number;
+    timeout_ms: number;
+    batch_window_ms: number;
+    reconcile: { enabled: boolean; every_minutes: number };
     fields: { client_id: RawFieldRef; session_id: RawFieldRef | null };
   };
   ga4: {
@@ -405,6 +437,8 @@ const SECTION_KEYS: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(topKeys),
   amocrm: Object.keys(amocrmKeys),
   'amocrm.fields': Object.keys(amocrmFieldsKeys),
+  'amocrm.oauth': Object.keys(amocrmOauthKeys),
+  'amocrm.reconcile': Object.keys(amocrmReconcileKeys),
   'amocrm.fields.client_id': Object.keys(fieldRefKeys),
   'amocrm.fields.session_id': Object.keys(fieldRefKeys),
   ga4: Object.keys(ga4Keys),
@@ -421,6 +455,8 @@ const MOVABLE_SECTIONS = [
   '',
   'amocrm',
   'amocrm.fields',
+  'amocrm.oauth',
+  'amocrm.reconcile',
   'ga4',
   'webhook',
   'delivery',
@@ -481,6 +517,61 @@ const HINTS: Readonly<Record<string, Hint>> = {
     fix: constant(
       'write e.g. subdomain: example (without https:// and without a path), or leave it empty',
     ),
+  },
+  'amocrm.base_url': {
+    expect:
+      'a web address such as https://example.amocrm.ru (a proxy or a test server may use http://)',
+    fix: constant(
+      'write base_url: ${AMOCRM_BASE_URL:-} and set AMOCRM_BASE_URL only when calls must go through a proxy; otherwise subdomain is enough',
+    ),
+  },
+  'amocrm.token': {
+    expect: 'text: a long-lived token from your amoCRM integration (Keys and scopes tab)',
+    fix: constant(
+      'put the token in the AMOCRM_TOKEN environment variable and write token: ${AMOCRM_TOKEN:-}',
+    ),
+    secret: true,
+  },
+  'amocrm.oauth': {
+    expect: 'a section with client_id, client_secret and redirect_uri of your amoCRM integration',
+    fix: constant(
+      'copy the three values from the integration in amoCRM (Settings → Integrations), keeping client_secret in an environment variable: client_secret: ${AMOCRM_CLIENT_SECRET}',
+    ),
+  },
+  'amocrm.oauth.client_id': {
+    expect: 'text: the integration ID from amoCRM',
+    fix: constant('copy the integration ID from the integration in amoCRM'),
+  },
+  'amocrm.oauth.client_secret': {
+    expect: 'text: the secret key of the amoCRM integration',
+    fix: constant('write client_secret: ${AMOCRM_CLIENT_SECRET} and set that variable'),
+    secret: true,
+  },
+  'amocrm.oauth.redirect_uri': {
+    expect: 'the redirect address registered in the amoCRM integration, starting with https://',
+    fix: constant('copy the redirect URI exactly as it is written in the integration settings'),
+  },
+  'amocrm.requests_per_second': {
+    expect:
+      'a whole number from 1 to 7 (amoCRM allows about 7 requests per second and blocks accounts that exceed it)',
+    fix: constant('write requests_per_second: 7, or lower if other integrations share the account'),
+  },
+  'amocrm.timeout_ms': {
+    expect: 'a whole number of milliseconds from 100 to 120000',
+    fix: constant('write e.g. timeout_ms: 10000, or remove the line to use the default'),
+  },
+  'amocrm.batch_window_ms': {
+    expect: 'a whole number of milliseconds from 0 to 5000',
+    fix: constant('write e.g. batch_window_ms: 200, or remove the line to use the default'),
+  },
+  'amocrm.reconcile': section('reconcile'),
+  'amocrm.reconcile.enabled': {
+    expect: 'true or false',
+    fix: constant('write enabled: true to poll amoCRM for missed webhooks, or enabled: false'),
+  },
+  'amocrm.reconcile.every_minutes': {
+    expect: 'a whole number of minutes from 1 to 1440',
+    fix: constant('write e.g. every_minutes: 10, or remove the line to use the default'),
   },
   'amocrm.fields': section('fields'),
   'amocrm.fields.client_id': {
@@ -988,6 +1079,26 @@ export function checkMeaning(
           'CONFIG_PERSONAL_DATA',
         );
       }
+    }
+  }
+
+  if (isRecord(amocrm)) {
+    const filled = (v: unknown): boolean => v !== undefined && v !== null && v !== '';
+    const hasToken = filled(amocrm.token);
+    const hasOauth = filled(amocrm.oauth);
+    if (hasToken && hasOauth) {
+      add(
+        ['amocrm', 'oauth'],
+        'both a long-lived token and OAuth are configured; closeloop would not know which to use',
+        'keep one: token: ${AMOCRM_TOKEN:-} for a private integration, or the oauth section, not both',
+      );
+    }
+    if ((hasToken || hasOauth) && !filled(amocrm.subdomain) && !filled(amocrm.base_url)) {
+      add(
+        ['amocrm', hasToken ? 'token' : 'oauth'],
+        'amoCRM credentials are set but closeloop does not know which account to call',
+        'set subdomain: ${AMOCRM_SUBDOMAIN:-} (example for example.amocrm.ru) and the AMOCRM_SUBDOMAIN variable',
+      );
     }
   }
 

@@ -85,6 +85,23 @@ export interface DeliverySettings {
   concurrency: number;
 }
 
+export type AmocrmAuth =
+  | { kind: 'long-lived'; token: string }
+  | { kind: 'oauth'; clientId: string; clientSecret: string; redirectUri: string };
+
+/** Reading and writing leads through the amoCRM API. */
+export interface AmocrmApiSettings {
+  /** `https://<subdomain>.amocrm.ru`, a full domain, or AMOCRM_BASE_URL (proxy, test server). */
+  baseUrl: string;
+  auth: AmocrmAuth;
+  /** amoCRM allows about 7 per second per integration and blocks accounts that keep exceeding it. */
+  requestsPerSecond: number;
+  timeoutMs: number;
+  /** How long lead look-ups are gathered into one `filter[id][]` call (up to 250 ids). */
+  batchWindowMs: number;
+  reconcile: { enabled: boolean; intervalMs: number };
+}
+
 export interface CloseloopConfig {
   /** The file the config came from (for messages). */
   file: string;
@@ -92,6 +109,8 @@ export interface CloseloopConfig {
   currency: string;
   amocrm: {
     subdomain: string | null;
+    /** null: no API access configured (webhook data only). */
+    api: AmocrmApiSettings | null;
     fields: {
       clientId: FieldRef;
       sessionId: FieldRef | null;

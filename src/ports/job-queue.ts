@@ -19,7 +19,7 @@
  * Out of scope: retry policy (src/core/retry-policy.ts decides, the handler returns it), priorities.
  */
 
-export type QueueName = 'inbound' | 'deliver';
+export type QueueName = 'inbound' | 'deliver' | 'create_lead';
 
 export interface NewJob<T> {
   /** Deduplication id; a random one when absent. */

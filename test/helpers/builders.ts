@@ -88,6 +88,7 @@ export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopC
     currency: 'RUB',
     amocrm: {
       subdomain: null,
+      api: null,
       fields: { clientId: { code: 'GCLIENTID' }, sessionId: { name: 'ga_session_id' } },
     },
     ga4: {

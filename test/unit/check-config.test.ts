@@ -42,11 +42,27 @@ describe('check-config', () => {
       'Client ID field: code GCLIENTID',
       'Session ID field: name "ga_session_id"',
       'Webhook secret: not set (closeloop generates one and keeps it in the data folder)',
+      'amoCRM API: not configured (webhook data only; set AMOCRM_SUBDOMAIN and AMOCRM_TOKEN to read deals through the API)',
       'Rules (3):',
       '  New lead: lead_added, any pipeline → generate_lead',
       '  Deal won: status_changed, any pipeline, status 142 → close_convert_lead, purchase',
       '  Deal lost: status_changed, any pipeline, status 143 → close_unconvert_lead',
     ]);
+  });
+
+  it('describes amoCRM API access without printing the token', async () => {
+    const { code, out } = await check([EXAMPLE], {
+      AMOCRM_SUBDOMAIN: 'acme',
+      AMOCRM_TOKEN: 'very-secret-long-lived-token',
+    });
+    assert.equal(code, 0);
+    assert.ok(
+      out.includes(
+        'amoCRM API: https://acme.amocrm.ru, long-lived token set, at most 7 requests/s, missed webhooks polled every 10 min',
+      ),
+      out.join('\n'),
+    );
+    assert.equal(out.join('\n').includes('very-secret-long-lived-token'), false);
   });
 
   it('reads CLOSELOOP_CONFIG when no path is given', async () => {

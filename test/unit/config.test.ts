@@ -68,6 +68,7 @@ describe('config: the example config (config/closeloop.example.yaml)', () => {
     });
     assert.deepEqual(config.amocrm, {
       subdomain: null,
+      api: null,
       fields: { clientId: { code: 'GCLIENTID' }, sessionId: { name: 'ga_session_id' } },
     });
     assert.deepEqual(config.webhook, { secret: null, maxBodyBytes: 1024 * 1024 });
@@ -304,6 +305,14 @@ describe('config: valid fixtures', () => {
     assert.equal(config.currency, 'EUR');
     assert.deepEqual(config.amocrm, {
       subdomain: 'example.kommo.com',
+      api: {
+        baseUrl: 'https://example.kommo.com',
+        auth: { kind: 'long-lived', token: 'fake-long-lived-token' },
+        requestsPerSecond: 5,
+        timeoutMs: 8000,
+        batchWindowMs: 300,
+        reconcile: { enabled: false, intervalMs: 30 * 60_000 },
+      },
       fields: { clientId: { id: 610951 }, sessionId: null },
     });
     assert.deepEqual(config.ga4, {
