@@ -38,8 +38,15 @@ export interface LeadPage {
   hasMore: boolean;
 }
 
+export interface CrmAccount {
+  /** The account id as webhooks carry it in `account[id]` (part of idempotency keys). */
+  id: string;
+  subdomain: string;
+}
+
 export interface CrmClient {
-  /** Unix seconds of the account's clock are not known; `updatedFrom` is compared with `updated_at`. */
+  /** `GET /api/v4/account`. */
+  getAccount(): Promise<CrmAccount>;
   getLeads(ids: readonly number[]): Promise<LeadSnapshot[]>;
   /** Leads updated at or after `updatedFrom` (Unix seconds), oldest first, 250 a page (page from 1). */
   listLeadsUpdatedSince(updatedFrom: number, page: number): Promise<LeadPage>;

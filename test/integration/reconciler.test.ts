@@ -1,0 +1,104 @@
+/** Reconciliation against the real embedded store, with a scripted amoCRM client. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Reconciler } from '../../src/worker/reconciler';
+import { createSqliteStore } from '../../src/adapters/store/sqlite';
+import type { Store } from '../../src/ports/store';
+import type { LeadPage } from '../../src/ports/crm-client';
+import type { LeadSnapshot } from '../../src/core/lead';
+import type { InboundJobPayload } from '../../src/worker/job-payloads';
+import { field } from '../helpers/builders';
+
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function lead(id: number, statusId: number, updatedAt: number): LeadSnapshot {
+  return {
+    id,
+    statusId,
+    pipelineId: 1,
+    price: 1000,
+    responsibleUserId: null,
+    createdAt: 1,
+    updatedAt,
+    customFields: [field('GCLIENTID', '1.2')],
+    tags: [],
+  };
+}
+
+describe('Reconciler', () => {
+  let dir: string;
+  let store: Store;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-reconcile-'));
+    store = createSqliteStore({ dataDir: dir, deliveryLogMaxRows: 1000 });
+  });
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function reconciler(pages: LeadPage[], asked: Array<[number, number]>) {
+    return new Reconciler({
+      client: {
+        listLeadsUpdatedSince: (from, page) => {
+          asked.push([from, page]);
+          return Promise.resolve(pages[page - 1] ?? { leads: [], hasMore: false });
+        },
+      },
+      account: { id: '29638927', subdomain: 'example' },
+      queue: store.queue,
+      settings: store,
+      intervalMs: 600_000,
+      logger: silent,
+      now: () => 1_700_000_000_000,
+    });
+  }
+
+  it('looks back one interval the first time, pages through, queues status events, stores the cursor', async () => {
+    const asked: Array<[number, number]> = [];
+    const r = reconciler(
+      [
+        { leads: [lead(1, 142, 1_699_999_500), lead(2, 143, 1_699_999_600)], hasMore: true },
+        { leads: [lead(3, 555, 1_699_999_700)], hasMore: false },
+      ],
+      asked,
+    );
+    assert.deepEqual(await r.runOnce(), { leads: 3, enqueued: 3, cursor: 1_699_999_700 });
+    assert.deepEqual(asked, [
+      [1_699_999_400, 1],
+      [1_699_999_400, 2],
+    ]);
+    assert.equal((await store.queue.counts('inbound')).waiting, 3);
+    assert.equal(await store.getSetting('amocrm.reconcile.cursor.29638927'), '1699999700');
+
+    // The next run starts from the stored cursor; the same lead state is not queued twice.
+    const again: Array<[number, number]> = [];
+    const r2 = reconciler([{ leads: [lead(3, 555, 1_699_999_700)], hasMore: false }], again);
+    await r2.runOnce();
+    assert.deepEqual(again, [[1_699_999_700, 1]]);
+    assert.equal((await store.queue.counts('inbound')).waiting, 3);
+  });
+
+  it('builds events the rules understand: a status event with the API lead and the account id', async () => {
+    await reconciler([{ leads: [lead(9, 142, 1_699_999_900)], hasMore: false }], []).runOnce();
+    const seen: InboundJobPayload[] = [];
+    store.queue.process<InboundJobPayload>(
+      'inbound',
+      (job) => {
+        seen.push(job.payload);
+        return Promise.resolve({ status: 'done' });
+      },
+      { concurrency: 1 },
+    );
+    const deadline = Date.now() + 3000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const event = seen[0]!.event;
+    assert.equal(event.action, 'status');
+    assert.equal(event.accountId, '29638927');
+    assert.equal(event.oldStatusId, null);
+    assert.equal(event.occurredAt, 1_699_999_900);
+    assert.equal(event.lead.statusId, 142);
+  });
+});
