@@ -34,6 +34,7 @@ import {
   VALIDATION_OPTIONS,
   type ConfigPath,
   type RawConfig,
+  type RawRule,
   type RawFieldRef,
   type RawParam,
   type SchemaProblem,
@@ -327,14 +328,33 @@ function paramSource(param: RawParam): ParamSource {
   return { kind: 'utm', utm: param.utm ?? 'source', ...base };
 }
 
+function idsOf(list: Array<number | string> | null | undefined): number[] | null {
+  return list === undefined || list === null
+    ? null
+    : list.filter((v): v is number => typeof v === 'number');
+}
+
+function namesOf(rule: RawRule): Pick<Rule, 'names'> {
+  const names = (list: Array<number | string> | null | undefined): string[] =>
+    (list ?? []).filter((v): v is string => typeof v === 'string');
+  const result = {
+    pipelines: names(rule.pipeline),
+    statuses: names(rule.status),
+    fromStatuses: names(rule.from_status),
+  };
+  const any = result.pipelines.length + result.statuses.length + result.fromStatuses.length > 0;
+  return any ? { names: result } : {};
+}
+
 function buildConfig(raw: RawConfig, file: string): CloseloopConfig {
   const { ga4, delivery } = raw;
   const rules: Rule[] = raw.rules.map((rule) => ({
     name: rule.name,
     on: rule.on,
-    pipelines: rule.pipeline ?? null,
-    statuses: rule.status ?? null,
-    fromStatuses: rule.from_status ?? null,
+    pipelines: idsOf(rule.pipeline),
+    statuses: idsOf(rule.status),
+    fromStatuses: idsOf(rule.from_status),
+    ...namesOf(rule),
     send: rule.send.map((event): EventTemplate => ({
       name: event.event,
       params: Object.fromEntries(

@@ -189,19 +189,26 @@ function suggestGa4Name(name: string): string {
 // ---------------------------------------------------------------------------------------------
 
 /** A positive id, a list of them, or `any`. Numeric strings (from `${VAR}`) are accepted. */
-function parseIdList(value: unknown): number[] | null | undefined {
-  const one = (v: unknown): number | undefined => {
+/**
+ * `142`, `[142, 143]`, `any`, or names (`Квалифицирован`, `[Продажи, 7654321]`): names are looked
+ * up through the amoCRM API at start (resolveRuleNames).
+ */
+function parseIdList(value: unknown): Array<number | string> | null | undefined {
+  const one = (v: unknown): number | string | undefined => {
     if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v;
     if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) {
       const n = Number(v);
       return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+    }
+    if (typeof v === 'string' && v.trim() !== '' && v.trim().toLowerCase() !== 'any') {
+      return v.trim();
     }
     return undefined;
   };
   if (typeof value === 'string' && value.trim().toLowerCase() === 'any') return null;
   if (Array.isArray(value)) {
     if (value.length === 0) return undefined;
-    const ids: number[] = [];
+    const ids: Array<number | string> = [];
     for (const item of value) {
       const id = one(item);
       if (id === undefined) return undefined;
@@ -378,9 +385,9 @@ export type RawParam = ParamScalar | RawSource;
 export interface RawRule {
   name: string;
   on: RuleTrigger;
-  pipeline?: number[] | null;
-  status?: number[] | null;
-  from_status?: number[] | null;
+  pipeline?: Array<number | string> | null;
+  status?: Array<number | string> | null;
+  from_status?: Array<number | string> | null;
   send: { event: string; params: Record<string, RawParam> }[];
 }
 export interface RawConfig {
@@ -484,7 +491,7 @@ function section(name: string): Hint {
 const FIELD_REF_EXPECT =
   'a field reference: { code: GCLIENTID }, { id: 123456 } or { name: Field name }';
 const ID_LIST_EXPECT = (what: string, example: string, other: string): string =>
-  `a ${what} id (a whole number such as ${example}), a list of them like [${example}, ${other}], or any`;
+  `a ${what} id (a whole number such as ${example}) or name, a list of them like [${example}, ${other}], or any`;
 
 function suggestionFix(valids: readonly string[], key: string, fallback: string) {
   return (value: unknown): string => {
@@ -1100,6 +1107,29 @@ export function checkMeaning(
         'set subdomain: ${AMOCRM_SUBDOMAIN:-} (example for example.amocrm.ru) and the AMOCRM_SUBDOMAIN variable',
       );
     }
+  }
+
+  const apiConfigured =
+    isRecord(amocrm) &&
+    [amocrm.subdomain, amocrm.base_url].some((v) => typeof v === 'string' && v.trim() !== '') &&
+    [amocrm.token, amocrm.oauth].some((v) => v !== undefined && v !== null && v !== '');
+  if (!apiConfigured && Array.isArray(raw.rules)) {
+    raw.rules.forEach((rule: unknown, i) => {
+      if (!isRecord(rule)) return;
+      for (const key of ['pipeline', 'status', 'from_status'] as const) {
+        const names = (Array.isArray(rule[key]) ? (rule[key] as unknown[]) : [rule[key]]).filter(
+          (v): v is string =>
+            typeof v === 'string' && !/^\s*\d+\s*$/.test(v) && !/^\s*any\s*$/i.test(v) && v.trim() !== '',
+        );
+        if (names.length > 0) {
+          add(
+            ['rules', i, key],
+            `"${names[0]}" is a name; closeloop looks names up in amoCRM, which needs API access (amocrm.subdomain and a token)`,
+            'write the id instead (closeloop statuses prints them once API access is set up), or set AMOCRM_SUBDOMAIN and AMOCRM_TOKEN',
+          );
+        }
+      }
+    });
   }
 
   const delivery = raw.delivery;

@@ -62,6 +62,15 @@ export interface Rule {
   statuses: readonly number[] | null;
   /** null = any previous status. Only `status_changed` events know the previous status. */
   fromStatuses: readonly number[] | null;
+  /**
+   * Pipeline and status names written in the YAML instead of ids, looked up through the amoCRM API
+   * at start (resolveRuleNames adds their ids to the lists above). Absent when the rule uses ids only.
+   */
+  names?: {
+    pipelines: readonly string[];
+    statuses: readonly string[];
+    fromStatuses: readonly string[];
+  };
   send: readonly EventTemplate[];
 }
 

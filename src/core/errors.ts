@@ -71,6 +71,24 @@ export const ERROR_CODES = {
     who: 'operator',
     summary: 'GA4 kept failing for the whole retry window (72 hours).',
   },
+  AMOCRM_UNAVAILABLE: {
+    who: 'nobody (transient)',
+    summary: 'The amoCRM API answered 429 or 5xx, timed out, or could not be reached; retried.',
+  },
+  AMOCRM_AUTH: {
+    who: 'operator',
+    summary: 'The amoCRM access token is missing, expired or revoked.',
+  },
+  AMOCRM_ACCOUNT_BLOCKED: {
+    who: 'amoCRM',
+    summary:
+      'amoCRM answered 403: the API is blocked for the account (limits exceeded) or the IP is not allowed; calls stop for a while.',
+  },
+  AMOCRM_REQUEST_REJECTED: {
+    who: 'closeloop',
+    summary:
+      'The amoCRM API refused a request (a 4xx other than 401, 403, 429), or answered in a shape closeloop does not understand.',
+  },
   DELIVERY_DUPLICATE: {
     who: 'nobody (transient)',
     summary: 'The conversion was already sent; the ledger kept it from being sent twice.',

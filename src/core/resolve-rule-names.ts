@@ -1,0 +1,97 @@
+/**
+ * Rules may name pipelines and statuses ("Продажи", "Квалифицирован") as well as give ids. Names
+ * are looked up in the account's pipelines (GET /api/v4/leads/pipelines) at start and by
+ * check-config. Pure: the pipelines are passed in.
+ *
+ * A status name is looked up in the rule's pipelines when it names any, else in every pipeline;
+ * the same name in several pipelines gives every matching id (142 and 143 are the same in all
+ * pipelines anyway, research amocrm.md §3.4). Comparison ignores case and surrounding spaces.
+ * An unknown name is a config problem that lists the real names, so the marketer can pick one.
+ */
+import type { CloseloopConfig, Rule } from './config-types';
+import type { ConfigProblem } from './errors';
+
+export interface NamedPipeline {
+  id: number;
+  name: string;
+  statuses: ReadonlyArray<{ id: number; name: string }>;
+}
+
+export interface ResolvedRules {
+  rules: Rule[];
+  problems: ConfigProblem[];
+}
+
+const norm = (s: string): string => s.trim().toLowerCase().replace(/ё/g, 'е');
+
+export function resolveRuleNames(
+  config: Pick<CloseloopConfig, 'rules' | 'file'>,
+  pipelines: readonly NamedPipeline[],
+): ResolvedRules {
+  const problems: ConfigProblem[] = [];
+  const rules = config.rules.map((rule, i): Rule => {
+    if (!rule.names) return rule;
+    const problem = (key: string, message: string, fix: string): void => {
+      problems.push({
+        file: config.file,
+        line: null,
+        key: `rules[${i}].${key}`,
+        message,
+        fix,
+        code: 'CONFIG_INVALID',
+      });
+    };
+
+    const pipelineIds = [...(rule.pipelines ?? [])];
+    for (const name of rule.names.pipelines) {
+      const found = pipelines.filter((p) => norm(p.name) === norm(name));
+      if (found.length === 0) {
+        problem(
+          'pipeline',
+          `there is no pipeline named "${name}" in amoCRM; the pipelines are: ${pipelines.map((p) => `"${p.name}" (${p.id})`).join(', ')}`,
+          'write one of these names or ids exactly as amoCRM shows it',
+        );
+      }
+      for (const p of found) if (!pipelineIds.includes(p.id)) pipelineIds.push(p.id);
+    }
+    const namedPipelines = rule.pipelines !== null || rule.names.pipelines.length > 0;
+    const scope = namedPipelines ? pipelines.filter((p) => pipelineIds.includes(p.id)) : pipelines;
+
+    const statusIds = (
+      ids: readonly number[] | null,
+      names: readonly string[],
+      key: string,
+    ): number[] | null => {
+      if (ids === null && names.length === 0) return null;
+      const out = [...(ids ?? [])];
+      for (const name of names) {
+        const found = scope.flatMap((p) => p.statuses.filter((s) => norm(s.name) === norm(name)));
+        if (found.length === 0) {
+          const known = [
+            ...new Set(scope.flatMap((p) => p.statuses.map((s) => `"${s.name}" (${s.id})`))),
+          ];
+          problem(
+            key,
+            `there is no status named "${name}"${namedPipelines ? ' in the rule’s pipeline' : ''}; the statuses are: ${known.join(', ')}`,
+            'write one of these names or ids exactly as amoCRM shows it (`closeloop statuses` prints them all)',
+          );
+        }
+        for (const s of found) if (!out.includes(s.id)) out.push(s.id);
+      }
+      return out;
+    };
+
+    const { names: _names, ...rest } = rule;
+    return {
+      ...rest,
+      pipelines: namedPipelines ? pipelineIds : null,
+      statuses: statusIds(rule.statuses, rule.names.statuses, 'status'),
+      fromStatuses: statusIds(rule.fromStatuses, rule.names.fromStatuses, 'from_status'),
+    };
+  });
+  return { rules, problems };
+}
+
+export function hasRuleNames(config: Pick<CloseloopConfig, 'rules'>): boolean {
+  return config.rules.some((r) => r.names !== undefined);
+}
