@@ -8,7 +8,15 @@ import { randomBytes } from 'node:crypto';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type winston from 'winston';
-import type { CloseloopConfig } from './core/config-types';
+import type { AmocrmApiSettings, CloseloopConfig, Rule } from './core/config-types';
+import { AppError, ConfigError } from './core/errors';
+import { hasRuleNames, resolveRuleNames } from './core/resolve-rule-names';
+import type { CrmSource } from './ports/crm-source';
+import { AmocrmApiCrmSource } from './adapters/crm/amocrm/amocrm-api-crm-source';
+import { LeadBatcher } from './adapters/crm/amocrm/lead-batcher';
+import type { AmocrmClient } from './adapters/crm/amocrm/amocrm-client';
+import { createAmocrmClient } from './adapters/crm/amocrm/create-amocrm-client';
+import { Reconciler } from './worker/reconciler';
 import type { LeadEvent } from './core/lead';
 import { createApp } from './http/create-app';
 import { createSqliteStore } from './adapters/store/sqlite';
@@ -36,6 +44,10 @@ export interface ServiceOptions {
   random?: () => number;
   /** Tests: a shorter poll for delayed jobs. */
   pollIntervalMs?: number;
+  /** Tests: the fetch the amoCRM client uses (nock intercepts the global one too). */
+  fetchImpl?: typeof fetch;
+  /** Tests: when the first reconciliation runs (5 s after start by default). */
+  reconcileFirstRunMs?: number;
 }
 
 export interface RunningService {
@@ -51,6 +63,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const now = options.now ?? Date.now;
   redactor.add(config.ga4.apiSecret);
   redactor.add(config.webhook.secret);
+  const auth = config.amocrm.api?.auth;
+  redactor.add(auth?.kind === 'long-lived' ? auth.token : auth?.clientSecret);
 
   const store = createSqliteStore({
     dataDir: options.dataDir,
@@ -79,11 +93,18 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       list: (filter) => store.deliveryLog.list(filter),
     };
     const destination = new Ga4Destination(config.ga4);
-    const crmSource = new WebhookCrmSource();
+    const amocrm = await connectAmocrm(config, store, logger, options.fetchImpl);
+    const rules = amocrm?.rules ?? config.rules;
+    const crmSource: CrmSource = amocrm
+      ? new AmocrmApiCrmSource(new LeadBatcher(amocrm.client, amocrm.api.batchWindowMs), {
+          rules,
+          clientIdField: config.amocrm.fields.clientId,
+        })
+      : new WebhookCrmSource();
     store.queue.process<InboundJobPayload>(
       'inbound',
       createInboundHandler({
-        config,
+        config: { ...config, rules },
         crmSource,
         queue: store.queue,
         deliveryLog,
@@ -93,7 +114,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         now,
         random: options.random ?? Math.random,
       }),
-      { concurrency: config.delivery.concurrency },
+      // Inbound jobs mostly wait for a batched API look-up; many in flight make full batches.
+      { concurrency: amocrm ? 256 : config.delivery.concurrency },
     );
     store.queue.process<DeliveryJobPayload>(
       'deliver',
@@ -164,6 +186,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       config: config.file,
       rules: config.rules.length,
       ga4: destination.dryRun ? 'dry run' : config.ga4.endpoint,
+      amocrmApi: amocrm ? amocrm.api.baseUrl : 'not configured (webhook data only)',
     });
     if (destination.dryRun) {
       const missing = [
@@ -180,6 +203,19 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         : `amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the secret in ${path.join(options.dataDir, 'webhook-secret')} (set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
     );
 
+    const reconciler =
+      amocrm && amocrm.api.reconcile.enabled
+        ? new Reconciler({
+            client: amocrm.client,
+            queue: store.queue,
+            settings: store,
+            intervalMs: amocrm.api.reconcile.intervalMs,
+            logger,
+            now,
+          })
+        : null;
+    reconciler?.start(options.reconcileFirstRunMs);
+
     let closing: Promise<void> | null = null;
     return {
       port,
@@ -192,6 +228,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
             server.close(() => resolve());
             server.closeIdleConnections();
           });
+          await reconciler?.stop();
           await store.close();
           logger.info('closeloop stopped');
         })();
@@ -202,6 +239,37 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     await store.close();
     throw e;
   }
+}
+
+/**
+ * The amoCRM API, when configured: the client (one rate limiter for the whole process) and the
+ * rules with pipeline and status names resolved to ids. A name that does not exist stops the start
+ * with the real names listed; an unreachable API with names in the rules stops it too (the rules
+ * cannot be known), while without names the API is only needed later and may come back.
+ */
+async function connectAmocrm(
+  config: CloseloopConfig,
+  store: Store,
+  logger: winston.Logger,
+  fetchImpl: typeof fetch | undefined,
+): Promise<{ api: AmocrmApiSettings; client: AmocrmClient; rules: readonly Rule[] } | null> {
+  const api = config.amocrm.api;
+  if (api === null) return null;
+  const client = createAmocrmClient(api, { store, logger, fetchImpl });
+  if (!hasRuleNames(config)) return { api, client, rules: config.rules };
+  let pipelines;
+  try {
+    pipelines = await client.getPipelines();
+  } catch (e) {
+    throw new AppError(
+      'CONFIG_INVALID',
+      `the rules name pipelines or statuses, and closeloop could not read them from amoCRM: ${errorMessage(e)}`,
+      { cause: e },
+    );
+  }
+  const resolved = resolveRuleNames(config, pipelines);
+  if (resolved.problems.length > 0) throw new ConfigError(resolved.problems);
+  return { api, client, rules: resolved.rules };
 }
 
 /** A generated webhook secret lives in the data folder, readable by the operator only. */

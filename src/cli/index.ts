@@ -4,6 +4,8 @@ import { runStart } from './start';
 import { runCheckConfig } from './check-config';
 import { runDeliveries } from './deliveries';
 import { runReplay } from './replay';
+import { runStatuses } from './statuses';
+import { runAuth } from './auth';
 
 const USAGE = `usage: closeloop <command>
 
@@ -12,6 +14,8 @@ commands:
   check-config [config]   check the config and list every problem
   deliveries [options]    the delivery log: sent, skipped and why, failed and why
   replay [--all | <id>…]  list failed deliveries, or send them again
+  statuses [config]       amoCRM pipelines and their statuses, with ids
+  auth <code>             exchange an amoCRM OAuth authorization code for the first tokens
   help                    this text
 
 The config is CLOSELOOP_CONFIG, else config/closeloop.yaml, else config/closeloop.example.yaml.`;
@@ -31,6 +35,10 @@ export async function runCli(
       return runDeliveries(rest, io, env);
     case 'replay':
       return runReplay(rest, io, env);
+    case 'statuses':
+      return runStatuses(rest, io, env);
+    case 'auth':
+      return runAuth(rest, io, env);
     case 'help':
     case '--help':
     case '-h':

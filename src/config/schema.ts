@@ -1119,7 +1119,10 @@ export function checkMeaning(
       for (const key of ['pipeline', 'status', 'from_status'] as const) {
         const names = (Array.isArray(rule[key]) ? (rule[key] as unknown[]) : [rule[key]]).filter(
           (v): v is string =>
-            typeof v === 'string' && !/^\s*\d+\s*$/.test(v) && !/^\s*any\s*$/i.test(v) && v.trim() !== '',
+            typeof v === 'string' &&
+            !/^\s*\d+\s*$/.test(v) &&
+            !/^\s*any\s*$/i.test(v) &&
+            v.trim() !== '',
         );
         if (names.length > 0) {
           add(

@@ -54,7 +54,7 @@ export function resolveRuleNames(
       }
       for (const p of found) if (!pipelineIds.includes(p.id)) pipelineIds.push(p.id);
     }
-    const namedPipelines = rule.pipelines !== null || rule.names.pipelines.length > 0;
+    const namedPipelines = (rule.pipelines?.length ?? 0) > 0 || rule.names.pipelines.length > 0;
     const scope = namedPipelines ? pipelines.filter((p) => pipelineIds.includes(p.id)) : pipelines;
 
     const statusIds = (

@@ -17,8 +17,8 @@ import type { InboundJobPayload } from './job-payloads';
 import type { WorkerLogger } from './worker-logger';
 
 export interface ReconcilerDeps {
-  client: Pick<CrmClient, 'listLeadsUpdatedSince'>;
-  account: CrmAccount;
+  /** `getAccount` gives the account id webhooks carry, so idempotency keys match theirs. */
+  client: Pick<CrmClient, 'listLeadsUpdatedSince' | 'getAccount'>;
   queue: JobQueue;
   settings: Pick<Store, 'getSetting' | 'setSetting'>;
   intervalMs: number;
@@ -38,12 +38,9 @@ export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
+  private account: CrmAccount | null = null;
 
   constructor(private readonly deps: ReconcilerDeps) {}
-
-  private get cursorKey(): string {
-    return `amocrm.reconcile.cursor.${this.deps.account.id}`;
-  }
 
   start(firstRunInMs = 5_000): void {
     const loop = (delay: number): void => {
@@ -72,7 +69,9 @@ export class Reconciler {
 
   async runOnce(): Promise<ReconcileRun> {
     const { deps } = this;
-    const stored = await deps.settings.getSetting(this.cursorKey);
+    const account = (this.account ??= await deps.client.getAccount());
+    const cursorKey = `amocrm.reconcile.cursor.${account.id}`;
+    const stored = await deps.settings.getSetting(cursorKey);
     const from =
       stored === null ? Math.floor((deps.now() - deps.intervalMs) / 1000) : Number(stored);
     let cursor = from;
@@ -86,8 +85,8 @@ export class Reconciler {
         .map((lead) => {
           const event: LeadEvent = {
             crm: 'amocrm',
-            accountId: deps.account.id,
-            subdomain: deps.account.subdomain,
+            accountId: account.id,
+            subdomain: account.subdomain,
             action: 'status',
             oldStatusId: null,
             oldPipelineId: null,
@@ -108,7 +107,7 @@ export class Reconciler {
     }
     // `from` is inclusive: leads updated in the cursor's second are read again next time, which
     // the job ids and the ledger make harmless, and nothing updated in that second is missed.
-    await deps.settings.setSetting(this.cursorKey, String(cursor));
+    await deps.settings.setSetting(cursorKey, String(cursor));
     if (leads > 0) deps.logger.info('reconciliation', { leads, enqueued, since: from });
     return { leads, enqueued, cursor };
   }

@@ -7,6 +7,7 @@ import type { Store } from '../../src/ports/store';
 import { describeDeliveryLogContract } from './delivery-log.contract';
 import { describeJobQueueContract } from './job-queue.contract';
 import { describeLedgerContract } from './ledger.contract';
+import { describeTokenStoreContract } from './token-store.contract';
 
 function sqliteBackend(deliveryLogMaxRows = 10_000) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-contract-'));
@@ -60,4 +61,8 @@ describeDeliveryLogContract('sqlite', (maxRows) => {
     reopen: async () => (await b.reopen()).deliveryLog,
     cleanup: b.cleanup,
   });
+});
+describeTokenStoreContract('sqlite', () => {
+  const b = sqliteBackend();
+  return Promise.resolve({ tokens: b.store.tokens, cleanup: b.cleanup });
 });

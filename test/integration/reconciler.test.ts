@@ -42,12 +42,12 @@ describe('Reconciler', () => {
   function reconciler(pages: LeadPage[], asked: Array<[number, number]>) {
     return new Reconciler({
       client: {
+        getAccount: () => Promise.resolve({ id: '29638927', subdomain: 'example' }),
         listLeadsUpdatedSince: (from, page) => {
           asked.push([from, page]);
           return Promise.resolve(pages[page - 1] ?? { leads: [], hasMore: false });
         },
       },
-      account: { id: '29638927', subdomain: 'example' },
       queue: store.queue,
       settings: store,
       intervalMs: 600_000,

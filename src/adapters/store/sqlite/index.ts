@@ -1,9 +1,10 @@
-/** The embedded store: job queue, ledger, delivery log and settings in one SQLite file. */
+/** The embedded store: job queue, ledger, delivery log, settings and tokens in one SQLite file. */
 import type { Store } from '../../../ports/store';
 import { openSqliteDatabase } from './open-sqlite-database';
 import { SqliteDeliveryLog } from './sqlite-delivery-log';
 import { SqliteJobQueue, type SqliteJobQueueOptions } from './sqlite-job-queue';
 import { SqliteLedger } from './sqlite-ledger';
+import { SqliteTokenStore } from './sqlite-token-store';
 
 export interface SqliteStoreOptions extends SqliteJobQueueOptions {
   dataDir: string;
@@ -29,6 +30,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     queue,
     ledger: new SqliteLedger(db),
     deliveryLog: new SqliteDeliveryLog(db, options.deliveryLogMaxRows),
+    // Wall clock, not options.now: refresh leases are compared with other processes' clocks.
+    tokens: new SqliteTokenStore(db),
     getSetting: (key) =>
       Promise.resolve((getSetting.get(key) as { value: string } | undefined)?.value ?? null),
     setSetting: (key, value) => {

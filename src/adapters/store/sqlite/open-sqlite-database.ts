@@ -54,6 +54,20 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX delivery_log_lead ON delivery_log(lead_id);
    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+  // The amoCRM OAuth pair, and leases that keep two processes on this file from refreshing it at
+  // once (see SqliteTokenStore).
+  `CREATE TABLE amocrm_tokens (
+     account TEXT PRIMARY KEY,
+     access_token TEXT NOT NULL,
+     refresh_token TEXT NOT NULL,
+     expires_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE locks (
+     name TEXT PRIMARY KEY,
+     owner TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export interface OpenedDatabase {

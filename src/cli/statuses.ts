@@ -1,0 +1,86 @@
+/**
+ * `closeloop statuses`: every pipeline of the amoCRM account and its statuses with ids, as a
+ * table, so a marketer can write rules by id or check the names they use.
+ */
+import { loadConfig } from '../config/load-config';
+import { ConfigError, isAppError } from '../core/errors';
+import { errorMessage } from '../core/error-message';
+import type { Pipeline } from '../ports/crm-client';
+import type { CliIo } from './cli-io';
+import { openStoreBesideService } from './open-store-beside-service';
+import { createAmocrmClient } from '../adapters/crm/amocrm/create-amocrm-client';
+
+export async function runStatuses(
+  args: string[],
+  io: CliIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.out(
+      'usage: closeloop statuses [config]\n\nPrints every pipeline of the amoCRM account with its statuses and ids.',
+    );
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig({ path: args[0], env });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      io.err(e.message);
+      return 1;
+    }
+    throw e;
+  }
+  const api = config.amocrm.api;
+  if (api === null) {
+    io.err(
+      'closeloop statuses needs amoCRM API access: set AMOCRM_SUBDOMAIN (example for example.amocrm.ru) and AMOCRM_TOKEN (a long-lived token), or configure amocrm.oauth.',
+    );
+    return 1;
+  }
+  const store = openStoreBesideService(env);
+  try {
+    const client = createAmocrmClient(api, {
+      store,
+      logger: { warn: (m) => io.err(m), error: (m) => io.err(m), info: () => undefined },
+    });
+    const pipelines = await client.getPipelines();
+    for (const line of formatPipelines(pipelines)) io.out(line);
+    return 0;
+  } catch (e) {
+    io.err(
+      `could not read the pipelines from amoCRM: ${errorMessage(e)}${isAppError(e) ? ` [${e.code}]` : ''}`,
+    );
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+/** A readable table: one block per pipeline, ids right-aligned. Pure. */
+export function formatPipelines(pipelines: readonly Pipeline[]): string[] {
+  if (pipelines.length === 0) return ['The account has no pipelines.'];
+  const width = Math.max(
+    ...pipelines.flatMap((p) => p.statuses.map((s) => String(s.id).length)),
+    2,
+  );
+  const lines: string[] = [];
+  for (const p of pipelines) {
+    const tags = [p.isMain ? 'main' : null, p.isArchive ? 'archived' : null].filter(Boolean);
+    lines.push(`Pipeline "${p.name}"  id ${p.id}${tags.length ? `  (${tags.join(', ')})` : ''}`);
+    for (const s of [...p.statuses].sort((a, b) => a.sort - b.sort)) {
+      const note =
+        s.id === 142
+          ? '  (won, every pipeline)'
+          : s.id === 143
+            ? '  (lost, every pipeline)'
+            : s.type === 1
+              ? '  (incoming leads)'
+              : '';
+      lines.push(`  ${String(s.id).padStart(width)}  ${s.name}${note}`);
+    }
+    lines.push('');
+  }
+  lines.push('Use the ids or the names in rules: status: 142, or status: Квалифицирован.');
+  return lines;
+}

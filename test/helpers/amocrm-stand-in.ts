@@ -1,0 +1,174 @@
+/**
+ * A local amoCRM API on loopback for integration tests and the amoCRM benchmark: leads from an
+ * in-memory map, the account and its pipelines, 204 for an empty list, and amoCRM's rate limit —
+ * 429 once more than `limitPerSecond` requests arrived within the last second (research
+ * amocrm.md §5). It records every request so tests can count calls and 429s.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AmoApiLead, AmoApiPipeline } from '../../src/adapters/crm/amocrm/api-types';
+
+export interface AmocrmStandIn {
+  url: string;
+  leads: Map<number, AmoApiLead>;
+  pipelines: AmoApiPipeline[];
+  requests: () => Array<{
+    at: number;
+    method: string;
+    path: string;
+    query: URLSearchParams;
+    status: number;
+    auth: string | undefined;
+  }>;
+  tooMany: () => number;
+  close: () => Promise<void>;
+}
+
+export function apiLead(id: number, over: Partial<AmoApiLead> = {}): AmoApiLead {
+  return {
+    id,
+    name: 'Заявка с сайта',
+    price: 150000,
+    responsible_user_id: 8744098,
+    status_id: 142,
+    pipeline_id: 4542166,
+    created_at: 1_700_000_000,
+    updated_at: 1_700_000_100,
+    closed_at: null,
+    is_deleted: false,
+    custom_fields_values: [
+      {
+        field_id: 610955,
+        field_name: 'gclientid',
+        field_code: 'GCLIENTID',
+        field_type: 'tracking_data',
+        values: [{ value: `GA1.1.${id}.1700000000` }],
+      },
+    ],
+    account_id: 29638927,
+    _embedded: { tags: [] },
+    ...over,
+  };
+}
+
+export const SALES_PIPELINE: AmoApiPipeline = {
+  id: 4542166,
+  name: 'Продажи',
+  sort: 1,
+  is_main: true,
+  is_archive: false,
+  _embedded: {
+    statuses: [
+      { id: 41893090, name: 'Неразобранное', sort: 10, pipeline_id: 4542166, type: 1 },
+      { id: 41893093, name: 'Квалифицирован', sort: 20, pipeline_id: 4542166, type: 0 },
+      { id: 142, name: 'Успешно реализовано', sort: 10000, pipeline_id: 4542166, type: 0 },
+      { id: 143, name: 'Закрыто и не реализовано', sort: 11000, pipeline_id: 4542166, type: 0 },
+    ],
+  },
+};
+
+export async function startAmocrmStandIn(
+  options: { limitPerSecond?: number; token?: string } = {},
+): Promise<AmocrmStandIn> {
+  const limit = options.limitPerSecond ?? 7;
+  const leads = new Map<number, AmoApiLead>();
+  const pipelines: AmoApiPipeline[] = [SALES_PIPELINE];
+  const log: Array<{
+    at: number;
+    method: string;
+    path: string;
+    query: URLSearchParams;
+    status: number;
+    auth: string | undefined;
+  }> = [];
+  const recent: number[] = [];
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const at = Date.now();
+    const send = (status: number, body?: unknown, type = 'application/hal+json'): void => {
+      log.push({
+        at,
+        method: req.method ?? '',
+        path: url.pathname,
+        query: url.searchParams,
+        status,
+        auth: req.headers.authorization,
+      });
+      if (body === undefined) {
+        res.writeHead(status);
+        res.end();
+      } else {
+        const text = typeof body === 'string' ? body : JSON.stringify(body);
+        res.writeHead(status, { 'content-type': type });
+        res.end(text);
+      }
+    };
+    while (recent.length > 0 && recent[0]! <= at - 1000) recent.shift();
+    recent.push(at);
+    if (recent.length > limit) {
+      send(
+        429,
+        '<html><head><title>429 Too Many Requests</title></head><body>nginx</body></html>',
+        'text/html',
+      );
+      return;
+    }
+    if (options.token && req.headers.authorization !== `Bearer ${options.token}`) {
+      send(
+        401,
+        { title: 'Unauthorized', status: 401, detail: 'Неверный токен' },
+        'application/problem+json',
+      );
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/api/v4/account') {
+      send(200, { id: 29638927, name: 'Example', subdomain: 'example' });
+    } else if (req.method === 'GET' && url.pathname === '/api/v4/leads/pipelines') {
+      send(200, { _embedded: { pipelines } });
+    } else if (req.method === 'GET' && url.pathname === '/api/v4/leads') {
+      const ids = url.searchParams.getAll('filter[id][]').map(Number);
+      const from = url.searchParams.get('filter[updated_at][from]');
+      let found = [...leads.values()];
+      if (ids.length > 0) found = found.filter((l) => ids.includes(l.id));
+      if (from !== null)
+        found = found
+          .filter((l) => l.updated_at >= Number(from))
+          .sort((a, b) => a.updated_at - b.updated_at);
+      const limitN = Number(url.searchParams.get('limit') ?? 50);
+      const page = Number(url.searchParams.get('page') ?? 1);
+      const slice = found.slice((page - 1) * limitN, page * limitN);
+      if (slice.length === 0) send(204);
+      else
+        send(200, {
+          _page: page,
+          _links:
+            found.length > page * limitN
+              ? { next: { href: `${url.pathname}?page=${page + 1}` } }
+              : {},
+          _embedded: { leads: slice },
+        });
+    } else {
+      send(
+        404,
+        { title: 'Not Found', status: 404, detail: 'no such route in the stand-in' },
+        'application/problem+json',
+      );
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  server.keepAliveTimeout = 65_000;
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    leads,
+    pipelines,
+    requests: () => log,
+    tooMany: () => log.filter((r) => r.status === 429).length,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * End to end with the amoCRM API: field-less Digital Pipeline hooks completed from a local amoCRM
+ * stand-in (batched), status names resolved at start, and reconciliation of a status change whose
+ * webhook never came — each conversion reaching the GA4 stand-in once.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startService, type RunningService } from '../../src/main';
+import type { CloseloopConfig, Rule } from '../../src/core/config-types';
+import { ConfigError } from '../../src/core/errors';
+import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
+import { apiLead, startAmocrmStandIn, type AmocrmStandIn } from '../helpers/amocrm-stand-in';
+import { DEFAULT_RULES, testConfig } from '../helpers/builders';
+import { captureLogger } from '../helpers/capture-logger';
+import { waitFor } from '../helpers/wait-for';
+import { runCli } from '../../src/cli';
+
+const TOKEN = 'stand-in-long-lived-token';
+
+function dpHook(leads: Array<{ id: number; statusId?: number }>): string {
+  const p = new URLSearchParams();
+  leads.forEach((l, i) => {
+    p.set(`leads[status][${i}][id]`, String(l.id));
+    p.set(`leads[status][${i}][status_id]`, String(l.statusId ?? 142));
+    p.set(`leads[status][${i}][pipeline_id]`, '4542166');
+    p.set(`leads[status][${i}][old_status_id]`, '41893093');
+    p.set(`leads[status][${i}][old_pipeline_id]`, '4542166');
+  });
+  p.set('account[id]', '29638927');
+  p.set('account[subdomain]', 'example');
+  return p.toString();
+}
+
+type GaEvent = { name: string; params: Record<string, unknown> };
+
+describe('pipeline with the amoCRM API', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let ga4: Ga4StandIn;
+  let amo: AmocrmStandIn;
+  let service: RunningService | null;
+
+  async function start(
+    over: { rules?: Rule[]; reconcile?: boolean } = {},
+  ): Promise<RunningService> {
+    const base = testConfig();
+    const config: CloseloopConfig = {
+      ...base,
+      rules: over.rules ?? DEFAULT_RULES,
+      ga4: { ...base.ga4, endpoint: ga4.url },
+      amocrm: {
+        ...base.amocrm,
+        subdomain: 'example',
+        api: {
+          baseUrl: amo.url,
+          auth: { kind: 'long-lived', token: TOKEN },
+          requestsPerSecond: 7,
+          timeoutMs: 2000,
+          batchWindowMs: 100,
+          reconcile: { enabled: over.reconcile ?? false, intervalMs: 600_000 },
+        },
+      },
+    };
+    const log = captureLogger();
+    service = await startService({
+      config,
+      logger: log.logger,
+      redactor: log.redactor,
+      dataDir: dir,
+      port: 0,
+      host: '127.0.0.1',
+      pollIntervalMs: 20,
+      reconcileFirstRunMs: 50,
+    });
+    return service;
+  }
+
+  async function post(body: string): Promise<void> {
+    const res = await fetch(`http://127.0.0.1:${service!.port}${service!.webhookPath}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    assert.equal(res.status, 200);
+  }
+
+  const purchases = (): GaEvent[] =>
+    ga4
+      .collected()
+      .flatMap((r) => (r.json as { events: GaEvent[] }).events)
+      .filter((e) => e.name === 'purchase');
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-amocrm-'));
+    ga4 = await startGa4StandIn();
+    amo = await startAmocrmStandIn({ token: TOKEN });
+    service = null;
+  });
+  afterEach(async () => {
+    await service?.close();
+    await ga4.close();
+    await amo.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('completes field-less Digital Pipeline hooks from the API, 60 leads in a few calls', async () => {
+    for (let id = 1; id <= 60; id++) amo.leads.set(id, apiLead(id, { price: 1000 * id }));
+    await start();
+    await post(dpHook(Array.from({ length: 30 }, (_, i) => ({ id: i + 1 }))));
+    await post(dpHook(Array.from({ length: 30 }, (_, i) => ({ id: i + 31 }))));
+    await waitFor(() => purchases().length === 60, {
+      timeoutMs: 10_000,
+      message: () => `${purchases().length} of 60 purchases`,
+    });
+    const byId = new Map(purchases().map((e) => [e.params.transaction_id, e.params.value]));
+    assert.equal(byId.get('7'), 7000);
+    assert.equal(byId.get('60'), 60_000);
+    const leadCalls = amo.requests().filter((r) => r.path === '/api/v4/leads');
+    assert.ok(leadCalls.length <= 4, `${leadCalls.length} lead look-ups for 60 leads`);
+    assert.equal(amo.tooMany(), 0);
+    assert.ok(amo.requests().every((r) => r.auth === `Bearer ${TOKEN}`));
+  });
+
+  it('resolves status names at start, and refuses to start with an unknown name, listing the real ones', async () => {
+    amo.leads.set(5, apiLead(5, { status_id: 41893093 }));
+    const qualified: Rule = {
+      name: 'Qualified',
+      on: 'status_changed',
+      pipelines: [],
+      statuses: [],
+      fromStatuses: null,
+      names: { pipelines: ['продажи'], statuses: ['Квалифицирован'], fromStatuses: [] },
+      send: [{ name: 'qualify_lead', params: {} }],
+    };
+    await start({ rules: [qualified] });
+    await post(dpHook([{ id: 5, statusId: 41893093 }]));
+    await waitFor(() => ga4.collected().length === 1, {
+      timeoutMs: 5000,
+      message: 'qualify_lead not sent',
+    });
+    assert.equal(
+      (ga4.collected()[0]!.json as { events: GaEvent[] }).events[0]!.name,
+      'qualify_lead',
+    );
+    await service!.close();
+    service = null;
+
+    await assert.rejects(
+      start({
+        rules: [
+          { ...qualified, names: { pipelines: [], statuses: ['Оплачен'], fromStatuses: [] } },
+        ],
+      }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /there is no status named "Оплачен"; the statuses are: "Неразобранное" \(41893090\), "Квалифицирован" \(41893093\)/.test(
+          e.message,
+        ),
+    );
+  });
+
+  it('reconciles a won deal whose webhook never came, once, and a late webhook is a duplicate', async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    amo.leads.set(77, apiLead(77, { updated_at: nowS - 60, price: 420_000 }));
+    await start({ reconcile: true });
+    await waitFor(() => purchases().length === 1, {
+      timeoutMs: 10_000,
+      message: 'reconciliation sent nothing',
+    });
+    assert.equal(purchases()[0]!.params.value, 420_000);
+    // the webhook finally arrives: nothing more is sent
+    await post(dpHook([{ id: 77 }]));
+    await waitFor(
+      async () =>
+        (await service!.store.deliveryLog.list({ leadId: 77, outcome: 'duplicate' })).length === 1,
+      { timeoutMs: 5000, message: 'no duplicate recorded' },
+    );
+    assert.equal(purchases().length, 1);
+  });
+});
+
+describe('closeloop statuses', function () {
+  this.timeout(10_000);
+  it('prints every pipeline and its statuses with ids, as a table', async () => {
+    const amo = await startAmocrmStandIn({ token: TOKEN });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-statuses-'));
+    try {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runCli(
+        ['statuses'],
+        { out: (l) => out.push(l), err: (l) => err.push(l) },
+        {
+          CLOSELOOP_CONFIG: 'config/closeloop.example.yaml',
+          CLOSELOOP_DATA_DIR: dir,
+          AMOCRM_SUBDOMAIN: 'example',
+          AMOCRM_BASE_URL: amo.url,
+          AMOCRM_TOKEN: TOKEN,
+        },
+      );
+      assert.equal(code, 0, err.join('\n'));
+      assert.deepEqual(out.slice(0, 6), [
+        'Pipeline "Продажи"  id 4542166  (main)',
+        '  41893090  Неразобранное  (incoming leads)',
+        '  41893093  Квалифицирован',
+        '       142  Успешно реализовано  (won, every pipeline)',
+        '       143  Закрыто и не реализовано  (lost, every pipeline)',
+        '',
+      ]);
+      const noApi = await runCli(
+        ['statuses'],
+        { out: () => undefined, err: (l) => err.push(l) },
+        {
+          CLOSELOOP_CONFIG: 'config/closeloop.example.yaml',
+          CLOSELOOP_DATA_DIR: dir,
+        },
+      );
+      assert.equal(noApi, 1);
+      assert.match(err.join('\n'), /needs amoCRM API access/);
+    } finally {
+      await amo.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
