@@ -4,7 +4,11 @@
  * Secrets (the GA4 api_secret, the webhook secret) are never printed: only `set` / `not set`.
  */
 import type { CloseloopConfig, FieldRef, Rule } from '../core/config-types';
-import { ConfigError } from '../core/errors';
+import { ConfigError, formatConfigProblems } from '../core/errors';
+import { errorMessage } from '../core/error-message';
+import { hasRuleNames, resolveRuleNames } from '../core/resolve-rule-names';
+import { createAmocrmClient } from '../adapters/crm/amocrm/create-amocrm-client';
+import { openStoreBesideService } from './open-store-beside-service';
 import { loadConfig } from '../config/load-config';
 
 import type { CliIo } from './cli-io';
@@ -40,6 +44,29 @@ export async function runCheckConfig(
       return 1;
     }
     throw e;
+  }
+  if (hasRuleNames(config) && config.amocrm.api !== null) {
+    // Names are looked up the way `start` does, so a typo is found before the service refuses to start.
+    const store = openStoreBesideService(env);
+    try {
+      const client = createAmocrmClient(config.amocrm.api, {
+        store,
+        logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      });
+      const resolved = resolveRuleNames(config, await client.getPipelines());
+      if (resolved.problems.length > 0) {
+        io.err(formatConfigProblems(resolved.problems));
+        return 1;
+      }
+      config = { ...config, rules: resolved.rules };
+    } catch (e) {
+      io.err(
+        `The rules name pipelines or statuses, and closeloop could not read them from amoCRM to check them: ${errorMessage(e)}`,
+      );
+      return 1;
+    } finally {
+      await store.close();
+    }
   }
   describeConfig(config).forEach((line) => io.out(line));
   return 0;

@@ -225,3 +225,53 @@ describe('closeloop statuses', function () {
     }
   });
 });
+
+describe('check-config with pipeline and status names', function () {
+  this.timeout(10_000);
+  it('resolves the names through the API, and lists the real ones for a typo', async () => {
+    const amo = await startAmocrmStandIn({ token: TOKEN });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-names-'));
+    const file = path.join(dir, 'closeloop.yaml');
+    const yaml = (status: string): string =>
+      [
+        'currency: RUB',
+        'amocrm:',
+        '  subdomain: example',
+        '  base_url: ${AMOCRM_BASE_URL}',
+        '  token: ${AMOCRM_TOKEN}',
+        'rules:',
+        '  - name: Qualified',
+        '    on: status_changed',
+        '    pipeline: Продажи',
+        `    status: ${status}`,
+        '    send:',
+        '      - event: qualify_lead',
+        '',
+      ].join('\n');
+    const env = { CLOSELOOP_DATA_DIR: dir, AMOCRM_BASE_URL: amo.url, AMOCRM_TOKEN: TOKEN };
+    try {
+      fs.writeFileSync(file, yaml('Квалифицирован'));
+      const out: string[] = [];
+      const err: string[] = [];
+      const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+      assert.equal(await runCli(['check-config', file], io, env), 0, err.join('\n'));
+      assert.ok(
+        out.includes(
+          '  Qualified: status_changed, pipeline 4542166, status 41893093 → qualify_lead',
+        ),
+        out.join('\n'),
+      );
+
+      fs.writeFileSync(file, yaml('Квалифицированный'));
+      err.length = 0;
+      assert.equal(await runCli(['check-config', file], io, env), 1);
+      assert.match(
+        err.join('\n'),
+        /rules\[0\]\.status: there is no status named "Квалифицированный" in the rule’s pipeline; the statuses are: "Неразобранное" \(41893090\), "Квалифицирован" \(41893093\)/,
+      );
+    } finally {
+      await amo.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
