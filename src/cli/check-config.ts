@@ -20,8 +20,6 @@ const USAGE = [
   'CLOSELOOP_CONFIG, else config/closeloop.yaml, else config/closeloop.example.yaml.',
 ];
 
-// Async like every command, so the CLI dispatcher treats them alike; this one needs no I/O wait.
-// eslint-disable-next-line @typescript-eslint/require-await
 export async function runCheckConfig(
   args: string[],
   io: CliIo,
