@@ -17,6 +17,7 @@ import { LeadBatcher } from './adapters/crm/amocrm/lead-batcher';
 import type { AmocrmClient } from './adapters/crm/amocrm/amocrm-client';
 import { createAmocrmClient } from './adapters/crm/amocrm/create-amocrm-client';
 import { Reconciler } from './worker/reconciler';
+import { createCreateLeadHandler, type CreateLeadJobPayload } from './worker/process-create-lead';
 import type { LeadEvent } from './core/lead';
 import { createApp } from './http/create-app';
 import { createSqliteStore } from './adapters/store/sqlite';
@@ -143,9 +144,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         );
         metrics.leadEvents.inc({}, events.length);
       },
+      leadIntake: config.leadIntake.enabled
+        ? { settings: config.leadIntake, queue: store.queue }
+        : undefined,
       onWebhookAnswered: (status) => metrics.webhooks.inc({ status: String(status) }),
       metrics: async () => {
-        const queues = ['inbound', 'deliver'] as const;
+        const queues = ['inbound', 'deliver', 'create_lead'] as const;
         const counts = await Promise.all(queues.map((q) => store.queue.counts(q)));
         return metrics.render([
           {
@@ -202,6 +206,24 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         ? 'amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the value of CLOSELOOP_WEBHOOK_SECRET'
         : `amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the secret in ${path.join(options.dataDir, 'webhook-secret')} (set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
     );
+
+    if (config.leadIntake.enabled && amocrm) {
+      // The config check refuses lead intake without amoCRM API access.
+      store.queue.process<CreateLeadJobPayload>(
+        'create_lead',
+        createCreateLeadHandler({
+          client: amocrm.client,
+          queue: store.queue,
+          deliveryLog,
+          settings: config.leadIntake,
+          retryPolicy: config.delivery,
+          logger,
+          now,
+          random: options.random ?? Math.random,
+        }),
+        { concurrency: 4 },
+      );
+    }
 
     const reconciler =
       amocrm && amocrm.api.reconcile.enabled

@@ -21,8 +21,10 @@ import type {
   CloseloopConfig,
   EventTemplate,
   FieldRef,
+  LeadIntakeSettings,
   ParamSource,
   Rule,
+  WritableFieldRef,
 } from '../core/config-types';
 import { ConfigError, type ConfigProblem, type ErrorCode } from '../core/errors';
 import { interpolateEnv } from './interpolate-env';
@@ -37,6 +39,7 @@ import {
   type RawRule,
   type RawFieldRef,
   type RawParam,
+  type RawWritableFieldRef,
   type SchemaProblem,
 } from './schema';
 
@@ -390,6 +393,27 @@ function buildConfig(raw: RawConfig, file: string): CloseloopConfig {
     },
     deliveryLogMaxRows: raw.delivery_log.max_rows,
     rules,
+    leadIntake: buildLeadIntake(raw.lead_intake),
+  };
+}
+
+function writableFieldRef(ref: RawWritableFieldRef | null): WritableFieldRef | null {
+  if (ref === null) return null;
+  return ref.id !== undefined ? { id: ref.id } : { code: ref.code ?? '' };
+}
+
+function buildLeadIntake(l: RawConfig['lead_intake']): LeadIntakeSettings {
+  return {
+    enabled: l.enabled,
+    // The same site listed twice (`https://example.com` and `https://example.com/`) is one origin.
+    corsOrigins: [...new Set(l.cors_origins)],
+    honeypotField: l.honeypot_field,
+    perIpPerMinute: l.per_ip_per_minute,
+    pipeline: l.pipeline,
+    status: l.status,
+    leadName: l.lead_name,
+    sessionIdField: writableFieldRef(l.session_id_field),
+    commentField: writableFieldRef(l.comment_field),
   };
 }
 

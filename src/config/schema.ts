@@ -22,6 +22,7 @@ import {
   type UtmKey,
 } from '../core/config-types';
 import { CONFIG_RESERVED_EVENT_NAMES, RESERVED_NAME_PREFIXES } from '../core/ga4/reserved-names';
+import { LEAD_FORM_FIELDS } from '../core/build-complex-lead';
 
 export type ConfigPath = readonly (string | number)[];
 
@@ -52,6 +53,12 @@ const MEASUREMENT_ID = /^G-[A-Z0-9]+$/;
 const WEBHOOK_SECRET = /^[A-Za-z0-9_-]{16,200}$/;
 /** A subdomain (`example`) or a full domain (`example.kommo.com`). */
 const AMOCRM_DOMAIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*$/;
+
+/**
+ * A form field name as sites write it in HTML (`<input name="website">`): the honeypot must be one
+ * the form can carry under that exact name.
+ */
+const FORM_FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
 const KB = 1024;
 const MB = 1024 * KB;
@@ -258,6 +265,36 @@ const fieldRefKeys = {
 };
 const fieldRef = Joi.object(fieldRefKeys).xor('code', 'id', 'name');
 
+/** Where lead intake writes a value: the API takes a field by id or code, not by name (§3.2). */
+const writableFieldRefKeys = {
+  code: fieldRefKeys.code,
+  id: fieldRefKeys.id,
+};
+const writableFieldRef = Joi.object(writableFieldRefKeys).xor('code', 'id');
+
+/**
+ * `https://example.com` → itself; `https://Example.com/` → `https://example.com` (what browsers
+ * send in `Origin`: scheme, host and a non-default port, nothing else). Anything with a path, a
+ * query or a wildcard is not an origin: undefined.
+ */
+export function parseOrigin(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (!/^https?:\/\/[^/?#*\s]+\/?$/i.test(text)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (url.username !== '' || url.password !== '') return undefined;
+  return url.origin;
+}
+
+const origin = Joi.any()
+  .custom((value: unknown, helpers) => parseOrigin(value) ?? helpers.error('origin.invalid'))
+  .messages({ 'origin.invalid': '{{#label}} is not an origin' });
+
 const literal = Joi.alternatives().try(
   Joi.string().max(MAX_TEXT_VALUE_LENGTH),
   Joi.number(),
@@ -349,6 +386,26 @@ const deliveryKeys = {
 const deliveryLogKeys = {
   max_rows: wholeNumber(1000, 10_000_000, 100_000),
 };
+const leadIntakeKeys = {
+  enabled: Joi.boolean().empty(Joi.valid('', null)).default(false),
+  cors_origins: Joi.array().items(origin).single().empty(Joi.valid('', null)).default([]),
+  honeypot_field: Joi.string()
+    .trim()
+    .pattern(FORM_FIELD_NAME)
+    .empty(Joi.valid('', null))
+    .default('website'),
+  per_ip_per_minute: wholeNumber(1, 1000, 10),
+  pipeline: Joi.number().integer().positive().allow(null).empty('').default(null),
+  status: Joi.number().integer().positive().allow(null).empty('').default(null),
+  lead_name: Joi.string()
+    .trim()
+    .min(1)
+    .max(255)
+    .empty(Joi.valid('', null))
+    .default('Заявка с сайта'),
+  session_id_field: writableFieldRef.allow(null).empty('').default(null),
+  comment_field: writableFieldRef.allow(null).empty('').default(null),
+};
 const topKeys = {
   currency: Joi.string().pattern(CURRENCY).required(),
   amocrm: Joi.object(amocrmKeys).empty(null).default(),
@@ -357,6 +414,7 @@ const topKeys = {
   delivery: Joi.object(deliveryKeys).empty(null).default(),
   delivery_log: Joi.object(deliveryLogKeys).empty(null).default(),
   rules: Joi.array().items(Joi.object(ruleKeys)).required(),
+  lead_intake: Joi.object(leadIntakeKeys).empty(null).default(),
 };
 
 /** The whole file. Validate with `{ abortEarly: false }` to collect every problem. */
@@ -373,6 +431,10 @@ export interface RawFieldRef {
   code?: string;
   id?: number;
   name?: string;
+}
+export interface RawWritableFieldRef {
+  code?: string;
+  id?: number;
 }
 export interface RawSource {
   lead?: LeadAttribute;
@@ -419,6 +481,17 @@ export interface RawConfig {
   };
   delivery_log: { max_rows: number };
   rules: RawRule[];
+  lead_intake: {
+    enabled: boolean;
+    cors_origins: string[];
+    honeypot_field: string;
+    per_ip_per_minute: number;
+    pipeline: number | null;
+    status: number | null;
+    lead_name: string;
+    session_id_field: RawWritableFieldRef | null;
+    comment_field: RawWritableFieldRef | null;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -456,6 +529,9 @@ const SECTION_KEYS: Readonly<Record<string, readonly string[]>> = {
   'rules[].send[]': Object.keys(sendKeys),
   'rules[].send[].params.*': Object.keys(sourceKeys),
   'rules[].send[].params.*.field': Object.keys(fieldRefKeys),
+  lead_intake: Object.keys(leadIntakeKeys),
+  'lead_intake.session_id_field': Object.keys(writableFieldRefKeys),
+  'lead_intake.comment_field': Object.keys(writableFieldRefKeys),
 };
 /** Plain sections a misplaced key can be moved into (not lists: their items differ). */
 const MOVABLE_SECTIONS = [
@@ -468,6 +544,7 @@ const MOVABLE_SECTIONS = [
   'webhook',
   'delivery',
   'delivery_log',
+  'lead_intake',
 ];
 
 interface Hint {
@@ -490,6 +567,8 @@ function section(name: string): Hint {
 
 const FIELD_REF_EXPECT =
   'a field reference: { code: GCLIENTID }, { id: 123456 } or { name: Field name }';
+const WRITABLE_FIELD_REF_EXPECT =
+  'a deal field amoCRM can write to: { id: 123456 } or { code: FIELD_CODE } (the API takes no field names)';
 const ID_LIST_EXPECT = (what: string, example: string, other: string): string =>
   `a ${what} id (a whole number such as ${example}) or name, a list of them like [${example}, ${other}], or any`;
 
@@ -676,6 +755,74 @@ const HINTS: Readonly<Record<string, Hint>> = {
     expect: 'a whole number from 1000 to 10000000',
     fix: constant('write e.g. max_rows: 100000, or remove the line to use the default'),
   },
+  lead_intake: section('lead_intake'),
+  'lead_intake.enabled': {
+    expect: 'true or false',
+    fix: constant(
+      'write enabled: true to take leads from site forms at POST /leads, or enabled: false',
+    ),
+  },
+  'lead_intake.cors_origins': {
+    expect:
+      'a list of the site addresses whose pages send the form, such as [https://example.com, https://www.example.com]',
+    fix: constant(
+      'write e.g. cors_origins: [https://example.com], or cors_origins: [] when only servers post leads',
+    ),
+  },
+  'lead_intake.cors_origins[]': {
+    expect:
+      'a site address (an origin): http:// or https://, the domain, and a port only if it is not the usual one, without a path, such as https://example.com',
+    fix: (value) => {
+      if (typeof value === 'string' && value.includes('*')) {
+        return 'list each site on its own; a wildcard would let any site on the internet post leads into your amoCRM';
+      }
+      const start =
+        typeof value === 'string' ? /^(https?:\/\/[^/?#\s]+)/i.exec(value.trim()) : null;
+      const origin = start?.[1] === undefined ? undefined : parseOrigin(start[1]);
+      return origin === undefined
+        ? 'write the address as the browser shows it, e.g. https://example.com'
+        : `write ${origin}: the browser sends only the scheme and the domain, never the page's path`;
+    },
+  },
+  'lead_intake.honeypot_field': {
+    expect:
+      'a form field name: Latin letters, digits, "_" or "-", starting with a letter or "_", at most 64 characters',
+    fix: constant(
+      'write e.g. honeypot_field: website, and add that field to the form hidden from people (the snippet guide shows how)',
+    ),
+  },
+  'lead_intake.per_ip_per_minute': {
+    expect: 'a whole number from 1 to 1000',
+    fix: constant('write e.g. per_ip_per_minute: 10, or remove the line to use the default'),
+  },
+  'lead_intake.pipeline': {
+    expect: 'a pipeline id: a whole number such as 4542166',
+    fix: constant(
+      'write the id (npx closeloop statuses prints them), or remove the line to use the main pipeline',
+    ),
+  },
+  'lead_intake.status': {
+    expect: 'a status id: a whole number such as 41893093',
+    fix: constant(
+      'write the id (npx closeloop statuses prints them), or remove the line to let amoCRM put new leads in the first status',
+    ),
+  },
+  'lead_intake.lead_name': {
+    expect: 'a text of 1 to 255 characters',
+    fix: constant('write e.g. lead_name: Заявка с сайта, or remove the line to use the default'),
+  },
+  'lead_intake.session_id_field': {
+    expect: WRITABLE_FIELD_REF_EXPECT,
+    fix: constant(
+      'write session_id_field: { id: 123456 } with the id of the deal field for the GA session ID, or remove the line',
+    ),
+  },
+  'lead_intake.comment_field': {
+    expect: WRITABLE_FIELD_REF_EXPECT,
+    fix: constant(
+      'write comment_field: { id: 123457 } with the id of a text field of the deal, or remove the line to keep no comments',
+    ),
+  },
   rules: {
     expect: 'a list of rules, each starting with "- name:"',
     fix: constant(
@@ -768,9 +915,10 @@ const FALLBACK_HINT: Hint = {
 
 function hintFor(path: ConfigPath): Hint {
   const pattern = pathPattern(path);
-  const fieldPart = /(?:^amocrm\.fields\.(?:client_id|session_id)|\.field)\.(code|id|name)$/.exec(
-    pattern,
-  );
+  const fieldPart =
+    /(?:^amocrm\.fields\.(?:client_id|session_id)|^lead_intake\.(?:session_id_field|comment_field)|\.field)\.(code|id|name)$/.exec(
+      pattern,
+    );
   if (fieldPart?.[1] !== undefined) return HINTS[`fieldref.${fieldPart[1]}`] ?? FALLBACK_HINT;
   return HINTS[pattern] ?? FALLBACK_HINT;
 }
@@ -797,10 +945,24 @@ function lastKey(path: ConfigPath): string {
   return last === undefined ? '' : String(last);
 }
 
+/** Sections naming a field lead intake writes to: by id or code only. */
+const WRITABLE_FIELD_SECTIONS: readonly string[] = [
+  'lead_intake.session_id_field',
+  'lead_intake.comment_field',
+];
+
 function unknownKeyProblem(path: ConfigPath): SchemaProblem {
   const key = lastKey(path);
   const parent = path.slice(0, -1);
   const parentPattern = pathPattern(parent);
+  if (key === 'name' && WRITABLE_FIELD_SECTIONS.includes(parentPattern)) {
+    return {
+      path,
+      code: 'CONFIG_INVALID',
+      message: 'amoCRM’s API writes a field by its id or code, not by its name',
+      fix: 'use the field’s id instead, e.g. { id: 123456 }: amoCRM shows it in the field’s settings (Settings → Fields)',
+    };
+  }
   const allowed = SECTION_KEYS[parentPattern] ?? [];
   const guess = closestMatch(key, allowed);
   if (guess !== null) {
@@ -840,6 +1002,11 @@ const FIELD_OR_SOURCE = {
     none: 'does not say which field to read',
     fix: 'keep exactly one of code, id or name, e.g. { code: GCLIENTID } or { name: Тип программы }',
   },
+  writable: {
+    many: 'names the field in more than one way',
+    none: 'does not say which field to write',
+    fix: 'keep exactly one of id or code, e.g. { id: 123456 }',
+  },
   source: {
     many: 'takes its value from more than one place',
     none: 'does not say where its value comes from',
@@ -872,7 +1039,22 @@ export function describeSchemaError(detail: Joi.ValidationErrorItem): SchemaProb
     case 'object.xor':
     case 'object.missing': {
       const kind =
-        FIELD_OR_SOURCE[/^rules\[\]\.send\[\]\.params\.\*$/.test(pattern) ? 'source' : 'field'];
+        FIELD_OR_SOURCE[
+          /^rules\[\]\.send\[\]\.params\.\*$/.test(pattern)
+            ? 'source'
+            : WRITABLE_FIELD_SECTIONS.includes(pattern)
+              ? 'writable'
+              : 'field'
+        ];
+      // `{ name: … }` where only id or code will do: said once, at the name (dedupe drops this copy).
+      if (
+        kind === FIELD_OR_SOURCE.writable &&
+        detail.type === 'object.missing' &&
+        isRecord(value) &&
+        'name' in value
+      ) {
+        return unknownKeyProblem([...path, 'name']);
+      }
       const present = (detail.context?.present as string[] | undefined) ?? [];
       const message =
         detail.type === 'object.xor' ? `${kind.many} (${present.join(' and ')})` : kind.none;
@@ -1133,6 +1315,45 @@ export function checkMeaning(
         }
       }
     });
+  }
+
+  const intake = raw.lead_intake;
+  if (isRecord(intake)) {
+    const enabled = intake.enabled === true || /^\s*true\s*$/i.test(String(intake.enabled));
+    if (enabled && !apiConfigured) {
+      add(
+        ['lead_intake', 'enabled'],
+        'lead intake creates leads through the amoCRM API, and API access is not set up (amocrm.subdomain and a token)',
+        'set AMOCRM_SUBDOMAIN and AMOCRM_TOKEN (see the amocrm section of config/closeloop.example.yaml), or write enabled: false',
+      );
+    }
+    const honeypot = intake.honeypot_field;
+    if (
+      typeof honeypot === 'string' &&
+      (LEAD_FORM_FIELDS as readonly string[]).includes(honeypot.trim())
+    ) {
+      add(
+        ['lead_intake', 'honeypot_field'],
+        `${honeypot.trim()} is a field of the lead form itself; every real lead fills it, and every lead would be thrown away as spam`,
+        'name a field no person fills in and the form hides, e.g. honeypot_field: website',
+      );
+    }
+    // `{ id: 123 }` and `{ id: '123' }` (from ${VAR}) name the same field; so do codes in any case.
+    const fieldKey = (ref: unknown): string | null => {
+      if (!isRecord(ref)) return null;
+      if (typeof ref.id === 'number' || typeof ref.id === 'string')
+        return `id:${String(ref.id).trim()}`;
+      if (typeof ref.code === 'string') return `code:${ref.code.trim().toUpperCase()}`;
+      return null;
+    };
+    const sessionField = fieldKey(intake.session_id_field);
+    if (sessionField !== null && sessionField === fieldKey(intake.comment_field)) {
+      add(
+        ['lead_intake', 'comment_field'],
+        'comment_field names the same field as session_id_field; the comment would overwrite the GA session ID',
+        'point comment_field at a text field of its own, or remove it',
+      );
+    }
   }
 
   const delivery = raw.delivery;

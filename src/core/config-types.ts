@@ -111,6 +111,42 @@ export interface AmocrmApiSettings {
   reconcile: { enabled: boolean; intervalMs: number };
 }
 
+/**
+ * Where lead intake writes a value in amoCRM. The API takes a field by `field_id` or `field_code`
+ * only (research amocrm.md §3.2: "you need to pass its ID or character code"), so not by name.
+ */
+export type WritableFieldRef = { id: number } | { code: string };
+
+/** `POST /leads`: site forms posted to closeloop, which creates the lead in amoCRM. */
+export interface LeadIntakeSettings {
+  enabled: boolean;
+  /** Exact origins (`https://example.com`) whose pages may post from a browser. */
+  corsOrigins: readonly string[];
+  /** A hidden form field that people leave empty and bots fill in. */
+  honeypotField: string;
+  perIpPerMinute: number;
+  /** null: amoCRM's main pipeline. */
+  pipeline: number | null;
+  /** null: the pipeline's first status, as amoCRM chooses. */
+  status: number | null;
+  leadName: string;
+  sessionIdField: WritableFieldRef | null;
+  commentField: WritableFieldRef | null;
+}
+
+/** The settings of a config without a `lead_intake` section. */
+export const LEAD_INTAKE_DISABLED: LeadIntakeSettings = Object.freeze({
+  enabled: false,
+  corsOrigins: Object.freeze([]),
+  honeypotField: 'website',
+  perIpPerMinute: 10,
+  pipeline: null,
+  status: null,
+  leadName: 'Заявка с сайта',
+  sessionIdField: null,
+  commentField: null,
+});
+
 export interface CloseloopConfig {
   /** The file the config came from (for messages). */
   file: string;
@@ -135,4 +171,6 @@ export interface CloseloopConfig {
   /** Keep at most this many delivery-log rows (newest kept). */
   deliveryLogMaxRows: number;
   rules: readonly Rule[];
+  /** Lead intake from site forms (`POST /leads`); LEAD_INTAKE_DISABLED without the section. */
+  leadIntake: LeadIntakeSettings;
 }

@@ -89,6 +89,23 @@ export const ERROR_CODES = {
     summary:
       'The amoCRM API refused a request (a 4xx other than 401, 403, 429), or answered in a shape closeloop does not understand.',
   },
+  LEAD_FORM_INVALID: {
+    who: 'site developer',
+    summary:
+      'A form posted to POST /leads is not a lead form (no phone or email, a bad value, too large).',
+  },
+  LEAD_INTAKE_FORBIDDEN_ORIGIN: {
+    who: 'operator',
+    summary: 'A browser posted to POST /leads from a site not listed in lead_intake.cors_origins.',
+  },
+  LEAD_INTAKE_RATE_LIMITED: {
+    who: 'nobody (transient)',
+    summary: 'Too many forms from one IP address within a minute (lead_intake.per_ip_per_minute).',
+  },
+  AMOCRM_LEAD_CREATE_FAILED: {
+    who: 'operator',
+    summary: 'A lead from a site form could not be created in amoCRM; the job is kept as failed.',
+  },
   DELIVERY_DUPLICATE: {
     who: 'nobody (transient)',
     summary: 'The conversion was already sent; the ledger kept it from being sent twice.',

@@ -1,7 +1,7 @@
 /**
  * The HTTP app, built apart from `listen` so tests drive it with supertest: a request listener
- * that sends amoCRM webhooks to their lean handler (see webhook-handler.ts) and everything else to
- * express.
+ * that sends amoCRM webhooks and site lead forms to their lean handlers (see webhook-handler.ts
+ * and lead-intake-handler.ts) and everything else to express.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
@@ -10,6 +10,11 @@ import { errorMessage } from '../core/error-message';
 import type { LeadEvent } from '../core/lead';
 import { sendError, type RequestLogger } from './send-error';
 import { createWebhookHandler, WEBHOOK_PREFIX } from './webhook-handler';
+import {
+  createLeadIntakeHandler,
+  isLeadsRequest,
+  type LeadIntakeDeps,
+} from './lead-intake-handler';
 
 export interface AppDeps {
   logger: RequestLogger;
@@ -23,6 +28,8 @@ export interface AppDeps {
   metrics?: () => Promise<string>;
   /** Called when a webhook request has been answered, with its status. */
   onWebhookAnswered?: (status: number) => void;
+  /** Lead intake (`POST /leads`, `OPTIONS /leads`); absent: those requests are 404. */
+  leadIntake?: Pick<LeadIntakeDeps, 'settings' | 'queue'>;
   now?: () => number;
 }
 
@@ -67,11 +74,21 @@ export function createApp(deps: AppDeps): RequestListener {
     now: deps.now ?? Date.now,
   });
 
+  const handleLeads = deps.leadIntake
+    ? createLeadIntakeHandler({
+        ...deps.leadIntake,
+        logger: deps.logger,
+        now: deps.now ?? Date.now,
+      })
+    : null;
+
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'POST' && req.url?.startsWith(WEBHOOK_PREFIX)) {
       const answered = deps.onWebhookAnswered;
       if (answered) res.once('finish', () => answered(res.statusCode));
       handleWebhook(req, res);
+    } else if (handleLeads !== null && isLeadsRequest(req)) {
+      handleLeads(req, res);
     } else {
       app(req, res);
     }

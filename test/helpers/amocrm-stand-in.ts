@@ -3,10 +3,18 @@
  * in-memory map, the account and its pipelines, 204 for an empty list, and amoCRM's rate limit —
  * 429 once more than `limitPerSecond` requests arrived within the last second (research
  * amocrm.md §5). It records every request so tests can count calls and 429s.
+ *
+ * `POST /api/v4/leads/complex` (§3.3) records each body, answers as amoCRM does
+ * (`[{id, contact_id, company_id, request_id, merged}]`) and puts the new leads in the map, so
+ * later look-ups find them; `failComplex(n)` makes the next n calls answer 503 first.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AmoApiLead, AmoApiPipeline } from '../../src/adapters/crm/amocrm/api-types';
+import type {
+  AmoApiCustomField,
+  AmoApiLead,
+  AmoApiPipeline,
+} from '../../src/adapters/crm/amocrm/api-types';
 
 export interface AmocrmStandIn {
   url: string;
@@ -21,8 +29,18 @@ export interface AmocrmStandIn {
     auth: string | undefined;
   }>;
   tooMany: () => number;
+  /** Every `POST /api/v4/leads/complex`, failed ones too, with the parsed body. */
+  complexCalls: () => Array<{ status: number; body: unknown }>;
+  /** The next `n` complex-add calls answer `status` (503 by default) and create nothing. */
+  failComplex: (n: number, status?: number) => void;
   close: () => Promise<void>;
 }
+
+/** The first regular status of the sales pipeline: where amoCRM puts a lead added without one. */
+export const FIRST_STATUS = 41893093;
+/** Ids the stand-in gives created leads and contacts. */
+export const FIRST_CREATED_LEAD_ID = 30_000_001;
+export const FIRST_CREATED_CONTACT_ID = 50_000_001;
 
 export function apiLead(id: number, over: Partial<AmoApiLead> = {}): AmoApiLead {
   return {
@@ -82,6 +100,47 @@ export async function startAmocrmStandIn(
     auth: string | undefined;
   }> = [];
   const recent: number[] = [];
+  const complex: Array<{ status: number; body: unknown }> = [];
+  let failing = { left: 0, status: 503 };
+  let nextLeadId = FIRST_CREATED_LEAD_ID;
+  let nextContactId = FIRST_CREATED_CONTACT_ID;
+
+  /** Stores the leads of a complex-add body and returns amoCRM's answer for them. */
+  const createComplex = (body: unknown): unknown[] | null => {
+    if (!Array.isArray(body)) return null;
+    return body.map((item: Record<string, unknown>, i) => {
+      const id = nextLeadId++;
+      const fields = Array.isArray(item.custom_fields_values)
+        ? (item.custom_fields_values as Array<Record<string, unknown>>).map(
+            (f, j): AmoApiCustomField => ({
+              field_id: typeof f.field_id === 'number' ? f.field_id : 610_900 + j,
+              field_name:
+                typeof f.field_code === 'string' ? f.field_code.toLowerCase() : 'ga_session_id',
+              field_code: typeof f.field_code === 'string' ? f.field_code : null,
+              field_type: 'tracking_data',
+              values: f.values as AmoApiCustomField['values'],
+            }),
+          )
+        : null;
+      leads.set(
+        id,
+        apiLead(id, {
+          name: typeof item.name === 'string' ? item.name : 'Сделка',
+          price: 0,
+          status_id: typeof item.status_id === 'number' ? item.status_id : FIRST_STATUS,
+          pipeline_id: typeof item.pipeline_id === 'number' ? item.pipeline_id : SALES_PIPELINE.id,
+          custom_fields_values: fields,
+        }),
+      );
+      return {
+        id,
+        contact_id: nextContactId++,
+        company_id: null,
+        request_id: [typeof item.request_id === 'string' ? item.request_id : String(i)],
+        merged: false,
+      };
+    });
+  };
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://stand-in');
@@ -120,6 +179,41 @@ export async function startAmocrmStandIn(
         { title: 'Unauthorized', status: 401, detail: 'Неверный токен' },
         'application/problem+json',
       );
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/api/v4/leads/complex') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let body: unknown;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          body = undefined;
+        }
+        if (failing.left > 0) {
+          failing = { ...failing, left: failing.left - 1 };
+          complex.push({ status: failing.status, body });
+          send(
+            failing.status,
+            { title: 'Service Unavailable', status: failing.status, detail: 'stand-in outage' },
+            'application/problem+json',
+          );
+          return;
+        }
+        const answer = createComplex(body);
+        if (answer === null) {
+          complex.push({ status: 400, body });
+          send(
+            400,
+            { title: 'Bad Request', status: 400, detail: 'the body must be a list of leads' },
+            'application/problem+json',
+          );
+          return;
+        }
+        complex.push({ status: 200, body });
+        send(200, answer);
+      });
       return;
     }
     if (req.method === 'GET' && url.pathname === '/api/v4/account') {
@@ -165,6 +259,10 @@ export async function startAmocrmStandIn(
     pipelines,
     requests: () => log,
     tooMany: () => log.filter((r) => r.status === 429).length,
+    complexCalls: () => complex,
+    failComplex: (n, status = 503) => {
+      failing = { left: n, status };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

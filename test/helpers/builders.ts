@@ -1,5 +1,5 @@
 /** Small builders for tests: a lead event and a config, with just the parts a test cares about. */
-import type { CloseloopConfig, Rule } from '../../src/core/config-types';
+import { LEAD_INTAKE_DISABLED, type CloseloopConfig, type Rule } from '../../src/core/config-types';
 import type { CustomField, LeadEvent, LeadSnapshot } from '../../src/core/lead';
 
 export function field(
@@ -106,6 +106,7 @@ export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopC
       concurrency: 4,
     },
     deliveryLogMaxRows: 10_000,
+    leadIntake: LEAD_INTAKE_DISABLED,
     rules: DEFAULT_RULES,
     ...overrides,
   };

@@ -43,16 +43,20 @@ describe('pipeline with the amoCRM API', function () {
   let service: RunningService | null;
 
   async function start(
-    over: { rules?: Rule[]; reconcile?: boolean } = {},
+    over: { rules?: Rule[]; reconcile?: boolean; leadIntake?: boolean } = {},
   ): Promise<RunningService> {
     const base = testConfig();
     const config: CloseloopConfig = {
       ...base,
+      leadIntake: over.leadIntake
+        ? { ...base.leadIntake, enabled: true, sessionIdField: { id: 700001 } }
+        : base.leadIntake,
       rules: over.rules ?? DEFAULT_RULES,
       ga4: { ...base.ga4, endpoint: ga4.url },
       amocrm: {
         ...base.amocrm,
         subdomain: 'example',
+        fields: { clientId: { code: 'GCLIENTID' }, sessionId: { id: 700001 } },
         api: {
           baseUrl: amo.url,
           auth: { kind: 'long-lived', token: TOKEN },
@@ -159,6 +163,52 @@ describe('pipeline with the amoCRM API', function () {
           e.message,
         ),
     );
+  });
+
+  it('takes a site form, creates the lead in amoCRM, sends generate_lead with the session once', async () => {
+    await start({ leadIntake: true });
+    const sessionStart = Math.floor(Date.now() / 1000) - 120;
+    const res = await fetch(`http://127.0.0.1:${service!.port}/leads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Анна',
+        phone: '+7 900 123-45-67',
+        ga_client_id: 'GA1.1.555666777.1700000000',
+        ga_session_id: `GS2.1.s${sessionStart}$o3$g1$t${sessionStart + 60}`,
+        utm_source: 'yandex',
+        utm_medium: 'cpc',
+      }),
+    });
+    assert.equal(res.status, 202);
+    await waitFor(() => ga4.collected().length === 1, {
+      timeoutMs: 8000,
+      message: 'no generate_lead',
+    });
+    const body = ga4.collected()[0]!.json as { client_id: string; events: GaEvent[] };
+    assert.equal(body.client_id, '555666777.1700000000');
+    assert.deepEqual(
+      body.events.map((e) => [e.name, e.params.session_id]),
+      [['generate_lead', String(sessionStart)]],
+    );
+    assert.equal(amo.complexCalls().length, 1);
+
+    // amoCRM's own add webhook for the new lead arrives: a duplicate, nothing more is sent
+    const leadId = [...amo.leads.keys()].at(-1)!;
+    const p = new URLSearchParams({
+      'leads[add][0][id]': String(leadId),
+      'leads[add][0][status_id]': String(amo.leads.get(leadId)!.status_id),
+      'leads[add][0][pipeline_id]': '4542166',
+      'account[id]': '29638927',
+      'account[subdomain]': 'example',
+    });
+    await post(p.toString());
+    await waitFor(
+      async () =>
+        (await service!.store.deliveryLog.list({ leadId, outcome: 'duplicate' })).length === 1,
+      { timeoutMs: 5000, message: 'the add webhook was not recognised as a duplicate' },
+    );
+    assert.equal(ga4.collected().length, 1);
   });
 
   it('reconciles a won deal whose webhook never came, once, and a late webhook is a duplicate', async () => {

@@ -11,7 +11,7 @@ import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CloseloopConfig, Rule } from '../../src/core/config-types';
+import { LEAD_INTAKE_DISABLED, type CloseloopConfig, type Rule } from '../../src/core/config-types';
 import { ConfigError } from '../../src/core/errors';
 import { interpolateString } from '../../src/config/interpolate-env';
 import { formatKey, loadConfig, parseConfig } from '../../src/config/load-config';
@@ -21,6 +21,7 @@ import {
   editDistance,
   isPersonalName,
   parseByteSize,
+  parseOrigin,
   personalValueKind,
 } from '../../src/config/schema';
 
@@ -385,6 +386,132 @@ describe('config: valid fixtures', () => {
     }
     assert.deepEqual(minimal.rules, []);
     assert.deepEqual(empty.rules[0]?.send[0]?.params, {});
+  });
+});
+
+describe('config: lead_intake', () => {
+  const withIntake = (lines: string[], api = true): string =>
+    [
+      'currency: RUB',
+      ...(api ? ['amocrm:', '  subdomain: example', '  token: fake-token'] : []),
+      'lead_intake:',
+      ...lines.map((l) => `  ${l}`),
+      'rules: []',
+    ].join('\n');
+
+  it('is disabled, with every default, when the section is absent (the example config too)', () => {
+    const example = loadConfig({ path: 'config/closeloop.example.yaml', env: {} });
+    const minimal = loadConfig({ path: `${FIXTURES}/valid/minimal.yaml`, env: {} });
+    for (const config of [example, minimal, parse('currency: RUB\nlead_intake:\nrules: []\n')]) {
+      assert.deepEqual(config.leadIntake, {
+        enabled: false,
+        corsOrigins: [],
+        honeypotField: 'website',
+        perIpPerMinute: 10,
+        pipeline: null,
+        status: null,
+        leadName: 'Заявка с сайта',
+        sessionIdField: null,
+        commentField: null,
+      });
+      assert.deepEqual(config.leadIntake, LEAD_INTAKE_DISABLED);
+    }
+    assert.ok(
+      Object.isFrozen(LEAD_INTAKE_DISABLED) && Object.isFrozen(LEAD_INTAKE_DISABLED.corsOrigins),
+    );
+  });
+
+  it('maps every setting of valid/lead-intake.yaml, origins normalised as browsers send them', () => {
+    const config = loadConfig({ path: `${FIXTURES}/valid/lead-intake.yaml`, env: {} });
+    assert.deepEqual(config.leadIntake, {
+      enabled: true,
+      corsOrigins: ['https://example.com', 'https://www.example.com', 'http://localhost:8080'],
+      honeypotField: 'company_site',
+      perIpPerMinute: 30,
+      pipeline: 4542166,
+      status: 41893093,
+      leadName: 'Заявка с лендинга',
+      sessionIdField: { id: 123456 },
+      commentField: { code: 'COMMENT' },
+    });
+    assertDeepFrozen(config);
+  });
+
+  it('takes one origin written without a list, and values from the environment', () => {
+    const config = parse(
+      withIntake([
+        'enabled: ${LEAD_INTAKE:-false}',
+        'cors_origins: ${SITE}',
+        'per_ip_per_minute: ${PER_MINUTE}',
+      ]),
+      { LEAD_INTAKE: 'true', SITE: 'https://example.com', PER_MINUTE: '1000' },
+    );
+    assert.equal(config.leadIntake?.enabled, true);
+    assert.deepEqual(config.leadIntake?.corsOrigins, ['https://example.com']);
+    assert.equal(config.leadIntake?.perIpPerMinute, 1000);
+  });
+
+  it('refuses enabled: true without amoCRM API access, also when it comes from the environment', () => {
+    for (const enabled of ['true', '${LEAD_INTAKE}']) {
+      const error = configError(() =>
+        parse(withIntake([`enabled: ${enabled}`], false), { LEAD_INTAKE: 'true' }),
+      );
+      assert.deepEqual(
+        error.problems.map((p) => [p.key, p.line]),
+        [['lead_intake.enabled', 3]],
+      );
+      assert.match(error.problems[0]!.fix, /AMOCRM_SUBDOMAIN and AMOCRM_TOKEN/);
+    }
+    assert.equal(parse(withIntake(['enabled: false'], false)).leadIntake?.enabled, false);
+  });
+
+  it('refuses per_ip_per_minute outside 1..1000 and a lead name over 255 characters', () => {
+    const error = configError(() =>
+      parse(withIntake(['per_ip_per_minute: 1001', `lead_name: ${'я'.repeat(256)}`])),
+    );
+    assert.deepEqual(
+      error.problems.map((p) => p.key),
+      ['lead_intake.per_ip_per_minute', 'lead_intake.lead_name'],
+    );
+  });
+
+  it('is valid as commented out in the example config, once uncommented (with API access)', () => {
+    const example = fs.readFileSync(path.resolve('config/closeloop.example.yaml'), 'utf8');
+    const block = example.split('\n# lead_intake:\n')[1]?.split('\n\n')[0];
+    assert.ok(block !== undefined, 'the example has a commented-out lead_intake section');
+    const uncommented = block.split('\n').map((line) => line.replace(/^# /, ''));
+    const config = parse(withIntake(uncommented.map((line) => line.replace(/^ {2}/, ''))));
+    assert.deepEqual(config.leadIntake, {
+      enabled: true,
+      corsOrigins: ['https://example.com', 'https://www.example.com'],
+      honeypotField: 'website',
+      perIpPerMinute: 10,
+      pipeline: 4542166,
+      status: 41893093,
+      leadName: 'Заявка с сайта',
+      sessionIdField: { id: 123456 },
+      commentField: { id: 123457 },
+    });
+  });
+
+  it('reads origins as browsers send them, and refuses anything else', () => {
+    assert.equal(parseOrigin('https://example.com'), 'https://example.com');
+    assert.equal(parseOrigin(' https://Example.COM/ '), 'https://example.com');
+    assert.equal(parseOrigin('https://example.com:443'), 'https://example.com');
+    assert.equal(parseOrigin('http://127.0.0.1:8080'), 'http://127.0.0.1:8080');
+    assert.equal(parseOrigin('https://пример.рф'), 'https://xn--e1afmkfd.xn--p1ai');
+    for (const bad of [
+      'example.com',
+      'https://example.com/page',
+      'https://example.com?x=1',
+      'https://*.example.com',
+      '*',
+      'ftp://example.com',
+      'https://user:pw@example.com',
+      42,
+    ]) {
+      assert.equal(parseOrigin(bad), undefined, String(bad));
+    }
   });
 });
 

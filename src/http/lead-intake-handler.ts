@@ -1,0 +1,332 @@
+/**
+ * `POST /leads` (and its CORS preflight, `OPTIONS /leads`): site forms posted straight to
+ * closeloop, for sites without a backend of their own. The route stores the form as a
+ * `create_lead` job and answers 202; the worker creates the lead in amoCRM (process-create-lead.ts),
+ * so a visitor's form is never lost to an amoCRM outage and never waits for amoCRM's API.
+ *
+ * On bare node:http in front of express, like the webhook route: a public form endpoint is what
+ * bots hammer, and each refusal here (wrong origin, too many posts, too large) costs no body
+ * parsing. In order:
+ * 1. CORS: a browser's `Origin` must be listed in `lead_intake.cors_origins` (or be closeloop's own
+ *    host); others get 403 and nothing is stored. Requests without `Origin` come from servers.
+ * 2. Per-IP limit over a sliding minute: 429 with `Retry-After`.
+ * 3. `application/json` or `application/x-www-form-urlencoded`, at most 16 kB (413).
+ * 4. Honeypot filled: 202 as if accepted, so a bot learns nothing, and nothing is stored.
+ * 5. parseLeadForm: 400 listing every problem.
+ * 6. Stored durably, then 202; a store that cannot take it is 503, so the site can say "try again".
+ *
+ * Personal data (name, phone, email, comment) goes into the job and to amoCRM, never into a log
+ * line: problem messages do not repeat values, and log lines carry only flags and ids.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseLeadForm } from '../core/build-complex-lead';
+import type { LeadIntakeSettings } from '../core/config-types';
+import { AppError, isAppError, PayloadError } from '../core/errors';
+import { errorMessage } from '../core/error-message';
+import { nextSlot, pruneSent } from '../core/sliding-window';
+import type { JobQueue } from '../ports/job-queue';
+import type { CreateLeadJobPayload } from '../worker/process-create-lead';
+import { sendError, type RequestLogger } from './send-error';
+
+export const LEADS_PATH = '/leads';
+/** A lead form is a few short fields; 16 kB leaves room for a long comment and nothing else. */
+export const MAX_LEAD_BODY_BYTES = 16 * 1024;
+const MINUTE_MS = 60_000;
+/** How long a browser may reuse a preflight answer. */
+const PREFLIGHT_MAX_AGE_S = 600;
+
+export interface LeadIntakeDeps {
+  logger: RequestLogger;
+  settings: Pick<LeadIntakeSettings, 'corsOrigins' | 'honeypotField' | 'perIpPerMinute'>;
+  queue: Pick<JobQueue, 'add'>;
+  now: () => number;
+}
+
+/** True for `/leads` and `/leads?…`: the paths this handler answers. */
+export function isLeadsRequest(req: IncomingMessage): boolean {
+  if (req.method !== 'POST' && req.method !== 'OPTIONS') return false;
+  const url = req.url ?? '';
+  const end = url.indexOf('?');
+  return (end === -1 ? url : url.slice(0, end)) === LEADS_PATH;
+}
+
+export function createLeadIntakeHandler(deps: LeadIntakeDeps) {
+  const allowed = new Set(deps.settings.corsOrigins);
+  const limit = createPerIpLimiter(deps.settings.perIpPerMinute, deps.now);
+  const fail = (req: IncomingMessage, res: ServerResponse, e: unknown): void => {
+    req.resume();
+    sendError(req, res, e, deps.logger, LEADS_PATH);
+  };
+
+  return function handleLeads(req: IncomingMessage, res: ServerResponse): void {
+    // Every answer depends on Origin: caches must keep one per origin.
+    res.setHeader('vary', 'Origin');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !isAllowedOrigin(origin, req, allowed)) {
+      fail(
+        req,
+        res,
+        new AppError(
+          'LEAD_INTAKE_FORBIDDEN_ORIGIN',
+          `pages of ${origin.slice(0, 100)} may not post leads here; closeloop's operator can add the origin to lead_intake.cors_origins`,
+          { httpStatus: 403 },
+        ),
+      );
+      return;
+    }
+    if (origin !== undefined) res.setHeader('access-control-allow-origin', origin);
+
+    if (req.method === 'OPTIONS') {
+      req.resume();
+      if (origin !== undefined) {
+        res.setHeader('access-control-allow-methods', 'POST');
+        res.setHeader('access-control-allow-headers', 'Content-Type');
+        res.setHeader('access-control-max-age', String(PREFLIGHT_MAX_AGE_S));
+      } else {
+        res.setHeader('allow', 'POST, OPTIONS');
+      }
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+
+    const ip = clientIp(req);
+    const verdict = limit(ip);
+    if (verdict.retryAfterMs !== null) {
+      res.setHeader('retry-after', String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))));
+      fail(
+        req,
+        res,
+        new AppError(
+          'LEAD_INTAKE_RATE_LIMITED',
+          `too many forms from this address: at most ${deps.settings.perIpPerMinute} a minute; try again later`,
+          { httpStatus: 429 },
+        ),
+      );
+      return;
+    }
+
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (type !== 'application/json' && type !== 'application/x-www-form-urlencoded') {
+      fail(
+        req,
+        res,
+        new PayloadError(
+          'LEAD_FORM_INVALID',
+          `send the form as application/json or application/x-www-form-urlencoded, not ${type === '' ? 'without a Content-Type' : type}`,
+        ),
+      );
+      return;
+    }
+    const tooLarge = (): AppError =>
+      new AppError('LEAD_FORM_INVALID', `the form is over the ${MAX_LEAD_BODY_BYTES} byte limit`, {
+        httpStatus: 413,
+      });
+    if (Number(req.headers['content-length']) > MAX_LEAD_BODY_BYTES) {
+      res.setHeader('connection', 'close');
+      fail(req, res, tooLarge());
+      return;
+    }
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > MAX_LEAD_BODY_BYTES) {
+        done = true;
+        res.setHeader('connection', 'close');
+        fail(req, res, tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', (e) => {
+      if (done) return;
+      done = true;
+      fail(
+        req,
+        res,
+        new PayloadError('LEAD_FORM_INVALID', `the body could not be read: ${e.message}`),
+      );
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      const receivedAt = deps.now();
+      const text = Buffer.concat(chunks, size).toString('utf8');
+      const input = type === 'application/json' ? readJson(text) : readUrlEncoded(text);
+      if (input === null) {
+        fail(
+          req,
+          res,
+          new PayloadError('LEAD_FORM_INVALID', 'the body is not a JSON object of form fields'),
+        );
+        return;
+      }
+      if (isFilled(input[deps.settings.honeypotField])) {
+        deps.logger.info('lead form ignored: the honeypot field is filled (a bot?)', {
+          route: LEADS_PATH,
+          ip,
+          origin,
+          honeypotField: deps.settings.honeypotField,
+        });
+        accepted(res);
+        return;
+      }
+      const parsed = parseLeadForm(input);
+      if ('problems' in parsed) {
+        fail(
+          req,
+          res,
+          new PayloadError(
+            'LEAD_FORM_INVALID',
+            `the form has ${parsed.problems.length === 1 ? 'a problem' : `${parsed.problems.length} problems`}: ${parsed.problems.join('; ')}`,
+          ),
+        );
+        return;
+      }
+      const id = `lead:${randomUUID()}`;
+      deps.queue
+        .add<CreateLeadJobPayload>('create_lead', [
+          { id, payload: { form: parsed.form, receivedAt } },
+        ])
+        .then(
+          () => {
+            // Flags only: whether the IDs came, never who the visitor is.
+            deps.logger.info('lead form stored', {
+              route: LEADS_PATH,
+              jobId: id,
+              origin,
+              clientId: parsed.form.clientId !== null,
+              sessionId: parsed.form.sessionId !== null,
+            });
+            accepted(res);
+          },
+          (e: unknown) =>
+            fail(
+              req,
+              res,
+              new AppError(
+                'STORE_UNAVAILABLE',
+                isAppError(e) && e.code === 'STORE_UNAVAILABLE'
+                  ? e.message
+                  : `could not store the lead form: ${errorMessage(e)}`,
+                { httpStatus: 503, cause: e },
+              ),
+            ),
+        );
+    });
+  };
+}
+
+function accepted(res: ServerResponse): void {
+  const body = '{"ok":true}';
+  res.writeHead(202, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+function isFilled(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  return typeof value !== 'string' || value.trim() !== '';
+}
+
+/** A JSON object's own fields, or null. `__proto__` stays an ordinary (ignored) key. */
+function readJson(text: string): Record<string, unknown> | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : null;
+}
+
+/** Form fields, the first value of each (a form has no reason to repeat one). */
+function readUrlEncoded(text: string): Record<string, unknown> {
+  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (!(key in fields)) fields[key] = value;
+  }
+  return fields;
+}
+
+/**
+ * Listed origins, and closeloop's own host (a page it serves is same-origin). Browsers send
+ * `Origin` as scheme, host and port, lower case, which is how the config stores them.
+ */
+function isAllowedOrigin(origin: string, req: IncomingMessage, allowed: Set<string>): boolean {
+  if (allowed.has(origin)) return true;
+  const host = req.headers.host;
+  if (host === undefined) return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The visitor's address: the socket's peer, or, when the peer is a proxy on this machine, what the
+ * proxy says in X-Forwarded-For. Like express's `trust proxy: loopback` (set in create-app.ts):
+ * the list is read from the right and loopback hops are skipped, so a client cannot pick its
+ * address by sending its own X-Forwarded-For (the proxy appends the real one after it).
+ */
+export function clientIp(req: IncomingMessage): string {
+  const peer = plainIp(req.socket.remoteAddress ?? '');
+  if (!isLoopback(peer)) return peer;
+  const header = req.headers['x-forwarded-for'];
+  const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((h) => plainIp(h.trim()))
+    .filter((h) => h !== '');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i];
+    if (hop !== undefined && !isLoopback(hop)) return hop;
+  }
+  return peer;
+}
+
+function plainIp(ip: string): string {
+  return ip.startsWith('::ffff:') ? ip.slice('::ffff:'.length) : ip;
+}
+
+function isLoopback(ip: string): boolean {
+  return ip === '::1' || /^127\./.test(ip);
+}
+
+/**
+ * At most `perMinute` posts per address in any sliding minute (the sliding window of
+ * src/core/sliding-window.ts, over a minute instead of a second). Refused posts do not count.
+ * Addresses quiet for a minute are forgotten, swept once a minute, so memory stays bounded by the
+ * traffic of the last minute.
+ */
+function createPerIpLimiter(perMinute: number, now: () => number) {
+  const seen = new Map<string, number[]>();
+  let sweptAt = -Infinity;
+  return function limit(ip: string): { retryAfterMs: number | null } {
+    const t = now();
+    if (t - sweptAt >= MINUTE_MS) {
+      for (const [key, times] of seen) {
+        if (pruneSent(times, t, MINUTE_MS).length === 0) seen.delete(key);
+      }
+      sweptAt = t;
+    }
+    const times = pruneSent(seen.get(ip) ?? [], t, MINUTE_MS);
+    const slot = nextSlot(times, t, perMinute, MINUTE_MS);
+    if (slot > t) {
+      seen.set(ip, times);
+      return { retryAfterMs: slot - t };
+    }
+    times.push(t);
+    seen.set(ip, times);
+    return { retryAfterMs: null };
+  };
+}
