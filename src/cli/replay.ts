@@ -22,33 +22,53 @@ export async function runReplay(
 ): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     io.out(
-      'usage: closeloop replay [--all | <id> ...]\n\nWithout arguments: lists failed deliveries.',
+      'usage: closeloop replay [--all | <id> ...]\n\nWithout arguments: lists failed deliveries and failed lead creations.',
     );
     return 0;
   }
   const store = openStoreBesideService(env);
   try {
     const failed = await store.queue.listFailed<DeliveryJobPayload>('deliver', LIST_LIMIT);
+    // Lead creations from site forms: their payload holds the visitor's name and phone, so only
+    // ids, times and errors are printed.
+    const failedLeads = await store.queue.listFailed('create_lead', LIST_LIMIT);
     if (args.length === 0) {
-      if (failed.length === 0) {
+      if (failed.length === 0 && failedLeads.length === 0) {
         io.out('No failed deliveries.');
         return 0;
       }
-      io.out(`${failed.length} failed deliver${failed.length === 1 ? 'y' : 'ies'} (newest first):`);
-      for (const f of failed) {
-        const events = f.payload.conversions.map((c) => c.event.name).join(', ');
+      if (failed.length > 0) {
         io.out(
-          `  ${f.id}  ${new Date(f.failedAt).toISOString()}  lead ${f.payload.leadId}  ${events}`,
+          `${failed.length} failed deliver${failed.length === 1 ? 'y' : 'ies'} (newest first):`,
         );
-        io.out(`      ${f.error ?? ''}`);
+        for (const f of failed) {
+          const events = f.payload.conversions.map((c) => c.event.name).join(', ');
+          io.out(
+            `  ${f.id}  ${new Date(f.failedAt).toISOString()}  lead ${f.payload.leadId}  ${events}`,
+          );
+          io.out(`      ${f.error ?? ''}`);
+        }
+      }
+      if (failedLeads.length > 0) {
+        io.out(
+          `${failedLeads.length} failed lead creation${failedLeads.length === 1 ? '' : 's'} from site forms (newest first):`,
+        );
+        for (const f of failedLeads) {
+          io.out(`  ${f.id}  ${new Date(f.failedAt).toISOString()}`);
+          io.out(`      ${f.error ?? ''}`);
+        }
       }
       io.out('\nReplay them with `closeloop replay --all`, or one with `closeloop replay <id>`.');
       return 0;
     }
-    const wanted = args.includes('--all') ? failed : failed.filter((f) => args.includes(f.id));
-    const unknown = args.filter((a) => a !== '--all' && !failed.some((f) => f.id === a));
+    const all = args.includes('--all');
+    const wanted = all ? failed : failed.filter((f) => args.includes(f.id));
+    const wantedLeads = all ? failedLeads : failedLeads.filter((f) => args.includes(f.id));
+    const known = (a: string): boolean =>
+      failed.some((f) => f.id === a) || failedLeads.some((f) => f.id === a);
+    const unknown = args.filter((a) => a !== '--all' && !known(a));
     for (const id of unknown) io.err(`no failed delivery with id ${id}`);
-    if (wanted.length === 0) {
+    if (wanted.length === 0 && wantedLeads.length === 0) {
       io.out('Nothing to replay.');
       return unknown.length > 0 ? 1 : 0;
     }
@@ -63,9 +83,19 @@ export async function runReplay(
       'deliver',
       wanted.map((f) => f.id),
     );
-    io.out(
-      `Replaying ${removed} deliver${removed === 1 ? 'y' : 'ies'}; a running closeloop picks them up within a second.`,
-    );
+    // A lead creation is tried again as it was: nothing was created when it failed for good.
+    const leads =
+      wantedLeads.length === 0
+        ? 0
+        : await store.queue.retryFailed(
+            'create_lead',
+            wantedLeads.map((f) => f.id),
+          );
+    const parts = [
+      removed > 0 ? `${removed} deliver${removed === 1 ? 'y' : 'ies'}` : null,
+      leads > 0 ? `${leads} lead creation${leads === 1 ? '' : 's'}` : null,
+    ].filter(Boolean);
+    io.out(`Replaying ${parts.join(' and ')}; a running closeloop picks them up within a second.`);
     return unknown.length > 0 ? 1 : 0;
   } finally {
     await store.close();

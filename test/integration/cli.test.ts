@@ -132,3 +132,53 @@ describe('CLI: start with a bad config', () => {
     assert.match(r.err, /unknown command "bogus"/);
   });
 });
+
+describe('CLI: replay of failed lead creations', () => {
+  it('lists them without the visitor’s data and puts them back on the queue', async function () {
+    this.timeout(10_000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-cli-leads-'));
+    const { createSqliteStore } = await import('../../src/adapters/store/sqlite');
+    const store = createSqliteStore({ dataDir: dir, deliveryLogMaxRows: 1000, pollIntervalMs: 20 });
+    try {
+      await store.queue.add('create_lead', [
+        {
+          id: 'lead:abc',
+          payload: { form: { name: 'Анна', phone: '+79001234567' }, receivedAt: 1 },
+        },
+      ]);
+      store.queue.process(
+        'create_lead',
+        () => Promise.resolve({ status: 'failed', error: 'AMOCRM_REQUEST_REJECTED: 400' }),
+        {
+          concurrency: 1,
+        },
+      );
+      await waitFor(async () => (await store.queue.counts('create_lead')).failed === 1, {
+        message: 'not failed',
+      });
+      await store.close();
+
+      const env = { CLOSELOOP_DATA_DIR: dir };
+      const listed = await cli(['replay'], env);
+      assert.match(listed.out, /1 failed lead creation from site forms/);
+      assert.match(listed.out, /lead:abc/);
+      assert.match(listed.out, /AMOCRM_REQUEST_REJECTED: 400/);
+      assert.equal(/Анна|79001234567/.test(listed.out), false, 'personal data printed');
+
+      const replayed = await cli(['replay', 'lead:abc'], env);
+      assert.equal(replayed.code, 0, replayed.err);
+      assert.match(replayed.out, /Replaying 1 lead creation;/);
+      const again = createSqliteStore({ dataDir: dir, deliveryLogMaxRows: 1000, lock: false });
+      assert.deepEqual(await again.queue.counts('create_lead'), {
+        waiting: 1,
+        delayed: 0,
+        active: 0,
+        failed: 0,
+      });
+      await again.close();
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
