@@ -8,11 +8,10 @@
  */
 import path from 'node:path';
 import { oauthTokenAccount, OAuthTokenSource } from '../adapters/crm/amocrm/oauth-token-source';
-import { loadConfig } from '../config/load-config';
-import type { CloseloopConfig } from '../core/config-types';
-import { AuthError, ConfigError, RetryableError } from '../core/errors';
+import { AuthError, RetryableError } from '../core/errors';
 import type { CliIo } from './cli-io';
 import { openStoreBesideService } from './open-store-beside-service';
+import { loadConfigOrReport } from './load-config-or-report';
 
 const USAGE = [
   'usage: closeloop auth <authorization-code>',
@@ -58,16 +57,8 @@ export async function runAuth(
     return 1;
   }
 
-  let config: CloseloopConfig;
-  try {
-    config = loadConfig({ env });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      io.err(e.message);
-      return 1;
-    }
-    throw e;
-  }
+  const config = loadConfigOrReport(io, env, undefined);
+  if (config === null) return 1;
   const api = config.amocrm.api;
   if (api === null) {
     io.err(`amoCRM OAuth is not configured in ${config.file}: ${NOT_CONFIGURED.join('\n')}`);

@@ -4,14 +4,14 @@
  * Secrets (the GA4 api_secret, the webhook secret) are never printed: only `set` / `not set`.
  */
 import type { CloseloopConfig, FieldRef, Rule } from '../core/config-types';
-import { ConfigError, formatConfigProblems } from '../core/errors';
+import { formatConfigProblems } from '../core/errors';
 import { errorMessage } from '../core/error-message';
 import { hasRuleNames, resolveRuleNames } from '../core/resolve-rule-names';
 import { createAmocrmClient } from '../adapters/crm/amocrm/create-amocrm-client';
 import { openStoreBesideService } from './open-store-beside-service';
-import { loadConfig } from '../config/load-config';
 
 import type { CliIo } from './cli-io';
+import { loadConfigOrReport } from './load-config-or-report';
 
 const USAGE = [
   'usage: closeloop check-config [path/to/config.yaml]',
@@ -33,16 +33,8 @@ export async function runCheckConfig(
     USAGE.forEach((line) => io.err(line));
     return 1;
   }
-  let config: CloseloopConfig;
-  try {
-    config = loadConfig({ path: args[0], env });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      io.err(e.message);
-      return 1;
-    }
-    throw e;
-  }
+  let config: CloseloopConfig | null = loadConfigOrReport(io, env, args[0]);
+  if (config === null) return 1;
   if (hasRuleNames(config) && config.amocrm.api !== null) {
     // Names are looked up the way `start` does, so a typo is found before the service refuses to start.
     const store = openStoreBesideService(env);

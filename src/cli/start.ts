@@ -1,27 +1,19 @@
 /** `closeloop start`: load and check the config, then run the service until SIGTERM/SIGINT. */
-import { loadConfig } from '../config/load-config';
-import { isAppError, ConfigError } from '../core/errors';
+import { isAppError } from '../core/errors';
 import { chooseLogFormat, createLogger } from '../adapters/log/create-logger';
 import { Redactor } from '../adapters/log/redactor';
 import { startService } from '../main';
 import type { CliIo } from './cli-io';
 import { errorMessage } from '../core/error-message';
+import { loadConfigOrReport } from './load-config-or-report';
 
 export async function runStart(
   args: string[],
   io: CliIo,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  let config;
-  try {
-    config = loadConfig({ path: args[0], env });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      io.err(`closeloop cannot start: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
+  const config = loadConfigOrReport(io, env, args[0], 'closeloop cannot start: ');
+  if (config === null) return 1;
   const redactor = new Redactor();
   const logger = createLogger({
     level: env.LOG_LEVEL ?? 'info',

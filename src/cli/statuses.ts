@@ -2,13 +2,13 @@
  * `closeloop statuses`: every pipeline of the amoCRM account and its statuses with ids, as a
  * table, so a marketer can write rules by id or check the names they use.
  */
-import { loadConfig } from '../config/load-config';
-import { ConfigError, isAppError } from '../core/errors';
+import { isAppError } from '../core/errors';
 import { errorMessage } from '../core/error-message';
 import type { Pipeline } from '../ports/crm-client';
 import type { CliIo } from './cli-io';
 import { openStoreBesideService } from './open-store-beside-service';
 import { createAmocrmClient } from '../adapters/crm/amocrm/create-amocrm-client';
+import { loadConfigOrReport } from './load-config-or-report';
 
 export async function runStatuses(
   args: string[],
@@ -21,16 +21,8 @@ export async function runStatuses(
     );
     return 0;
   }
-  let config;
-  try {
-    config = loadConfig({ path: args[0], env });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      io.err(e.message);
-      return 1;
-    }
-    throw e;
-  }
+  const config = loadConfigOrReport(io, env, args[0]);
+  if (config === null) return 1;
   const api = config.amocrm.api;
   if (api === null) {
     io.err(

@@ -28,6 +28,7 @@ import { nextSlot, pruneSent } from '../core/sliding-window';
 import type { JobQueue } from '../ports/job-queue';
 import type { CreateLeadJobPayload } from '../worker/process-create-lead';
 import { sendError, type RequestLogger } from './send-error';
+import { readLimitedBody } from './read-limited-body';
 
 export const LEADS_PATH = '/leads';
 /** A lead form is a few short fields; 16 kB leaves room for a long comment and nothing else. */
@@ -123,101 +124,78 @@ export function createLeadIntakeHandler(deps: LeadIntakeDeps) {
       new AppError('LEAD_FORM_INVALID', `the form is over the ${MAX_LEAD_BODY_BYTES} byte limit`, {
         httpStatus: 413,
       });
-    if (Number(req.headers['content-length']) > MAX_LEAD_BODY_BYTES) {
-      res.setHeader('connection', 'close');
-      fail(req, res, tooLarge());
-      return;
-    }
-
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > MAX_LEAD_BODY_BYTES) {
-        done = true;
-        res.setHeader('connection', 'close');
-        fail(req, res, tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', (e) => {
-      if (done) return;
-      done = true;
-      fail(
-        req,
-        res,
-        new PayloadError('LEAD_FORM_INVALID', `the body could not be read: ${e.message}`),
-      );
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      const receivedAt = deps.now();
-      const text = Buffer.concat(chunks, size).toString('utf8');
-      const input = type === 'application/json' ? readJson(text) : readUrlEncoded(text);
-      if (input === null) {
+    readLimitedBody(req, res, MAX_LEAD_BODY_BYTES, {
+      tooLarge: () => fail(req, res, tooLarge()),
+      error: (e) =>
         fail(
           req,
           res,
-          new PayloadError('LEAD_FORM_INVALID', 'the body is not a JSON object of form fields'),
-        );
-        return;
-      }
-      if (isFilled(input[deps.settings.honeypotField])) {
-        deps.logger.info('lead form ignored: the honeypot field is filled (a bot?)', {
-          route: LEADS_PATH,
-          ip,
-          origin,
-          honeypotField: deps.settings.honeypotField,
-        });
-        accepted(res);
-        return;
-      }
-      const parsed = parseLeadForm(input);
-      if ('problems' in parsed) {
-        fail(
-          req,
-          res,
-          new PayloadError(
-            'LEAD_FORM_INVALID',
-            `the form has ${parsed.problems.length === 1 ? 'a problem' : `${parsed.problems.length} problems`}: ${parsed.problems.join('; ')}`,
-          ),
-        );
-        return;
-      }
-      const id = `lead:${randomUUID()}`;
-      deps.queue
-        .add<CreateLeadJobPayload>('create_lead', [
-          { id, payload: { form: parsed.form, receivedAt } },
-        ])
-        .then(
-          () => {
-            // Flags only: whether the IDs came, never who the visitor is.
-            deps.logger.info('lead form stored', {
-              route: LEADS_PATH,
-              jobId: id,
-              origin,
-              clientId: parsed.form.clientId !== null,
-              sessionId: parsed.form.sessionId !== null,
-            });
-            accepted(res);
-          },
-          (e: unknown) =>
-            fail(
-              req,
-              res,
-              new AppError(
-                'STORE_UNAVAILABLE',
-                isAppError(e) && e.code === 'STORE_UNAVAILABLE'
-                  ? e.message
-                  : `could not store the lead form: ${errorMessage(e)}`,
-                { httpStatus: 503, cause: e },
-              ),
+          new PayloadError('LEAD_FORM_INVALID', `the body could not be read: ${e.message}`),
+        ),
+      body: (text) => {
+        const receivedAt = deps.now();
+        const input = type === 'application/json' ? readJson(text) : readUrlEncoded(text);
+        if (input === null) {
+          fail(
+            req,
+            res,
+            new PayloadError('LEAD_FORM_INVALID', 'the body is not a JSON object of form fields'),
+          );
+          return;
+        }
+        if (isFilled(input[deps.settings.honeypotField])) {
+          deps.logger.info('lead form ignored: the honeypot field is filled (a bot?)', {
+            route: LEADS_PATH,
+            ip,
+            origin,
+            honeypotField: deps.settings.honeypotField,
+          });
+          accepted(res);
+          return;
+        }
+        const parsed = parseLeadForm(input);
+        if ('problems' in parsed) {
+          fail(
+            req,
+            res,
+            new PayloadError(
+              'LEAD_FORM_INVALID',
+              `the form has ${parsed.problems.length === 1 ? 'a problem' : `${parsed.problems.length} problems`}: ${parsed.problems.join('; ')}`,
             ),
-        );
+          );
+          return;
+        }
+        const id = `lead:${randomUUID()}`;
+        deps.queue
+          .add<CreateLeadJobPayload>('create_lead', [
+            { id, payload: { form: parsed.form, receivedAt } },
+          ])
+          .then(
+            () => {
+              // Flags only: whether the IDs came, never who the visitor is.
+              deps.logger.info('lead form stored', {
+                route: LEADS_PATH,
+                jobId: id,
+                origin,
+                clientId: parsed.form.clientId !== null,
+                sessionId: parsed.form.sessionId !== null,
+              });
+              accepted(res);
+            },
+            (e: unknown) =>
+              fail(
+                req,
+                res,
+                new AppError(
+                  'STORE_UNAVAILABLE',
+                  isAppError(e) && e.code === 'STORE_UNAVAILABLE'
+                    ? e.message
+                    : `could not store the lead form: ${errorMessage(e)}`,
+                  { httpStatus: 503, cause: e },
+                ),
+              ),
+          );
+      },
     });
   };
 }

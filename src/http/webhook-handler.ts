@@ -12,6 +12,7 @@ import { errorMessage } from '../core/error-message';
 import type { LeadEvent } from '../core/lead';
 import { parseWebhook } from '../adapters/crm/amocrm/parse-webhook';
 import { sendError, type RequestLogger } from './send-error';
+import { readLimitedBody } from './read-limited-body';
 
 export const WEBHOOK_PREFIX = '/webhooks/amocrm/';
 
@@ -63,70 +64,47 @@ export function createWebhookHandler(deps: WebhookDeps) {
         `the body is over the ${deps.maxBodyBytes} byte limit (webhook.max_body in the config)`,
         { httpStatus: 413 },
       );
-    const declared = Number(req.headers['content-length']);
-    if (declared > deps.maxBodyBytes) {
-      res.setHeader('connection', 'close');
-      req.resume();
-      fail(req, res, tooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > deps.maxBodyBytes) {
-        done = true;
-        res.setHeader('connection', 'close');
-        fail(req, res, tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', (e) => {
-      if (done) return;
-      done = true;
-      fail(
-        req,
-        res,
-        new PayloadError('WEBHOOK_NOT_AMOCRM', `the body could not be read: ${e.message}`),
-      );
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      const receivedAt = deps.now();
-      let events: readonly LeadEvent[];
-      try {
-        events = parseWebhook(Buffer.concat(chunks, size).toString('utf8')).events;
-      } catch (e) {
-        fail(req, res, e);
-        return;
-      }
-      deps.ingest(events, receivedAt).then(
-        () => {
-          const body = `{"ok":true,"stored":${events.length}}`;
-          res.writeHead(200, {
-            'content-type': 'application/json; charset=utf-8',
-            'content-length': Buffer.byteLength(body),
-          });
-          res.end(body);
-        },
-        (e: unknown) => {
-          fail(
-            req,
-            res,
-            new AppError(
-              'STORE_UNAVAILABLE',
-              isAppError(e) && e.code === 'STORE_UNAVAILABLE'
-                ? e.message
-                : `could not store the webhook: ${errorMessage(e)}`,
-              { httpStatus: 503, cause: e },
-            ),
-          );
-        },
-      );
+    readLimitedBody(req, res, deps.maxBodyBytes, {
+      tooLarge: () => fail(req, res, tooLarge()),
+      error: (e) =>
+        fail(
+          req,
+          res,
+          new PayloadError('WEBHOOK_NOT_AMOCRM', `the body could not be read: ${e.message}`),
+        ),
+      body: (text) => {
+        const receivedAt = deps.now();
+        let events: readonly LeadEvent[];
+        try {
+          events = parseWebhook(text).events;
+        } catch (e) {
+          fail(req, res, e);
+          return;
+        }
+        deps.ingest(events, receivedAt).then(
+          () => {
+            const body = `{"ok":true,"stored":${events.length}}`;
+            res.writeHead(200, {
+              'content-type': 'application/json; charset=utf-8',
+              'content-length': Buffer.byteLength(body),
+            });
+            res.end(body);
+          },
+          (e: unknown) => {
+            fail(
+              req,
+              res,
+              new AppError(
+                'STORE_UNAVAILABLE',
+                isAppError(e) && e.code === 'STORE_UNAVAILABLE'
+                  ? e.message
+                  : `could not store the webhook: ${errorMessage(e)}`,
+                { httpStatus: 503, cause: e },
+              ),
+            );
+          },
+        );
+      },
     });
   };
 }

@@ -38,6 +38,7 @@ import type {
 } from './api-types';
 import { htmlUnescape } from './html-unescape';
 import { mapApiLead } from './map-api-lead';
+import { scrubbedErrorCopy, type Scrub } from '../../../core/scrubbed-error-copy';
 
 export interface AmocrmClientLogger {
   warn(message: string, meta?: Record<string, unknown>): unknown;
@@ -427,7 +428,7 @@ export class AmocrmClient implements CrmClient {
   }
 
   private transportError(error: unknown, target: string, scrub: Scrub): RetryableError {
-    const cause = safeCopy(error, scrub);
+    const cause = scrubbedErrorCopy(error, scrub);
     if (cause.name === 'TimeoutError') {
       return new RetryableError(
         'AMOCRM_UNAVAILABLE',
@@ -444,8 +445,6 @@ export class AmocrmClient implements CrmClient {
     );
   }
 }
-
-type Scrub = (text: string) => string;
 
 function scrubberFor(token: string): Scrub {
   return (text) => (token === '' ? text : text.split(token).join('[REDACTED]'));
@@ -574,35 +573,6 @@ function errorDetails(
     ...(described.problem !== undefined && { problem: described.problem }),
     body: oneLine(scrub(answer.text)).slice(0, SNIPPET_CHARS),
   };
-}
-
-/**
- * A copy of a fetch error (and two levels of its cause) with the token scrubbed from name,
- * message, code and stack. The original is dropped: it may hold the request in places we cannot
- * scrub.
- */
-function safeCopy(error: unknown, scrub: Scrub, depth = 0): Error {
-  const source = (isRecord(error) ? error : {}) as {
-    name?: unknown;
-    message?: unknown;
-    code?: unknown;
-    stack?: unknown;
-    cause?: unknown;
-  };
-  const message =
-    typeof source.message === 'string'
-      ? source.message
-      : typeof error === 'string'
-        ? error
-        : 'unknown error';
-  const copy = new Error(scrub(message)) as Error & { code?: string };
-  copy.name = typeof source.name === 'string' ? scrub(source.name) : 'Error';
-  if (typeof source.code === 'string') copy.code = scrub(source.code);
-  copy.stack =
-    typeof source.stack === 'string' ? scrub(source.stack) : `${copy.name}: ${copy.message}`;
-  if (source.cause !== undefined && depth < 2)
-    copy.cause = safeCopy(source.cause, scrub, depth + 1);
-  return copy;
 }
 
 function mapPipeline(p: AmoApiPipeline): Pipeline {

@@ -15,6 +15,7 @@
 import { DeliveryError, RetryableError } from '../../../core/errors';
 import { parseRetryAfter } from '../../../core/retry-after';
 import type { Ga4HttpRequest } from './build-request';
+import { scrubbedErrorCopy, type Scrub } from '../../../core/scrubbed-error-copy';
 
 export interface SendGa4Options {
   /** Whole-request budget: connecting, sending and reading the answer. */
@@ -85,8 +86,6 @@ export async function sendGa4Request(
   );
 }
 
-type Scrub = (text: string) => string;
-
 /** Replaces the secret, raw or URL-encoded, and the full URL, wherever they appear. */
 function buildScrubber(req: Ga4HttpRequest): Scrub {
   const secret = readApiSecret(req.url);
@@ -116,7 +115,7 @@ function buildTransportError(
   timeoutMs: number,
   scrub: Scrub,
 ): RetryableError {
-  const cause = buildSafeCause(error, scrub);
+  const cause = scrubbedErrorCopy(error, scrub);
   const target = `POST ${redactedUrl}`;
   if (cause.name === 'TimeoutError') {
     return new RetryableError(
@@ -138,32 +137,4 @@ function buildTransportError(
       details: { url: redactedUrl },
     },
   );
-}
-
-/**
- * A copy of the error (and of its cause chain, two levels) with the secret scrubbed from name,
- * message, code and stack. The original is dropped: it may hold the URL in places we cannot scrub.
- */
-function buildSafeCause(error: unknown, scrub: Scrub, depth = 0): Error {
-  const source = (typeof error === 'object' && error !== null ? error : {}) as {
-    name?: unknown;
-    message?: unknown;
-    code?: unknown;
-    stack?: unknown;
-    cause?: unknown;
-  };
-  const message =
-    typeof source.message === 'string'
-      ? source.message
-      : typeof error === 'string'
-        ? error
-        : 'unknown error';
-  const safe = new Error(scrub(message)) as Error & { code?: string };
-  safe.name = typeof source.name === 'string' ? scrub(source.name) : 'Error';
-  if (typeof source.code === 'string') safe.code = scrub(source.code);
-  safe.stack =
-    typeof source.stack === 'string' ? scrub(source.stack) : `${safe.name}: ${safe.message}`;
-  if (source.cause !== undefined && depth < 2)
-    safe.cause = buildSafeCause(source.cause, scrub, depth + 1);
-  return safe;
 }
