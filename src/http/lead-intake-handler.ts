@@ -22,12 +22,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseLeadForm } from '../core/build-complex-lead';
 import type { LeadIntakeSettings } from '../core/config-types';
-import { AppError, isAppError, PayloadError } from '../core/errors';
-import { errorMessage } from '../core/error-message';
+import { AppError, PayloadError } from '../core/errors';
 import { nextSlot, pruneSent } from '../core/sliding-window';
 import type { JobQueue } from '../ports/job-queue';
 import type { CreateLeadJobPayload } from '../worker/process-create-lead';
-import { sendError, type RequestLogger } from './send-error';
+import { sendError, storeUnavailable, type RequestLogger } from './send-error';
 import { readLimitedBody } from './read-limited-body';
 
 export const LEADS_PATH = '/leads';
@@ -182,18 +181,7 @@ export function createLeadIntakeHandler(deps: LeadIntakeDeps) {
               });
               accepted(res);
             },
-            (e: unknown) =>
-              fail(
-                req,
-                res,
-                new AppError(
-                  'STORE_UNAVAILABLE',
-                  isAppError(e) && e.code === 'STORE_UNAVAILABLE'
-                    ? e.message
-                    : `could not store the lead form: ${errorMessage(e)}`,
-                  { httpStatus: 503, cause: e },
-                ),
-              ),
+            (e: unknown) => fail(req, res, storeUnavailable(e, 'lead form')),
           );
       },
     });

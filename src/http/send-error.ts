@@ -64,3 +64,14 @@ export function sendError(
   });
   res.end(body);
 }
+
+/** A failed durable write, as a 503: the sender (amoCRM, a browser) should try again later. */
+export function storeUnavailable(e: unknown, what: string): AppError {
+  return new AppError(
+    'STORE_UNAVAILABLE',
+    isAppError(e) && e.code === 'STORE_UNAVAILABLE'
+      ? e.message
+      : `could not store the ${what}: ${errorMessage(e)}`,
+    { httpStatus: 503, cause: e },
+  );
+}

@@ -7,11 +7,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AppError, PayloadError, isAppError } from '../core/errors';
-import { errorMessage } from '../core/error-message';
+import { AppError, PayloadError } from '../core/errors';
 import type { LeadEvent } from '../core/lead';
 import { parseWebhook } from '../adapters/crm/amocrm/parse-webhook';
-import { sendError, type RequestLogger } from './send-error';
+import { sendError, storeUnavailable, type RequestLogger } from './send-error';
 import { readLimitedBody } from './read-limited-body';
 
 export const WEBHOOK_PREFIX = '/webhooks/amocrm/';
@@ -91,17 +90,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
             res.end(body);
           },
           (e: unknown) => {
-            fail(
-              req,
-              res,
-              new AppError(
-                'STORE_UNAVAILABLE',
-                isAppError(e) && e.code === 'STORE_UNAVAILABLE'
-                  ? e.message
-                  : `could not store the webhook: ${errorMessage(e)}`,
-                { httpStatus: 503, cause: e },
-              ),
-            );
+            fail(req, res, storeUnavailable(e, 'webhook'));
           },
         );
       },
