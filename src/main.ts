@@ -144,6 +144,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         );
         metrics.leadEvents.inc({}, events.length);
       },
+      snippet: readSnippet(logger),
       leadIntake: config.leadIntake.enabled
         ? { settings: config.leadIntake, queue: store.queue }
         : undefined,
@@ -292,6 +293,19 @@ async function connectAmocrm(
   const resolved = resolveRuleNames(config, pipelines);
   if (resolved.problems.length > 0) throw new ConfigError(resolved.problems);
   return { api, client, rules: resolved.rules };
+}
+
+/** The form snippet built by `npm run build` (browser/build.js); without it /snippet.js is a 404. */
+function readSnippet(logger: winston.Logger): Buffer | undefined {
+  const file = path.join(__dirname, '..', 'browser', 'snippet.min.js');
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    logger.warn(
+      `the form snippet is not built (${file} is missing): GET /snippet.js answers 404; run npm run build`,
+    );
+    return undefined;
+  }
 }
 
 /** A generated webhook secret lives in the data folder, readable by the operator only. */

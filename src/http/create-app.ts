@@ -3,6 +3,7 @@
  * that sends amoCRM webhooks and site lead forms to their lean handlers (see webhook-handler.ts
  * and lead-intake-handler.ts) and everything else to express.
  */
+import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { AppError } from '../core/errors';
@@ -30,6 +31,8 @@ export interface AppDeps {
   onWebhookAnswered?: (status: number) => void;
   /** Lead intake (`POST /leads`, `OPTIONS /leads`); absent: those requests are 404. */
   leadIntake?: Pick<LeadIntakeDeps, 'settings' | 'queue'>;
+  /** The built form snippet (dist/browser/snippet.min.js), served at GET /snippet.js. */
+  snippet?: Buffer;
   now?: () => number;
 }
 
@@ -38,6 +41,28 @@ export function createApp(deps: AppDeps): RequestListener {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', 'loopback');
+
+  const snippet = deps.snippet;
+  if (snippet) {
+    const etag = `"${createHash('sha256').update(snippet).digest('base64url').slice(0, 22)}"`;
+    app.get('/snippet.js', (req, res) => {
+      // Any site may load it (it is public code); an hour of caching keeps page loads cheap while
+      // an upgrade still reaches visitors the same day, and the ETag makes revalidation a 304.
+      res.set({
+        'Content-Type': 'application/javascript; charset=utf-8',
+        'Cache-Control': 'public, max-age=3600',
+        'Access-Control-Allow-Origin': '*',
+        'Cross-Origin-Resource-Policy': 'cross-origin',
+        'X-Content-Type-Options': 'nosniff',
+        ETag: etag,
+      });
+      if (req.headers['if-none-match'] === etag) {
+        res.status(304).end();
+        return;
+      }
+      res.send(snippet);
+    });
+  }
 
   app.get('/healthz', (_req, res, next) => {
     deps.health().then(
