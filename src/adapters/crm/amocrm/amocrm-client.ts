@@ -374,7 +374,7 @@ export class AmocrmClient implements CrmClient {
     const message =
       `amoCRM blocked API access for this account (${this.deps.accountKey}): HTTP 403 to ${target}${said}. ` +
       `closeloop sends nothing to it until ${iso(this.blockedUntil)}. ` +
-      '(research: repeated rate-limit violations block accounts; unblock through amoCRM support.) ' +
+      'amoCRM blocks accounts that keep exceeding its request limits; its support can unblock them. ' +
       "A 403 also comes when the server's IP is not on the account's allowed list.";
     // Loud, but once per block: calls in flight when it began would repeat the same news.
     if (!alreadyBlocked) {
