@@ -557,7 +557,10 @@ describe('AmocrmClient (nock)', () => {
       const errors = logs.filter((l) => l.level === 'error');
       assert.equal(errors.length, 1);
       assert.match(errors[0]!.message, /amoCRM blocked API access for this account/);
-      assert.match(errors[0]!.message, /amoCRM blocks accounts that keep exceeding its request limits/);
+      assert.match(
+        errors[0]!.message,
+        /amoCRM blocks accounts that keep exceeding its request limits/,
+      );
       assert.match(errors[0]!.message, /its support can unblock them/);
       assert.equal(errors[0]!.meta?.code, 'AMOCRM_ACCOUNT_BLOCKED');
 
