@@ -1,0 +1,115 @@
+/**
+ * The idempotency ledger in Redis, shared by every process that uses the same Redis and prefix.
+ *
+ * One hash per idempotency key, `<prefix>ledger:<key>` → { state: 'claimed' | 'sent', owner, at },
+ * with no TTL: keys live forever, as the port says. Every call is one Lua script, and Redis runs a
+ * script with nothing else interleaved, so of two processes claiming the same unsent key exactly
+ * one finds it absent and takes it.
+ *
+ * All keys of a call are passed to one script, so on Redis Cluster they would have to share a hash
+ * slot; closeloop targets a single Redis (or a primary with replicas), not a cluster.
+ */
+import type { Redis } from 'ioredis';
+import type { ClaimResult, Ledger } from '../../../ports/ledger';
+
+/** KEYS: the ledger keys. ARGV: owner, nowMs. Returns one answer per key, in KEYS order. */
+const CLAIM = `
+local owner = ARGV[1]
+local out = {}
+for i, k in ipairs(KEYS) do
+  local row = redis.call('HMGET', k, 'state', 'owner')
+  if not row[1] then
+    redis.call('HSET', k, 'state', 'claimed', 'owner', owner, 'at', ARGV[2])
+    out[i] = 'claimed'
+  elseif row[1] == 'sent' then
+    out[i] = 'already_sent'
+  elseif row[2] == owner then
+    out[i] = 'claimed'
+  else
+    out[i] = 'in_progress_elsewhere'
+  end
+end
+return out
+`;
+
+/** KEYS: the ledger keys. ARGV: owner, nowMs. Only the owner's claims become permanent. */
+const MARK_SENT = `
+for _, k in ipairs(KEYS) do
+  local row = redis.call('HMGET', k, 'state', 'owner')
+  if row[1] == 'claimed' and row[2] == ARGV[1] then
+    redis.call('HSET', k, 'state', 'sent', 'at', ARGV[2])
+  end
+end
+return 0
+`;
+
+/** KEYS: the ledger keys. ARGV: owner. Drops only the owner's unsent claims. */
+const RELEASE = `
+for _, k in ipairs(KEYS) do
+  local row = redis.call('HMGET', k, 'state', 'owner')
+  if row[1] == 'claimed' and row[2] == ARGV[1] then
+    redis.call('DEL', k)
+  end
+end
+return 0
+`;
+
+const ANSWERS: ReadonlySet<string> = new Set<ClaimResult>([
+  'claimed',
+  'already_sent',
+  'in_progress_elsewhere',
+]);
+
+export class RedisLedger implements Ledger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'closeloop:',
+  ) {}
+
+  async claim(
+    keys: readonly string[],
+    owner: string,
+    nowMs: number,
+  ): Promise<Map<string, ClaimResult>> {
+    const result = new Map<string, ClaimResult>();
+    if (keys.length === 0) return result;
+    const answers = await this.redis.eval(
+      CLAIM,
+      keys.length,
+      ...keys.map((k) => this.keyOf(k)),
+      owner,
+      String(nowMs),
+    );
+    if (!Array.isArray(answers) || answers.length !== keys.length) {
+      throw new Error(`Redis ledger: unexpected claim answer for ${keys.length} keys`);
+    }
+    keys.forEach((k, i) => {
+      const answer: unknown = answers[i];
+      if (typeof answer !== 'string' || !ANSWERS.has(answer)) {
+        throw new Error(`Redis ledger: unexpected claim answer ${String(answer)}`);
+      }
+      result.set(k, answer as ClaimResult);
+    });
+    return result;
+  }
+
+  async markSent(keys: readonly string[], owner: string, nowMs: number): Promise<void> {
+    if (keys.length === 0) return;
+    await this.redis.eval(
+      MARK_SENT,
+      keys.length,
+      ...keys.map((k) => this.keyOf(k)),
+      owner,
+      String(nowMs),
+    );
+  }
+
+  async release(keys: readonly string[], owner: string): Promise<void> {
+    if (keys.length === 0) return;
+    await this.redis.eval(RELEASE, keys.length, ...keys.map((k) => this.keyOf(k)), owner);
+  }
+
+  private keyOf(key: string): string {
+    return `${this.prefix}ledger:${key}`;
+  }
+}
