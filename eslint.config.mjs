@@ -10,6 +10,7 @@ export default tseslint.config(
       'data/**',
       'bin/**',
       'browser/build.js',
+      'wip/**',
       'eslint.config.mjs',
     ],
   },
