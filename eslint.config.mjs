@@ -10,7 +10,6 @@ export default tseslint.config(
       'data/**',
       'bin/**',
       'browser/build.js',
-      'wip/**',
       'eslint.config.mjs',
     ],
   },

@@ -12,8 +12,12 @@
  *   `delayMs` with `attempts` increased, `failed` keeps it as failed (visible, replayable with
  *   `retryFailed`), never run again on its own. A handler that throws is treated as `retry` after
  *   one second: handlers are expected to return outcomes, a throw is a bug, not a policy.
- * - Jobs of one queue are started in order of readiness (`runAt`, then insertion); with
- *   concurrency > 1 they may finish in any order. No ordering across queues.
+ * - Jobs of one queue are started in the order they became ready: a job is ready when it is added,
+ *   or at its `runAt` when that lies in the future (a `runAt` in the past means "now", not "before
+ *   the jobs already waiting"); a delayed or retried job is ready once its time has come and the
+ *   queue has seen it (within a poll interval). With concurrency > 1
+ *   they may finish in any order. No ordering across queues. (One process: across several worker
+ *   processes only "first ready, first handed out" holds.)
  * - `close()` stops taking new jobs and resolves once every handler in flight has finished.
  *
  * Out of scope: retry policy (src/core/retry-policy.ts decides, the handler returns it), priorities.
@@ -25,7 +29,7 @@ export interface NewJob<T> {
   /** Deduplication id; a random one when absent. */
   id?: string;
   payload: T;
-  /** Unix ms; now when absent. */
+  /** Unix ms; now when absent or in the past. */
   runAt?: number;
 }
 

@@ -152,7 +152,7 @@ export class SqliteJobQueue implements JobQueue {
             job.id ?? randomUUID(),
             p.queue,
             job.payload,
-            job.runAt ?? now,
+            Math.max(job.runAt ?? now, now), // a past runAt is "now" (the port's ordering rule)
             now,
             now,
           );

@@ -15,10 +15,6 @@
  *   any live worker (at-least-once).
  * - Durability: `add` resolves when Redis has the jobs. A crash of the Redis server itself loses
  *   them unless Redis runs with AOF (`appendonly yes`, `appendfsync everysec` or `always`).
- *
- * Known difference from the embedded queue: BullMQ starts waiting jobs in insertion order; a job
- * added with a `runAt` already in the past is treated as ready now, not put before jobs added
- * earlier with a later (but also past) `runAt`.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
