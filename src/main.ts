@@ -1,11 +1,12 @@
 /**
  * The composition root: the only place that knows concrete classes. Builds the store, the
- * destination, the worker and the HTTP app from the config, and starts them.
+ * destination, the worker and the HTTP app from the config, and starts what the process's role
+ * asks for: `web` takes webhooks and lead forms, `worker` processes jobs, `all` (the default) both.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import http, { type Server } from 'node:http';
+import http, { type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type winston from 'winston';
 import type { AmocrmApiSettings, CloseloopConfig, Rule } from './core/config-types';
@@ -21,6 +22,7 @@ import { createCreateLeadHandler, type CreateLeadJobPayload } from './worker/pro
 import type { LeadEvent } from './core/lead';
 import { createApp } from './http/create-app';
 import { createSqliteStore } from './adapters/store/sqlite';
+import { createRedisStore } from './adapters/store/redis';
 import { Ga4Destination } from './adapters/destinations/ga4';
 import { WebhookCrmSource } from './adapters/crm/amocrm/webhook-crm-source';
 import type { Redactor } from './adapters/log/redactor';
@@ -33,13 +35,29 @@ import { createDeliveryHandler } from './worker/process-delivery';
 import type { DeliveryJobPayload, InboundJobPayload } from './worker/job-payloads';
 import { errorMessage } from './core/error-message';
 
+export type Role = 'all' | 'web' | 'worker';
+
+export const ROLES: readonly Role[] = ['all', 'web', 'worker'];
+
+export interface RedisSettings {
+  url: string;
+  /** Key prefix (default `closeloop`). */
+  prefix?: string;
+  /** Job lock (default 15 s): how soon a dead worker's jobs are handed out again. */
+  lockMs?: number;
+}
+
 export interface ServiceOptions {
   config: CloseloopConfig;
   logger: winston.Logger;
   redactor: Redactor;
   dataDir: string;
-  /** 0 picks a free port. */
-  port: number;
+  /** `all` when absent. `web` and `worker` need Redis. */
+  role?: Role;
+  /** Absent: the embedded SQLite store in `dataDir`. */
+  redis?: RedisSettings;
+  /** 0 picks a free port; null: no HTTP server (a worker without PORT). */
+  port: number | null;
   host?: string;
   now?: () => number;
   random?: () => number;
@@ -49,9 +67,17 @@ export interface ServiceOptions {
   fetchImpl?: typeof fetch;
   /** Tests: when the first reconciliation runs (5 s after start by default). */
   reconcileFirstRunMs?: number;
+  /**
+   * How long close() lets requests and jobs in flight finish (default 25 s: platforms send SIGKILL
+   * about 30 s after SIGTERM). Past it, close() rejects; jobs still in flight go back to the queue
+   * (their lock expires, or the embedded store recovers them at the next start).
+   */
+  shutdownTimeoutMs?: number;
 }
 
 export interface RunningService {
+  role: Role;
+  /** 0 when no HTTP server runs. */
   port: number;
   store: Store;
   destination: Destination;
@@ -62,26 +88,22 @@ export interface RunningService {
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const { config, logger, redactor } = options;
   const now = options.now ?? Date.now;
+  const role = options.role ?? 'all';
+  const web = role !== 'worker';
+  const work = role !== 'web';
   redactor.add(config.ga4.apiSecret);
   redactor.add(config.webhook.secret);
   const auth = config.amocrm.api?.auth;
   redactor.add(auth?.kind === 'long-lived' ? auth.token : auth?.clientSecret);
+  if (role !== 'all' && !options.redis) {
+    throw new AppError(
+      'CONFIG_INVALID',
+      `CLOSELOOP_ROLE=${role} needs REDIS_URL: web and worker processes share their jobs through Redis. Fix: set REDIS_URL, or unset CLOSELOOP_ROLE to run everything in one process on the embedded store.`,
+    );
+  }
 
-  const store = createSqliteStore({
-    dataDir: options.dataDir,
-    deliveryLogMaxRows: config.deliveryLogMaxRows,
-    now,
-    pollIntervalMs: options.pollIntervalMs,
-    onError: (e, context) =>
-      logger.error(`store error while ${context}`, {
-        error: errorMessage(e),
-        stack: (e as Error)?.stack,
-      }),
-  });
+  const store = await openStore(options);
   try {
-    const webhookSecret = config.webhook.secret ?? readOrCreateSecret(options.dataDir);
-    redactor.add(webhookSecret);
-
     const metrics = new Metrics();
     const deliveryLog: DeliveryLog = {
       record: async (entry) => {
@@ -94,60 +116,29 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       list: (filter) => store.deliveryLog.list(filter),
     };
     const destination = new Ga4Destination(config.ga4);
-    const amocrm = await connectAmocrm(config, store, logger, options.fetchImpl);
-    const rules = amocrm?.rules ?? config.rules;
-    const crmSource: CrmSource = amocrm
-      ? new AmocrmApiCrmSource(new LeadBatcher(amocrm.client, amocrm.api.batchWindowMs), {
-          rules,
-          clientIdField: config.amocrm.fields.clientId,
-        })
-      : new WebhookCrmSource();
-    store.queue.process<InboundJobPayload>(
-      'inbound',
-      createInboundHandler({
-        config: { ...config, rules },
-        crmSource,
-        queue: store.queue,
-        deliveryLog,
-        destinationName: destination.name,
-        logger,
-        retryPolicy: config.delivery,
-        now,
-        random: options.random ?? Math.random,
-      }),
-      // Inbound jobs mostly wait for a batched API look-up; many in flight make full batches.
-      { concurrency: amocrm ? 256 : config.delivery.concurrency },
-    );
-    store.queue.process<DeliveryJobPayload>(
-      'deliver',
-      createDeliveryHandler({
-        destination,
-        ledger: store.ledger,
-        deliveryLog,
-        retryPolicy: config.delivery,
-        logger,
-        now,
-        random: options.random ?? Math.random,
-      }),
-      { concurrency: config.delivery.concurrency },
-    );
+    const worker = work ? await startWorker(options, store, deliveryLog, destination) : null;
 
+    const webhookSecret = web ? await webhookSecretOf(options, store) : undefined;
+    redactor.add(webhookSecret);
     const app = createApp({
       logger,
       webhookSecret,
       maxBodyBytes: config.webhook.maxBodyBytes,
       now,
-      ingest: async (events: readonly LeadEvent[], receivedAt: number) => {
-        await store.queue.add<InboundJobPayload>(
-          'inbound',
-          events.map((event) => ({ payload: { event, receivedAt } })),
-        );
-        metrics.leadEvents.inc({}, events.length);
-      },
-      snippet: readSnippet(logger),
-      leadIntake: config.leadIntake.enabled
-        ? { settings: config.leadIntake, queue: store.queue }
+      ingest: web
+        ? async (events: readonly LeadEvent[], receivedAt: number) => {
+            await store.queue.add<InboundJobPayload>(
+              'inbound',
+              events.map((event) => ({ payload: { event, receivedAt } })),
+            );
+            metrics.leadEvents.inc({}, events.length);
+          }
         : undefined,
+      snippet: web ? readSnippet(logger) : undefined,
+      leadIntake:
+        web && config.leadIntake.enabled
+          ? { settings: config.leadIntake, queue: store.queue }
+          : undefined,
       onWebhookAnswered: (status) => metrics.webhooks.inc({ status: String(status) }),
       metrics: async () => {
         const queues = ['inbound', 'deliver', 'create_lead'] as const;
@@ -172,28 +163,27 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       },
       health: async () => {
         await store.ping();
-        return { store: store.kind, dryRun: destination.dryRun };
+        return { store: store.kind, role, dryRun: destination.dryRun };
       },
     });
 
-    const server: Server = await new Promise((resolve, reject) => {
-      const s = http.createServer(app);
-      s.listen(options.port, options.host ?? '0.0.0.0', () => resolve(s));
-      s.once('error', reject);
-    });
-    // Longer than common proxies' idle timeouts, so they never reuse a socket we just closed.
-    server.keepAliveTimeout = 65_000;
-    const port = (server.address() as AddressInfo).port;
+    const httpServer = options.port === null ? null : await listen(app, options.port, options.host);
+    const port = httpServer?.port ?? 0;
 
     logger.info('closeloop started', {
+      role,
       port,
-      store: `sqlite (${path.resolve(options.dataDir)})`,
+      store: store.describe(),
       config: config.file,
       rules: config.rules.length,
       ga4: destination.dryRun ? 'dry run' : config.ga4.endpoint,
-      amocrmApi: amocrm ? amocrm.api.baseUrl : 'not configured (webhook data only)',
+      amocrmApi: !work
+        ? 'not used by a web process'
+        : worker?.amocrm
+          ? worker.amocrm.api.baseUrl
+          : 'not configured (webhook data only)',
     });
-    if (destination.dryRun) {
+    if (work && destination.dryRun) {
       const missing = [
         config.ga4.measurementId ? null : 'GA4_MEASUREMENT_ID',
         config.ga4.apiSecret ? null : 'GA4_API_SECRET',
@@ -202,59 +192,33 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         `DRY-RUN MODE: nothing is sent to GA4. ${missing.length ? `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set` : 'ga4.dry_run is true'}; payloads are validated, logged and recorded in the delivery log only.`,
       );
     }
-    logger.info(
-      config.webhook.secret
-        ? 'amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the value of CLOSELOOP_WEBHOOK_SECRET'
-        : `amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the secret in ${path.join(options.dataDir, 'webhook-secret')} (set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
-    );
-
-    if (config.leadIntake.enabled && amocrm) {
-      // The config check refuses lead intake without amoCRM API access.
-      store.queue.process<CreateLeadJobPayload>(
-        'create_lead',
-        createCreateLeadHandler({
-          client: amocrm.client,
-          queue: store.queue,
-          deliveryLog,
-          settings: config.leadIntake,
-          retryPolicy: config.delivery,
-          logger,
-          now,
-          random: options.random ?? Math.random,
-        }),
-        { concurrency: 4 },
+    if (web) {
+      logger.info(
+        config.webhook.secret
+          ? 'amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the value of CLOSELOOP_WEBHOOK_SECRET'
+          : store.kind === 'sqlite'
+            ? `amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the secret in ${path.join(options.dataDir, 'webhook-secret')} (set CLOSELOOP_WEBHOOK_SECRET to choose your own)`
+            : `amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the secret generated in Redis (redis-cli HGET ${options.redis?.prefix ?? 'closeloop'}:settings ${WEBHOOK_SECRET_SETTING}; set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
       );
     }
 
-    const reconciler =
-      amocrm && amocrm.api.reconcile.enabled
-        ? new Reconciler({
-            client: amocrm.client,
-            queue: store.queue,
-            settings: store,
-            intervalMs: amocrm.api.reconcile.intervalMs,
-            logger,
-            now,
-          })
-        : null;
-    reconciler?.start(options.reconcileFirstRunMs);
-
     let closing: Promise<void> | null = null;
+    const close = async (): Promise<void> => {
+      // Stop taking requests (webhooks in flight are answered), then stop taking jobs and let the
+      // ones in flight finish, then close the store's connections.
+      await httpServer?.close();
+      await worker?.stop();
+      await store.close();
+      logger.info('closeloop stopped');
+    };
     return {
+      role,
       port,
       store,
       destination,
-      webhookPath: `/webhooks/amocrm/${webhookSecret}`,
+      webhookPath: webhookSecret ? `/webhooks/amocrm/${webhookSecret}` : '',
       close: () => {
-        closing ??= (async () => {
-          await new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeIdleConnections();
-          });
-          await reconciler?.stop();
-          await store.close();
-          logger.info('closeloop stopped');
-        })();
+        closing ??= withDeadline(close(), options.shutdownTimeoutMs ?? 25_000);
         return closing;
       },
     };
@@ -262,6 +226,225 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     await store.close();
     throw e;
   }
+}
+
+/** The store the options name: Redis when given, else the embedded SQLite file. */
+async function openStore(options: ServiceOptions): Promise<Store> {
+  const { logger } = options;
+  const onError = throttled((e: unknown, context: string) =>
+    logger.error(`store error while ${context}`, {
+      error: errorMessage(e),
+      stack: (e as Error)?.stack,
+    }),
+  );
+  if (options.redis) {
+    options.redactor.add(passwordOf(options.redis.url));
+    return createRedisStore({
+      url: options.redis.url,
+      prefix: options.redis.prefix,
+      lockMs: options.redis.lockMs,
+      deliveryLogMaxRows: options.config.deliveryLogMaxRows,
+      onError,
+      onConnection: (event, kind, detail) =>
+        event === 'lost'
+          ? logger.error(
+              `Redis unreachable (${kind} connection): ${detail}; ${kind === 'intake' ? 'webhooks are answered 503 (amoCRM retries them)' : 'jobs wait'} until it is back`,
+            )
+          : logger.info(`Redis reachable again (${kind} connection): ${detail}`),
+    });
+  }
+  return createSqliteStore({
+    dataDir: options.dataDir,
+    deliveryLogMaxRows: options.config.deliveryLogMaxRows,
+    now: options.now,
+    pollIntervalMs: options.pollIntervalMs,
+    onError,
+  });
+}
+
+interface StartedWorker {
+  amocrm: Awaited<ReturnType<typeof connectAmocrm>>;
+  stop(): Promise<void>;
+}
+
+/** The worker side: job handlers on the three queues and the reconciliation. */
+async function startWorker(
+  options: ServiceOptions,
+  store: Store,
+  deliveryLog: DeliveryLog,
+  destination: Destination,
+): Promise<StartedWorker> {
+  const { config, logger } = options;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const amocrm = await connectAmocrm(config, store, logger, options.fetchImpl);
+  const rules = amocrm?.rules ?? config.rules;
+  const crmSource: CrmSource = amocrm
+    ? new AmocrmApiCrmSource(new LeadBatcher(amocrm.client, amocrm.api.batchWindowMs), {
+        rules,
+        clientIdField: config.amocrm.fields.clientId,
+      })
+    : new WebhookCrmSource();
+  store.queue.process<InboundJobPayload>(
+    'inbound',
+    createInboundHandler({
+      config: { ...config, rules },
+      crmSource,
+      queue: store.queue,
+      deliveryLog,
+      destinationName: destination.name,
+      logger,
+      retryPolicy: config.delivery,
+      now,
+      random,
+    }),
+    // Inbound jobs mostly wait for a batched API look-up; many in flight make full batches.
+    { concurrency: amocrm ? 256 : config.delivery.concurrency },
+  );
+  store.queue.process<DeliveryJobPayload>(
+    'deliver',
+    createDeliveryHandler({
+      destination,
+      ledger: store.ledger,
+      deliveryLog,
+      retryPolicy: config.delivery,
+      logger,
+      now,
+      random,
+    }),
+    { concurrency: config.delivery.concurrency },
+  );
+  if (config.leadIntake.enabled && amocrm) {
+    // The config check refuses lead intake without amoCRM API access.
+    store.queue.process<CreateLeadJobPayload>(
+      'create_lead',
+      createCreateLeadHandler({
+        client: amocrm.client,
+        queue: store.queue,
+        deliveryLog,
+        settings: config.leadIntake,
+        retryPolicy: config.delivery,
+        logger,
+        now,
+        random,
+      }),
+      { concurrency: 4 },
+    );
+  }
+  const reconciler =
+    amocrm && amocrm.api.reconcile.enabled
+      ? new Reconciler({
+          client: amocrm.client,
+          queue: store.queue,
+          settings: store,
+          // However many workers run, one of them reconciles per interval.
+          lease: (ms) => store.acquireLease('amocrm-reconcile', ms),
+          intervalMs: amocrm.api.reconcile.intervalMs,
+          logger,
+          now,
+        })
+      : null;
+  reconciler?.start(options.reconcileFirstRunMs);
+  return {
+    amocrm,
+    stop: async () => {
+      await reconciler?.stop();
+    },
+  };
+}
+
+interface Listening {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The HTTP server. Closing stops accepting connections, answers requests in flight and tells
+ * keep-alive clients to go (`Connection: close` on every answer from then on), closing idle
+ * sockets at once and the rest when their answer is sent.
+ */
+async function listen(app: RequestListener, port: number, host = '0.0.0.0'): Promise<Listening> {
+  let closing = false;
+  const server: Server = http.createServer((req, res) => {
+    if (closing) res.setHeader('connection', 'close');
+    app(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // Longer than common proxies' idle timeouts, so they never reuse a socket we just closed.
+  server.keepAliveTimeout = 65_000;
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // A socket idle again after its last answer must not wait for the keep-alive timeout.
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        server.once('close', () => clearInterval(sweep));
+      }),
+  };
+}
+
+function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `work in flight did not finish within ${Math.round(ms / 1000)} s; unfinished jobs are handed out again (Redis: when their lock expires; embedded store: at the next start)`,
+            ),
+          ),
+        ms,
+      );
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** The same error logged at most once every 30 s per context: an outage is not a log flood. */
+function throttled(
+  log: (e: unknown, context: string) => void,
+): (e: unknown, context: string) => void {
+  const last = new Map<string, number>();
+  return (e, context) => {
+    const key = `${context}\u0000${errorMessage(e)}`;
+    const t = Date.now();
+    if ((last.get(key) ?? 0) > t - 30_000) return;
+    if (last.size > 1000) last.clear();
+    last.set(key, t);
+    log(e, context);
+  };
+}
+
+function passwordOf(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const WEBHOOK_SECRET_SETTING = 'webhook.secret';
+
+/**
+ * The webhook secret: CLOSELOOP_WEBHOOK_SECRET, else one generated on first start and kept (the
+ * embedded store: in `<data dir>/webhook-secret`; Redis: in the store, so every web process on
+ * every machine answers the same URL).
+ */
+async function webhookSecretOf(options: ServiceOptions, store: Store): Promise<string> {
+  if (options.config.webhook.secret) return options.config.webhook.secret;
+  if (store.kind === 'sqlite') return readOrCreateSecret(options.dataDir);
+  return store.initSetting(WEBHOOK_SECRET_SETTING, randomBytes(24).toString('base64url'));
 }
 
 /**

@@ -74,7 +74,7 @@ export async function runAuth(
   }
 
   const dataDir = path.resolve(env.CLOSELOOP_DATA_DIR || './data');
-  const store = openStoreBesideService(env);
+  const store = await openStoreBesideService(env);
   try {
     const source = new OAuthTokenSource(
       {

@@ -37,7 +37,7 @@ export async function runCheckConfig(
   if (config === null) return 1;
   if (hasRuleNames(config) && config.amocrm.api !== null) {
     // Names are looked up the way `start` does, so a typo is found before the service refuses to start.
-    const store = openStoreBesideService(env);
+    const store = await openStoreBesideService(env);
     try {
       const client = createAmocrmClient(config.amocrm.api, {
         store,

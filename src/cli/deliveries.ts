@@ -51,7 +51,7 @@ export async function runDeliveries(
       return 2;
     }
   }
-  const store = openStoreBesideService(env);
+  const store = await openStoreBesideService(env);
   try {
     const rows = await store.deliveryLog.list({
       leadId: opts.leadId,

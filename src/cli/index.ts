@@ -6,6 +6,7 @@ import { runDeliveries } from './deliveries';
 import { runReplay } from './replay';
 import { runStatuses } from './statuses';
 import { runAuth } from './auth';
+import { isAppError } from '../core/errors';
 
 const USAGE = `usage: closeloop <command>
 
@@ -26,6 +27,22 @@ export async function runCli(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   const [command = 'start', ...rest] = args;
+  try {
+    return await runCommand(command, rest, io, env);
+  } catch (e) {
+    // Errors a person must act on (Redis unreachable, a store that cannot open) read as such.
+    if (!isAppError(e)) throw e;
+    io.err(`closeloop ${command}: ${e.message}`);
+    return 1;
+  }
+}
+
+async function runCommand(
+  command: string,
+  rest: string[],
+  io: CliIo,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   switch (command) {
     case 'start':
       return runStart(rest, io, env);

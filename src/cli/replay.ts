@@ -26,7 +26,7 @@ export async function runReplay(
     );
     return 0;
   }
-  const store = openStoreBesideService(env);
+  const store = await openStoreBesideService(env);
   try {
     const failed = await store.queue.listFailed<DeliveryJobPayload>('deliver', LIST_LIMIT);
     // Lead creations from site forms: their payload holds the visitor's name and phone, so only

@@ -2,7 +2,7 @@
 import { isAppError } from '../core/errors';
 import { chooseLogFormat, createLogger } from '../adapters/log/create-logger';
 import { Redactor } from '../adapters/log/redactor';
-import { startService } from '../main';
+import { ROLES, startService, type RedisSettings, type Role } from '../main';
 import type { CliIo } from './cli-io';
 import { errorMessage } from '../core/error-message';
 import { loadConfigOrReport } from './load-config-or-report';
@@ -20,11 +20,9 @@ export async function runStart(
     format: chooseLogFormat(env, Boolean(process.stdout.isTTY)),
     redactor,
   });
-  const port = parsePort(env.PORT);
-  if (port === null) {
-    io.err(
-      `closeloop cannot start: PORT="${env.PORT}" is not a port number (0-65535). Fix: set PORT=3000 or unset it.`,
-    );
+  const settings = readProcessSettings(env);
+  if (typeof settings === 'string') {
+    io.err(`closeloop cannot start: ${settings}`);
     return 1;
   }
   let service;
@@ -34,7 +32,7 @@ export async function runStart(
       logger,
       redactor,
       dataDir: env.CLOSELOOP_DATA_DIR || './data',
-      port,
+      ...settings,
     });
   } catch (e) {
     logger.error(`closeloop cannot start: ${errorMessage(e)}`, {
@@ -43,7 +41,14 @@ export async function runStart(
     return 1;
   }
   return new Promise<number>((resolve) => {
+    let stopping = false;
     const stop = (signal: string): void => {
+      if (stopping) {
+        logger.warn(`${signal} received again: stopping now, without waiting for work in flight`);
+        resolve(1);
+        return;
+      }
+      stopping = true;
       logger.info(`${signal} received: finishing work in flight`);
       service.close().then(
         () => resolve(0),
@@ -53,13 +58,53 @@ export async function runStart(
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   });
 }
 
-function parsePort(raw: string | undefined): number | null {
-  if (raw === undefined || raw === '') return 3000;
-  const n = Number(raw);
-  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : null;
+interface ProcessSettings {
+  role: Role;
+  port: number | null;
+  redis?: RedisSettings;
+}
+
+/** PORT, CLOSELOOP_ROLE and the Redis variables; a string says what is wrong and how to fix it. */
+export function readProcessSettings(env: NodeJS.ProcessEnv): ProcessSettings | string {
+  const role = (env.CLOSELOOP_ROLE || 'all') as Role;
+  if (!ROLES.includes(role)) {
+    return `CLOSELOOP_ROLE="${env.CLOSELOOP_ROLE}" is not a role. Fix: set it to web (webhooks and lead forms), worker (job processing) or all (both, the default).`;
+  }
+  const redisUrl = env.REDIS_URL || undefined;
+  if (role !== 'all' && redisUrl === undefined) {
+    return `CLOSELOOP_ROLE=${role} needs REDIS_URL: web and worker processes share their jobs through Redis. Fix: set REDIS_URL=redis://host:6379, or unset CLOSELOOP_ROLE to run everything in one process on the embedded store.`;
+  }
+  if (redisUrl !== undefined && !/^rediss?:\/\//i.test(redisUrl)) {
+    return `REDIS_URL must start with redis:// or rediss:// (redis://[:password@]host:port[/db]). Fix: correct it, or unset it to use the embedded store.`;
+  }
+  const prefix = env.CLOSELOOP_REDIS_PREFIX || undefined;
+  if (prefix !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) {
+    return `CLOSELOOP_REDIS_PREFIX="${prefix}" may hold only letters, digits, "_", "." and "-" (at most 64). Fix: correct it or unset it (default closeloop).`;
+  }
+  let lockMs: number | undefined;
+  if (env.CLOSELOOP_REDIS_LOCK_MS) {
+    lockMs = Number(env.CLOSELOOP_REDIS_LOCK_MS);
+    if (!Number.isInteger(lockMs) || lockMs < 1000 || lockMs > 600_000) {
+      return `CLOSELOOP_REDIS_LOCK_MS="${env.CLOSELOOP_REDIS_LOCK_MS}" is not a whole number of milliseconds from 1000 to 600000. Fix: correct it or unset it (default 15000).`;
+    }
+  }
+  // A worker has no HTTP server unless PORT is set (then /healthz and /metrics only).
+  let port: number | null = role === 'worker' ? null : 3000;
+  if (env.PORT !== undefined && env.PORT !== '') {
+    const n = Number(env.PORT);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      return `PORT="${env.PORT}" is not a port number (0-65535). Fix: set PORT=3000 or unset it.`;
+    }
+    port = n;
+  }
+  return {
+    role,
+    port,
+    ...(redisUrl === undefined ? {} : { redis: { url: redisUrl, prefix, lockMs } }),
+  };
 }

@@ -30,7 +30,7 @@ export async function runStatuses(
     );
     return 1;
   }
-  const store = openStoreBesideService(env);
+  const store = await openStoreBesideService(env);
   try {
     const client = createAmocrmClient(api, {
       store,

@@ -19,10 +19,14 @@ import {
 
 export interface AppDeps {
   logger: RequestLogger;
-  webhookSecret: string;
+  /** Needed with `ingest`. */
+  webhookSecret?: string;
   maxBodyBytes: number;
-  /** Stores the events durably; resolves only once they would survive a crash. */
-  ingest: (events: readonly LeadEvent[], receivedAt: number) => Promise<void>;
+  /**
+   * Stores the events durably; resolves only once they would survive a crash. Absent (a worker
+   * process): webhook requests are 404.
+   */
+  ingest?: (events: readonly LeadEvent[], receivedAt: number) => Promise<void>;
   /** Resolves with details when healthy; throws when the store cannot serve. */
   health: () => Promise<Record<string, unknown>>;
   /** Prometheus text for GET /metrics. */
@@ -91,13 +95,17 @@ export function createApp(deps: AppDeps): RequestListener {
     sendError(req, res, err, deps.logger, route);
   });
 
-  const handleWebhook = createWebhookHandler({
-    logger: deps.logger,
-    webhookSecret: deps.webhookSecret,
-    maxBodyBytes: deps.maxBodyBytes,
-    ingest: deps.ingest,
-    now: deps.now ?? Date.now,
-  });
+  if (deps.ingest && deps.webhookSecret === undefined)
+    throw new Error('createApp: ingest needs a webhookSecret');
+  const handleWebhook = deps.ingest
+    ? createWebhookHandler({
+        logger: deps.logger,
+        webhookSecret: deps.webhookSecret!,
+        maxBodyBytes: deps.maxBodyBytes,
+        ingest: deps.ingest,
+        now: deps.now ?? Date.now,
+      })
+    : null;
 
   const handleLeads = deps.leadIntake
     ? createLeadIntakeHandler({
@@ -108,7 +116,7 @@ export function createApp(deps: AppDeps): RequestListener {
     : null;
 
   return (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === 'POST' && req.url?.startsWith(WEBHOOK_PREFIX)) {
+    if (handleWebhook !== null && req.method === 'POST' && req.url?.startsWith(WEBHOOK_PREFIX)) {
       const answered = deps.onWebhookAnswered;
       if (answered) res.once('finish', () => answered(res.statusCode));
       handleWebhook(req, res);

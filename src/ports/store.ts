@@ -5,6 +5,7 @@
 import type { DeliveryLog } from './delivery-log';
 import type { JobQueue } from './job-queue';
 import type { Ledger } from './ledger';
+import type { RateLimiter } from './rate-limiter';
 import type { TokenStore } from './token-store';
 
 export interface Store {
@@ -17,8 +18,26 @@ export interface Store {
   /** Small durable settings (the generated webhook secret). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+  /**
+   * Stores `value` under `key` unless the key has a value already, atomically across every
+   * process sharing the store; returns the value stored (the earlier one, when there was one).
+   */
+  initSetting(key: string, value: string): Promise<string>;
+  /**
+   * A rate limiter whose limit holds for every process sharing the store (the embedded store: this
+   * process; Redis: the whole deployment).
+   */
+  createRateLimiter(perSecond: number): RateLimiter;
+  /**
+   * Takes the named lease for `ttlMs` when no one holds it, across every process sharing the store;
+   * true when taken. Not released: it lapses, so "at most once per ttl" holds for periodic work
+   * (the reconciliation) however many workers run it.
+   */
+  acquireLease(name: string, ttlMs: number): Promise<boolean>;
   /** Throws when the store cannot serve (for /healthz). */
   ping(): Promise<void>;
+  /** Where the data lives, for the start-up log (never a password). */
+  describe(): string;
   /** Closes the queue (waiting for jobs in flight), then the connection. */
   close(): Promise<void>;
 }

@@ -22,6 +22,11 @@ export interface ReconcilerDeps {
   queue: JobQueue;
   settings: Pick<Store, 'getSetting' | 'setSetting'>;
   intervalMs: number;
+  /**
+   * Takes the run's lease for `ms` across every process sharing the store; false when another
+   * process took it this interval (then this one skips the run). Absent: always run.
+   */
+  lease?: (ms: number) => Promise<boolean>;
   logger: WorkerLogger;
   now: () => number;
   /** At most this many pages (250 leads each) per run; the next run goes on from the cursor. */
@@ -46,7 +51,7 @@ export class Reconciler {
     const loop = (delay: number): void => {
       if (this.stopped) return;
       this.timer = setTimeout(() => {
-        this.running = this.runOnce()
+        this.running = this.runIfLeased()
           .catch((e: unknown) =>
             this.deps.logger.warn('reconciliation failed; next try at the next interval', {
               error: errorMessage(e),
@@ -65,6 +70,14 @@ export class Reconciler {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+  }
+
+  /** One run, unless another process holds this interval's lease. */
+  private async runIfLeased(): Promise<ReconcileRun | null> {
+    // A little shorter than the interval, so the next interval's holder is free to take it.
+    const lease = this.deps.lease;
+    if (lease && !(await lease(Math.max(1, this.deps.intervalMs - 1000)))) return null;
+    return this.runOnce();
   }
 
   async runOnce(): Promise<ReconcileRun> {

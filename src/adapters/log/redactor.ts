@@ -7,6 +7,8 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/(api_secret=)[^&\s"'\\]+/gi, '$1[REDACTED]'],
   [/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1[REDACTED]'],
   [/(\/webhooks\/amocrm\/)[^/?\s"'\\]+/g, '$1[REDACTED]'],
+  // a password in a Redis URL: redis://user:password@host
+  [/(rediss?:\/\/[^:@\s/]*:)[^@\s]+@/gi, '$1[REDACTED]@'],
   [
     /("?(?:access_token|refresh_token|client_secret|api_secret)"?\s*[:=]\s*"?)[^"&\s,}]+/gi,
     '$1[REDACTED]',

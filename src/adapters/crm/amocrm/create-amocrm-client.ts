@@ -13,7 +13,8 @@ import { LongLivedTokenSource } from './long-lived-token-source';
 import { OAuthTokenSource, oauthTokenAccount } from './oauth-token-source';
 
 export interface AmocrmClientFactoryDeps {
-  store: { tokens: TokenStore };
+  /** With `createRateLimiter`, the store's limiter (shared by every process on Redis). */
+  store: { tokens: TokenStore; createRateLimiter?: (perSecond: number) => RateLimiter };
   logger: {
     info(message: string, meta?: Record<string, unknown>): unknown;
     warn(message: string, meta?: Record<string, unknown>): unknown;
@@ -51,7 +52,10 @@ export function createAmocrmClient(
 ): AmocrmClient {
   return new AmocrmClient(api, {
     tokens: createAccessTokenSource(api, deps),
-    limiter: deps.limiter ?? new InProcessRateLimiter(api.requestsPerSecond),
+    limiter:
+      deps.limiter ??
+      deps.store.createRateLimiter?.(api.requestsPerSecond) ??
+      new InProcessRateLimiter(api.requestsPerSecond),
     accountKey: new URL(api.baseUrl).host,
     logger: deps.logger,
     fetchImpl: deps.fetchImpl,

@@ -49,6 +49,11 @@ export interface BullmqJobQueueOptions {
    * BullMQ requires). The queue owns what this returns and quits it on `close()`.
    */
   createConnection?: (role: 'queue' | 'worker') => Redis;
+  /**
+   * Whether `close()` quits the connections `createConnection` gave (default true); false when the
+   * caller shares them with other users and quits them itself.
+   */
+  ownsConnections?: boolean;
   /** Prefix of the BullMQ queue names (default `closeloop-`); tests use a unique one each. */
   prefix?: string;
   /** BullMQ key prefix (default `bull`). */
@@ -57,7 +62,21 @@ export interface BullmqJobQueueOptions {
   lockDuration?: number;
   /** How often workers look for jobs whose lock expired (BullMQ default 30 s). */
   stalledInterval?: number;
+  /**
+   * How many times a job may be found stalled (its worker died or froze past its lock) and be
+   * handed out again before it is failed (visible, replayable). Default 5: a crash or two must not
+   * fail a job; a job that kills every worker it touches must not do so forever.
+   */
+  maxStalledCount?: number;
   onError?: (error: unknown, context: string) => void;
+}
+
+type BulkJob = { name: string; data: Envelope; opts: JobsOptions };
+
+interface PendingAdd {
+  jobs: BulkJob[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
 }
 
 const QUEUE_NAMES: readonly QueueName[] = ['inbound', 'deliver', 'create_lead'];
@@ -83,6 +102,7 @@ export class BullmqJobQueue implements JobQueue {
   private readonly queues = new Map<QueueName, Queue>();
   private readonly workers = new Map<QueueName, Worker>();
   private readonly adding = new Set<Promise<unknown>>();
+  private readonly pendingAdds = new Map<QueueName, PendingAdd[]>();
   private closed = false;
   private closing: Promise<void> | null = null;
 
@@ -124,7 +144,7 @@ export class BullmqJobQueue implements JobQueue {
       return Promise.reject(new AppError('STORE_UNAVAILABLE', 'the job queue is closed'));
     if (jobs.length === 0) return Promise.resolve();
     const now = Date.now();
-    let bulk: Array<{ name: string; data: Envelope; opts: JobsOptions }>;
+    let bulk: BulkJob[];
     try {
       bulk = jobs.map((j) => {
         // Checked here so a payload that is not JSON fails its own caller with a TypeError.
@@ -152,22 +172,42 @@ export class BullmqJobQueue implements JobQueue {
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
-    const adding = this.queue(queue)
-      .addBulk(bulk)
-      .then(
-        () => undefined,
-        (e: unknown) => {
-          throw new AppError(
-            'STORE_UNAVAILABLE',
-            `Redis could not take the jobs: ${errorMessage(e)}`,
-            { cause: e },
-          );
-        },
-      );
+    // Group commit, as in the embedded queue: adds of one event-loop turn go as one addBulk (one
+    // round trip), and all resolve when Redis has them.
+    const adding = new Promise<void>((resolve, reject) => {
+      let batch = this.pendingAdds.get(queue);
+      if (!batch) {
+        batch = [];
+        this.pendingAdds.set(queue, batch);
+        setImmediate(() => this.flushAdds(queue));
+      }
+      batch.push({ jobs: bulk, resolve, reject });
+    });
     // close() waits for adds already promised to callers.
     this.adding.add(adding);
     void adding.catch(() => undefined).finally(() => this.adding.delete(adding));
     return adding;
+  }
+
+  private flushAdds(queue: QueueName): void {
+    const batch = this.pendingAdds.get(queue) ?? [];
+    this.pendingAdds.delete(queue);
+    if (batch.length === 0) return;
+    this.queue(queue)
+      .addBulk(batch.flatMap((p) => p.jobs))
+      .then(
+        () => {
+          for (const p of batch) p.resolve();
+        },
+        (e: unknown) => {
+          const err = new AppError(
+            'STORE_UNAVAILABLE',
+            `Redis could not take the jobs: ${errorMessage(e)}`,
+            { cause: e },
+          );
+          for (const p of batch) p.reject(err);
+        },
+      );
   }
 
   process<T>(queue: QueueName, handler: JobHandler<T>, options: { concurrency: number }): void {
@@ -186,6 +226,7 @@ export class BullmqJobQueue implements JobQueue {
         ...(this.options.stalledInterval === undefined
           ? {}
           : { stalledInterval: this.options.stalledInterval }),
+        maxStalledCount: this.options.maxStalledCount ?? 5,
       },
     );
     worker.on('error', (e) => this.onError(e, `worker ${queue}`));
@@ -314,6 +355,7 @@ export class BullmqJobQueue implements JobQueue {
           return q ? [q.close()] : [];
         }),
       );
+      if (this.options.ownsConnections === false) return;
       await Promise.allSettled(
         this.connections.filter((c) => c.status !== 'end').map((c) => c.quit()),
       );

@@ -1,5 +1,7 @@
 /** The embedded store: job queue, ledger, delivery log, settings and tokens in one SQLite file. */
+import path from 'node:path';
 import type { Store } from '../../../ports/store';
+import { InProcessRateLimiter } from '../../rate-limit/in-process-rate-limiter';
 import { openSqliteDatabase } from './open-sqlite-database';
 import { SqliteDeliveryLog } from './sqlite-delivery-log';
 import { SqliteJobQueue, type SqliteJobQueueOptions } from './sqlite-job-queue';
@@ -24,6 +26,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const setSetting = db.prepare(
     `INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
   );
+  const initSetting = db.prepare(
+    `INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING`,
+  );
   const ping = db.prepare(`SELECT 1`);
   return {
     kind: 'sqlite',
@@ -38,10 +43,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       setSetting.run(key, value);
       return Promise.resolve();
     },
+    initSetting: (key, value) => {
+      initSetting.run(key, value);
+      return Promise.resolve((getSetting.get(key) as { value: string }).value);
+    },
+    // One process owns the data folder (the lock file): its limiter and leases are everyone's.
+    createRateLimiter: (perSecond) => new InProcessRateLimiter(perSecond),
+    acquireLease: () => Promise.resolve(true),
     ping: () => {
       ping.get();
       return Promise.resolve();
     },
+    describe: () => `sqlite (${path.resolve(options.dataDir)})`,
     close: async () => {
       await queue.close();
       opened.close();

@@ -1,0 +1,195 @@
+/**
+ * The store at scale: every port on one Redis, shared by any number of web and worker processes on
+ * any number of machines.
+ *
+ * Keys live under one prefix (`closeloop` by default, `CLOSELOOP_REDIS_PREFIX`), so several
+ * deployments can share a Redis: `<prefix>:q:<queue>:…` (BullMQ), `<prefix>:ledger:<key>`,
+ * `<prefix>:delivery-log`, `<prefix>:tokens:<account>`, `<prefix>:rate:<account>`,
+ * `<prefix>:settings`, `<prefix>:lease:<name>`.
+ *
+ * Two kinds of connection, because the two sides want opposite things while Redis is away:
+ * - intake (the BullMQ queue's adds, counts, the health ping) fails fast: no offline queue, one
+ *   second per command. A webhook that cannot be stored is answered 503 well inside amoCRM's
+ *   two-second wait, and amoCRM retries it later; nothing is acknowledged that Redis does not have.
+ * - work (ledger, delivery log, tokens, rate limiter, settings, and BullMQ's workers) waits: a
+ *   command issued while Redis is away is held and sent once it is back, so a job in flight marks
+ *   its conversion sent instead of failing and sending it again.
+ * ioredis reconnects by itself with a growing delay (50 ms per attempt, at most 2 s).
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { AppError } from '../../../core/errors';
+import { errorMessage } from '../../../core/error-message';
+import type { Store } from '../../../ports/store';
+import { RedisRateLimiter } from '../../rate-limit/redis-rate-limiter';
+import { BullmqJobQueue } from './bullmq-job-queue';
+import { RedisDeliveryLog } from './redis-delivery-log';
+import { RedisLedger } from './redis-ledger';
+import { RedisTokenStore } from './redis-token-store';
+
+export interface RedisStoreOptions {
+  url: string;
+  deliveryLogMaxRows: number;
+  /** Key prefix without the trailing colon (default `closeloop`). */
+  prefix?: string;
+  /** How long a worker's lock on a job lasts (default 15 s); a dead worker's jobs return after it. */
+  lockMs?: number;
+  /** How long start-up waits for Redis before giving up (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Connection trouble and recoveries, once per outage and connection kind. */
+  onConnection?: (event: 'lost' | 'back', kind: 'intake' | 'work', detail: string) => void;
+  onError?: (error: unknown, context: string) => void;
+}
+
+export interface RedisStore extends Store {
+  readonly kind: 'redis';
+}
+
+/** Fail fast: an intake command that cannot run now is refused at once. */
+const INTAKE: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  commandTimeout: 1000,
+};
+/** Wait: commands are held while Redis is away (BullMQ's workers require this too). */
+const WORK: RedisOptions = { maxRetriesPerRequest: null };
+
+/** The URL without its password, for logs and messages. */
+export function describeRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const db = u.pathname.length > 1 ? u.pathname : '';
+    return `${u.protocol}//${u.hostname}:${u.port || '6379'}${db}`;
+  } catch {
+    return 'REDIS_URL (not a URL)';
+  }
+}
+
+export async function createRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
+  const prefix = options.prefix ?? 'closeloop';
+  const where = describeRedisUrl(options.url);
+  const onError = options.onError ?? (() => undefined);
+  const lockMs = options.lockMs ?? 15_000;
+  const connections: Redis[] = [];
+
+  const open = (kind: 'intake' | 'work'): Redis => {
+    const redis = new Redis(options.url, {
+      ...(kind === 'intake' ? INTAKE : WORK),
+      connectionName: `closeloop-${kind}`,
+    });
+    let down = false;
+    redis.on('error', (e: unknown) => {
+      if (down) return;
+      down = true;
+      options.onConnection?.('lost', kind, `${where}: ${errorMessage(e)}`);
+    });
+    redis.on('ready', () => {
+      if (!down) return;
+      down = false;
+      options.onConnection?.('back', kind, where);
+    });
+    connections.push(redis);
+    return redis;
+  };
+  const quitAll = async (): Promise<void> => {
+    await Promise.allSettled(
+      connections
+        .filter((c) => c.status !== 'end')
+        .map((c) => c.quit().catch(() => c.disconnect())),
+    );
+  };
+
+  const intake = open('intake');
+  const work = open('work');
+  try {
+    await waitUntilReady([intake, work], options.connectTimeoutMs ?? 10_000, where);
+  } catch (e) {
+    for (const c of connections) c.disconnect();
+    throw e;
+  }
+
+  const queue = new BullmqJobQueue({
+    prefix: '',
+    keyPrefix: `${prefix}:q`,
+    lockDuration: lockMs,
+    stalledInterval: Math.max(100, Math.round(lockMs / 3)),
+    createConnection: (role) => (role === 'queue' ? intake : open('work')),
+    ownsConnections: false,
+    onError,
+  });
+  const keys = `${prefix}:`;
+  const settingsKey = `${prefix}:settings`;
+
+  return {
+    kind: 'redis',
+    queue,
+    ledger: new RedisLedger(work, keys),
+    deliveryLog: new RedisDeliveryLog(work, options.deliveryLogMaxRows, keys),
+    tokens: new RedisTokenStore(work, { prefix: keys }),
+    createRateLimiter: (perSecond) => new RedisRateLimiter(work, perSecond, { prefix: keys }),
+    getSetting: async (key) => (await work.hget(settingsKey, key)) ?? null,
+    setSetting: async (key, value) => {
+      await work.hset(settingsKey, key, value);
+    },
+    initSetting: async (key, value) => {
+      await work.hsetnx(settingsKey, key, value);
+      return (await work.hget(settingsKey, key)) ?? value;
+    },
+    acquireLease: async (name, ttlMs) =>
+      (await intake.set(
+        `${prefix}:lease:${name}`,
+        randomUUID(),
+        'PX',
+        Math.max(1, Math.ceil(ttlMs)),
+        'NX',
+      )) === 'OK',
+    ping: async () => {
+      await intake.ping();
+    },
+    describe: () => `redis (${where}, prefix ${prefix})`,
+    close: async () => {
+      try {
+        await queue.close();
+      } finally {
+        await quitAll();
+      }
+    },
+  };
+}
+
+async function waitUntilReady(conns: Redis[], timeoutMs: number, where: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let lastError = 'no answer';
+  const listeners: Array<() => void> = [];
+  try {
+    await Promise.race([
+      Promise.all(
+        conns.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.status === 'ready') return resolve();
+              const onError = (e: unknown): void => void (lastError = errorMessage(e));
+              c.once('ready', () => resolve());
+              c.on('error', onError);
+              listeners.push(() => c.off('error', onError));
+            }),
+        ),
+      ),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new AppError(
+                'STORE_UNAVAILABLE',
+                `cannot reach Redis at ${where} within ${Math.round(timeoutMs / 1000)} s (${lastError}). Fix: start Redis, or correct REDIS_URL (redis://[:password@]host:port[/db]); unset it to use the embedded store.`,
+              ),
+            ),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    for (const off of listeners) off();
+  }
+}
