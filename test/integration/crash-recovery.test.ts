@@ -3,60 +3,28 @@
  * `closeloop start` as operators run it, the example config, the embedded store on disk.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { waitFor } from '../helpers/wait-for';
+import {
+  kill9,
+  startCloseloopProcess,
+  terminate,
+  type CloseloopProcess,
+} from '../helpers/closeloop-process';
 
 const SECRET = 'crash-test-webhook-secret-42';
 
-interface Child {
-  proc: ChildProcess;
-  port: number;
-  output: () => string;
-}
-
-async function startCloseloop(dataDir: string, ga4Endpoint: string): Promise<Child> {
-  const proc = spawn(process.execPath, [path.resolve('bin/closeloop.js'), 'start'], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: '0',
-      CLOSELOOP_CONFIG: path.resolve('config/closeloop.example.yaml'),
-      CLOSELOOP_DATA_DIR: dataDir,
-      CLOSELOOP_WEBHOOK_SECRET: SECRET,
-      GA4_MEASUREMENT_ID: 'G-CRASHTEST',
-      GA4_API_SECRET: 'crash-test-api-secret',
-      GA4_ENDPOINT: ga4Endpoint,
-      LOG_FORMAT: 'json',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  let port = 0;
-  await waitFor(
-    () => {
-      const m =
-        /"message":"closeloop started"[^\n]*"port":(\d+)|"port":(\d+)[^\n]*"message":"closeloop started"/.exec(
-          out,
-        );
-      if (m) port = Number(m[1] ?? m[2]);
-      if (proc.exitCode !== null) throw new Error(`closeloop exited early:\n${out}`);
-      return port > 0;
-    },
-    { timeoutMs: 15_000, message: 'closeloop did not start' },
-  );
-  return { proc, port, output: () => out };
-}
-
-function kill9(child: Child): Promise<void> {
-  return new Promise((resolve) => {
-    child.proc.once('exit', () => resolve());
-    child.proc.kill('SIGKILL');
+function startCloseloop(dataDir: string, ga4Endpoint: string): Promise<CloseloopProcess> {
+  return startCloseloopProcess({
+    CLOSELOOP_DATA_DIR: dataDir,
+    CLOSELOOP_WEBHOOK_SECRET: SECRET,
+    GA4_MEASUREMENT_ID: 'G-CRASHTEST',
+    GA4_API_SECRET: 'crash-test-api-secret',
+    GA4_ENDPOINT: ga4Endpoint,
   });
 }
 
@@ -64,15 +32,14 @@ describe('crash recovery (real processes, SIGKILL)', function () {
   this.timeout(60_000);
   let dir: string;
   let ga4: Ga4StandIn;
-  const children: Child[] = [];
+  const children: CloseloopProcess[] = [];
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-crash-'));
     ga4 = await startGa4StandIn();
   });
   afterEach(async () => {
-    for (const c of children.splice(0))
-      if (c.proc.exitCode === null && c.proc.signalCode === null) await kill9(c);
+    for (const c of children.splice(0)) await kill9(c);
     await ga4.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -123,10 +90,6 @@ describe('crash recovery (real processes, SIGKILL)', function () {
     assert.equal(second.output().includes('crash-test-api-secret'), false);
 
     // and SIGTERM stops it cleanly
-    const code = await new Promise<number | null>((resolve) => {
-      second.proc.once('exit', (c) => resolve(c));
-      second.proc.kill('SIGTERM');
-    });
-    assert.equal(code, 0);
+    assert.equal(await terminate(second), 0);
   });
 });
