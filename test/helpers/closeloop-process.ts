@@ -19,7 +19,14 @@ export interface CloseloopProcess {
 
 /** Where the compiled CLI is, from dist/test/helpers. */
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'closeloop.js');
-const EXAMPLE_CONFIG = path.resolve(__dirname, '..', '..', '..', 'config', 'closeloop.example.yaml');
+const EXAMPLE_CONFIG = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  'config',
+  'closeloop.example.yaml',
+);
 
 /**
  * Starts `closeloop start` with `env` on top of a minimal environment (PATH, PORT 0, the example

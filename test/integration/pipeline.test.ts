@@ -1,6 +1,7 @@
 /**
- * End to end in one process: the real HTTP server on loopback, the real SQLite store, the worker,
- * and a local GA4 stand-in. A won-deal webhook becomes exactly one valid purchase.
+ * End to end in one process: the real HTTP server on loopback, the real store (SQLite, and Redis
+ * when REDIS_URL is set), the worker, and a local GA4 stand-in. A won-deal webhook becomes exactly
+ * one valid purchase.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,243 +14,265 @@ import { testConfig } from '../helpers/builders';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
+import { deleteRedisKeys, REDIS_URL, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
 
-describe('pipeline: webhook → store → worker → GA4', function () {
-  this.timeout(20_000);
-  let dir: string;
-  let ga4: Ga4StandIn;
-  let service: RunningService | null;
-  let log: ReturnType<typeof captureLogger>;
-
-  async function start(
-    overrides: (c: CloseloopConfig) => CloseloopConfig = (c) => c,
-  ): Promise<RunningService> {
-    const base = testConfig();
-    const config = overrides({ ...base, ga4: { ...base.ga4, endpoint: ga4.url } });
-    service = await startService({
-      config,
-      logger: log.logger,
-      redactor: log.redactor,
-      dataDir: dir,
-      port: 0,
-      host: '127.0.0.1',
-      pollIntervalMs: 20,
-    });
-    return service;
-  }
-
-  async function post(body: string): Promise<Response> {
-    return fetch(`http://127.0.0.1:${service!.port}${service!.webhookPath}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body,
-    });
-  }
-
-  async function settled(): Promise<void> {
-    await waitFor(
-      async () => {
-        const [i, d] = await Promise.all([
-          service!.store.queue.counts('inbound'),
-          service!.store.queue.counts('deliver'),
-        ]);
-        return i.waiting + i.active + i.delayed + d.waiting + d.active + d.delayed === 0;
-      },
-      { timeoutMs: 10_000, message: 'queues did not drain' },
-    );
-  }
-
-  beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-pipeline-'));
-    ga4 = await startGa4StandIn();
-    log = captureLogger();
-    service = null;
-  });
-  afterEach(async () => {
-    await service?.close();
-    await ga4.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('sends a won deal as close_convert_lead + purchase, once, with value, currency and transaction_id', async () => {
-    await start();
-    const res = await post(
-      webhookBody('status', [{ id: 30307415, price: 150000, sessionId: '1747132561' }]),
-    );
-    assert.equal(res.status, 200);
-    await waitFor(() => ga4.collected().length >= 1, {
-      timeoutMs: 5000,
-      message: 'nothing reached GA4',
-    });
-    await settled();
-    const got = ga4.collected();
-    assert.equal(got.length, 1);
-    const req = got[0]!;
-    assert.equal(req.query.get('measurement_id'), 'G-TEST123');
-    assert.equal(req.query.get('api_secret'), 'test-api-secret-value');
-    assert.deepEqual(req.problems, []);
-    const body = req.json as {
-      client_id: string;
-      timestamp_micros?: number;
-      events: Array<{ name: string; params: Record<string, unknown> }>;
-    };
-    assert.equal(body.client_id, '1234567890.1700000000');
-    assert.equal(typeof body.timestamp_micros, 'number');
-    assert.deepEqual(
-      body.events.map((e) => e.name),
-      ['close_convert_lead', 'purchase'],
-    );
-    assert.deepEqual(body.events[1]!.params, {
-      value: 150000,
-      currency: 'RUB',
-      transaction_id: '30307415',
-      engagement_time_msec: 1,
-      session_id: '1747132561',
-    });
-    const rows = await service!.store.deliveryLog.list({ leadId: 30307415 });
-    assert.deepEqual(
-      rows.map((r) => r.outcome),
-      ['sent'],
-    );
-    assert.equal(JSON.stringify(rows[0]!.payload).includes('test-api-secret-value'), false);
-    const metrics = await (await fetch(`http://127.0.0.1:${service!.port}/metrics`)).text();
-    assert.match(metrics, /^closeloop_webhooks_total\{status="200"\} 1$/m);
-    assert.match(metrics, /^closeloop_lead_events_stored_total 1$/m);
-    assert.match(metrics, /^closeloop_deliveries_total\{destination="ga4",outcome="sent"\} 1$/m);
-    assert.match(metrics, /^closeloop_queue_jobs\{queue="deliver",state="failed"\} 0$/m);
-    assert.match(metrics, /^closeloop_ga4_dry_run 0$/m);
-  });
-
-  it('delivers once even when GA4 first answers 503', async () => {
-    ga4.failNext(2, 503);
-    await start();
-    assert.equal((await post(webhookBody('status', [{ id: 501 }]))).status, 200);
-    await waitFor(() => ga4.collected().length >= 1, {
-      timeoutMs: 8000,
-      message: 'never delivered after 503s',
-    });
-    await settled();
-    assert.equal(ga4.collected().length, 1);
-    assert.equal(ga4.attempts().length, 3);
-    const outcomes = (await service!.store.deliveryLog.list({ leadId: 501 }))
-      .map((r) => r.outcome)
-      .reverse();
-    assert.deepEqual(outcomes, ['retrying', 'retrying', 'sent']);
-  });
-
-  it('never sends a conversion twice when amoCRM repeats the webhook', async () => {
-    await start();
-    const body = webhookBody('status', [{ id: 777 }]);
-    for (let i = 0; i < 3; i++) assert.equal((await post(body)).status, 200);
-    await settled();
-    await new Promise((r) => setTimeout(r, 100));
-    await settled();
-    assert.equal(ga4.collected().length, 1);
-    const purchases = ga4
-      .collected()
-      .flatMap((r) => (r.json as { events: Array<{ name: string }> }).events)
-      .filter((e) => e.name === 'purchase');
-    assert.equal(purchases.length, 1);
-    const outcomes = (await service!.store.deliveryLog.list({ leadId: 777 }))
-      .map((r) => r.outcome)
-      .sort();
-    assert.deepEqual(outcomes, ['duplicate', 'duplicate', 'sent']);
-  });
-
-  it('records a lead without a client ID as skipped, with the reason, and sends nothing', async () => {
-    await start();
-    assert.equal((await post(webhookBody('status', [{ id: 900, clientId: null }]))).status, 200);
-    await settled();
-    assert.equal(ga4.attempts().length, 0);
-    const rows = await service!.store.deliveryLog.list({ leadId: 900 });
-    assert.equal(rows.length, 1);
-    assert.equal(rows[0]!.outcome, 'skipped');
-    assert.equal(rows[0]!.code, 'LEAD_NO_CLIENT_ID');
-    assert.deepEqual(rows[0]!.events, ['close_convert_lead', 'purchase']);
-  });
-
-  it('in dry-run mode validates and records the payload, sends nothing, and says so at start', async () => {
-    await start((c) => ({
-      ...c,
-      ga4: { ...c.ga4, measurementId: null, apiSecret: null, dryRun: true },
+describePipeline('sqlite', null);
+if (REDIS_URL) describePipeline('redis', REDIS_URL);
+else
+  describe('pipeline: webhook → store → worker → GA4 (redis)', () =>
+    // Needs a Redis server; CI sets REDIS_URL. A visible skip, so a missing Redis is noticed.
+    it('needs REDIS_URL', function () {
+      this.skip();
     }));
-    assert.equal((await post(webhookBody('status', [{ id: 42 }]))).status, 200);
-    await settled();
-    assert.equal(ga4.attempts().length, 0);
-    const rows = await service!.store.deliveryLog.list({ leadId: 42 });
-    assert.equal(rows[0]!.outcome, 'dry_run');
-    const payload = JSON.stringify(rows[0]!.payload);
-    assert.match(payload, /"purchase"/);
-    assert.match(log.text(), /DRY-RUN MODE/);
-    // not claimed in the ledger: once credentials are set, the conversion can still be sent
-    const claim = await service!.store.ledger.claim(
-      ['29638927:42:purchase:142'],
-      'probe',
-      Date.now(),
-    );
-    assert.equal(claim.get('29638927:42:purchase:142'), 'claimed');
-  });
 
-  it('records an invalid payload as a permanent failure with the reason and never sends it', async () => {
-    await start((c) => ({
-      ...c,
-      rules: [
-        {
-          name: 'Bad',
-          on: 'status_changed',
-          pipelines: null,
-          statuses: null,
-          fromStatuses: null,
-          send: [
-            { name: 'qualify_lead', params: { note: { kind: 'literal', value: 'x'.repeat(150) } } },
-          ],
-        },
-      ],
-    }));
-    assert.equal((await post(webhookBody('status', [{ id: 31 }]))).status, 200);
-    await settled();
-    assert.equal(ga4.attempts().length, 0);
-    const rows = await service!.store.deliveryLog.list({ leadId: 31 });
-    assert.equal(rows[0]!.outcome, 'failed');
-    assert.equal(rows[0]!.code, 'GA4_PAYLOAD_INVALID');
-    assert.match(rows[0]!.reason ?? '', /note/);
-    assert.equal((await service!.store.queue.listFailed('deliver', 10)).length, 1);
-  });
+function describePipeline(storeName: string, redisUrl: string | null): void {
+  describe(`pipeline: webhook → store → worker → GA4 (${storeName})`, function () {
+    this.timeout(20_000);
+    let prefix: string;
+    let dir: string;
+    let ga4: Ga4StandIn;
+    let service: RunningService | null;
+    let log: ReturnType<typeof captureLogger>;
 
-  it('records a GA4 4xx as a permanent failure and does not retry it', async () => {
-    ga4.failNext(1, 400);
-    await start();
-    assert.equal((await post(webhookBody('status', [{ id: 32 }]))).status, 200);
-    await settled();
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(ga4.attempts().length, 1);
-    const rows = await service!.store.deliveryLog.list({ leadId: 32 });
-    assert.deepEqual(
-      rows.map((r) => [r.outcome, r.code]),
-      [['failed', 'GA4_REJECTED']],
-    );
-  });
-
-  it('never writes a secret to the log', async () => {
-    ga4.failNext(1, 503);
-    await start();
-    await post(webhookBody('status', [{ id: 33 }]));
-    await fetch(`http://127.0.0.1:${service!.port}${service!.webhookPath}`, {
-      method: 'POST',
-      body: '{}',
-      headers: { 'content-type': 'application/json' },
-    });
-    await waitFor(() => ga4.collected().length >= 1, { timeoutMs: 5000, message: 'not delivered' });
-    await settled();
-    // and a line that carries the secret on purpose is redacted, not written
-    log.logger.warn('probe', {
-      url: `${ga4.url}/mp/collect?measurement_id=G-TEST123&api_secret=test-api-secret-value`,
-    });
-    const text = log.text();
-    assert.match(text, /api_secret=\[REDACTED\]/);
-    assert.ok(text.length > 200, 'the test must have produced log lines');
-    for (const secret of ['test-api-secret-value', 'test-webhook-secret-0123456789']) {
-      assert.equal(text.includes(secret), false, `secret ${secret} appears in the log`);
+    async function start(
+      overrides: (c: CloseloopConfig) => CloseloopConfig = (c) => c,
+    ): Promise<RunningService> {
+      const base = testConfig();
+      const config = overrides({ ...base, ga4: { ...base.ga4, endpoint: ga4.url } });
+      service = await startService({
+        config,
+        logger: log.logger,
+        redactor: log.redactor,
+        dataDir: dir,
+        port: 0,
+        host: '127.0.0.1',
+        pollIntervalMs: 20,
+        redis: redisUrl ? { url: redisUrl, prefix } : undefined,
+      });
+      return service;
     }
+
+    async function post(body: string): Promise<Response> {
+      return fetch(`http://127.0.0.1:${service!.port}${service!.webhookPath}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+    }
+
+    async function settled(): Promise<void> {
+      await waitFor(
+        async () => {
+          const [i, d] = await Promise.all([
+            service!.store.queue.counts('inbound'),
+            service!.store.queue.counts('deliver'),
+          ]);
+          return i.waiting + i.active + i.delayed + d.waiting + d.active + d.delayed === 0;
+        },
+        { timeoutMs: 10_000, message: 'queues did not drain' },
+      );
+    }
+
+    beforeEach(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-pipeline-'));
+      ga4 = await startGa4StandIn();
+      log = captureLogger();
+      service = null;
+      prefix = uniqueRedisPrefix('pipeline');
+    });
+    afterEach(async () => {
+      await service?.close();
+      await ga4.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (redisUrl) await deleteRedisKeys(redisUrl, prefix);
+    });
+
+    it('sends a won deal as close_convert_lead + purchase, once, with value, currency and transaction_id', async () => {
+      await start();
+      const res = await post(
+        webhookBody('status', [{ id: 30307415, price: 150000, sessionId: '1747132561' }]),
+      );
+      assert.equal(res.status, 200);
+      await waitFor(() => ga4.collected().length >= 1, {
+        timeoutMs: 5000,
+        message: 'nothing reached GA4',
+      });
+      await settled();
+      const got = ga4.collected();
+      assert.equal(got.length, 1);
+      const req = got[0]!;
+      assert.equal(req.query.get('measurement_id'), 'G-TEST123');
+      assert.equal(req.query.get('api_secret'), 'test-api-secret-value');
+      assert.deepEqual(req.problems, []);
+      const body = req.json as {
+        client_id: string;
+        timestamp_micros?: number;
+        events: Array<{ name: string; params: Record<string, unknown> }>;
+      };
+      assert.equal(body.client_id, '1234567890.1700000000');
+      assert.equal(typeof body.timestamp_micros, 'number');
+      assert.deepEqual(
+        body.events.map((e) => e.name),
+        ['close_convert_lead', 'purchase'],
+      );
+      assert.deepEqual(body.events[1]!.params, {
+        value: 150000,
+        currency: 'RUB',
+        transaction_id: '30307415',
+        engagement_time_msec: 1,
+        session_id: '1747132561',
+      });
+      const rows = await service!.store.deliveryLog.list({ leadId: 30307415 });
+      assert.deepEqual(
+        rows.map((r) => r.outcome),
+        ['sent'],
+      );
+      assert.equal(JSON.stringify(rows[0]!.payload).includes('test-api-secret-value'), false);
+      const metrics = await (await fetch(`http://127.0.0.1:${service!.port}/metrics`)).text();
+      assert.match(metrics, /^closeloop_webhooks_total\{status="200"\} 1$/m);
+      assert.match(metrics, /^closeloop_lead_events_stored_total 1$/m);
+      assert.match(metrics, /^closeloop_deliveries_total\{destination="ga4",outcome="sent"\} 1$/m);
+      assert.match(metrics, /^closeloop_queue_jobs\{queue="deliver",state="failed"\} 0$/m);
+      assert.match(metrics, /^closeloop_ga4_dry_run 0$/m);
+    });
+
+    it('delivers once even when GA4 first answers 503', async () => {
+      ga4.failNext(2, 503);
+      await start();
+      assert.equal((await post(webhookBody('status', [{ id: 501 }]))).status, 200);
+      await waitFor(() => ga4.collected().length >= 1, {
+        timeoutMs: 8000,
+        message: 'never delivered after 503s',
+      });
+      await settled();
+      assert.equal(ga4.collected().length, 1);
+      assert.equal(ga4.attempts().length, 3);
+      const outcomes = (await service!.store.deliveryLog.list({ leadId: 501 }))
+        .map((r) => r.outcome)
+        .reverse();
+      assert.deepEqual(outcomes, ['retrying', 'retrying', 'sent']);
+    });
+
+    it('never sends a conversion twice when amoCRM repeats the webhook', async () => {
+      await start();
+      const body = webhookBody('status', [{ id: 777 }]);
+      for (let i = 0; i < 3; i++) assert.equal((await post(body)).status, 200);
+      await settled();
+      await new Promise((r) => setTimeout(r, 100));
+      await settled();
+      assert.equal(ga4.collected().length, 1);
+      const purchases = ga4
+        .collected()
+        .flatMap((r) => (r.json as { events: Array<{ name: string }> }).events)
+        .filter((e) => e.name === 'purchase');
+      assert.equal(purchases.length, 1);
+      const outcomes = (await service!.store.deliveryLog.list({ leadId: 777 }))
+        .map((r) => r.outcome)
+        .sort();
+      assert.deepEqual(outcomes, ['duplicate', 'duplicate', 'sent']);
+    });
+
+    it('records a lead without a client ID as skipped, with the reason, and sends nothing', async () => {
+      await start();
+      assert.equal((await post(webhookBody('status', [{ id: 900, clientId: null }]))).status, 200);
+      await settled();
+      assert.equal(ga4.attempts().length, 0);
+      const rows = await service!.store.deliveryLog.list({ leadId: 900 });
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!.outcome, 'skipped');
+      assert.equal(rows[0]!.code, 'LEAD_NO_CLIENT_ID');
+      assert.deepEqual(rows[0]!.events, ['close_convert_lead', 'purchase']);
+    });
+
+    it('in dry-run mode validates and records the payload, sends nothing, and says so at start', async () => {
+      await start((c) => ({
+        ...c,
+        ga4: { ...c.ga4, measurementId: null, apiSecret: null, dryRun: true },
+      }));
+      assert.equal((await post(webhookBody('status', [{ id: 42 }]))).status, 200);
+      await settled();
+      assert.equal(ga4.attempts().length, 0);
+      const rows = await service!.store.deliveryLog.list({ leadId: 42 });
+      assert.equal(rows[0]!.outcome, 'dry_run');
+      const payload = JSON.stringify(rows[0]!.payload);
+      assert.match(payload, /"purchase"/);
+      assert.match(log.text(), /DRY-RUN MODE/);
+      // not claimed in the ledger: once credentials are set, the conversion can still be sent
+      const claim = await service!.store.ledger.claim(
+        ['29638927:42:purchase:142'],
+        'probe',
+        Date.now(),
+      );
+      assert.equal(claim.get('29638927:42:purchase:142'), 'claimed');
+    });
+
+    it('records an invalid payload as a permanent failure with the reason and never sends it', async () => {
+      await start((c) => ({
+        ...c,
+        rules: [
+          {
+            name: 'Bad',
+            on: 'status_changed',
+            pipelines: null,
+            statuses: null,
+            fromStatuses: null,
+            send: [
+              {
+                name: 'qualify_lead',
+                params: { note: { kind: 'literal', value: 'x'.repeat(150) } },
+              },
+            ],
+          },
+        ],
+      }));
+      assert.equal((await post(webhookBody('status', [{ id: 31 }]))).status, 200);
+      await settled();
+      assert.equal(ga4.attempts().length, 0);
+      const rows = await service!.store.deliveryLog.list({ leadId: 31 });
+      assert.equal(rows[0]!.outcome, 'failed');
+      assert.equal(rows[0]!.code, 'GA4_PAYLOAD_INVALID');
+      assert.match(rows[0]!.reason ?? '', /note/);
+      assert.equal((await service!.store.queue.listFailed('deliver', 10)).length, 1);
+    });
+
+    it('records a GA4 4xx as a permanent failure and does not retry it', async () => {
+      ga4.failNext(1, 400);
+      await start();
+      assert.equal((await post(webhookBody('status', [{ id: 32 }]))).status, 200);
+      await settled();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(ga4.attempts().length, 1);
+      const rows = await service!.store.deliveryLog.list({ leadId: 32 });
+      assert.deepEqual(
+        rows.map((r) => [r.outcome, r.code]),
+        [['failed', 'GA4_REJECTED']],
+      );
+    });
+
+    it('never writes a secret to the log', async () => {
+      ga4.failNext(1, 503);
+      await start();
+      await post(webhookBody('status', [{ id: 33 }]));
+      await fetch(`http://127.0.0.1:${service!.port}${service!.webhookPath}`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+      });
+      await waitFor(() => ga4.collected().length >= 1, {
+        timeoutMs: 5000,
+        message: 'not delivered',
+      });
+      await settled();
+      // and a line that carries the secret on purpose is redacted, not written
+      log.logger.warn('probe', {
+        url: `${ga4.url}/mp/collect?measurement_id=G-TEST123&api_secret=test-api-secret-value`,
+      });
+      const text = log.text();
+      assert.match(text, /api_secret=\[REDACTED\]/);
+      assert.ok(text.length > 200, 'the test must have produced log lines');
+      for (const secret of ['test-api-secret-value', 'test-webhook-secret-0123456789']) {
+        assert.equal(text.includes(secret), false, `secret ${secret} appears in the log`);
+      }
+    });
   });
-});
+}

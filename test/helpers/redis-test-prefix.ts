@@ -1,0 +1,28 @@
+/**
+ * Redis for a test: REDIS_URL (CI sets it) and a fresh key prefix per use, whose keys are deleted
+ * afterwards, so tests never see each other's data or a developer's.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+
+export const REDIS_URL = process.env.REDIS_URL || undefined;
+
+/** A prefix no other test uses (letters, digits and "-", as CLOSELOOP_REDIS_PREFIX allows). */
+export function uniqueRedisPrefix(name = 'test'): string {
+  return `closeloop-${name}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Deletes every key under `<prefix>:` (SCAN, not KEYS: it never blocks the server). */
+export async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
