@@ -30,20 +30,26 @@ const EXAMPLE_CONFIG = path.resolve(
 
 /**
  * Starts `closeloop start` with `env` on top of a minimal environment (PATH, PORT 0, the example
- * config, JSON logs) and waits for "closeloop started". Rejects with the output when it exits first.
+ * config, JSON logs; a key set to undefined removes it) and waits for "closeloop started". Rejects
+ * with the output when it exits first.
  */
 export async function startCloseloopProcess(
   env: Record<string, string | undefined>,
   options: { timeoutMs?: number } = {},
 ): Promise<CloseloopProcess> {
+  const merged: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    PORT: '0',
+    CLOSELOOP_CONFIG: EXAMPLE_CONFIG,
+    LOG_FORMAT: 'json',
+    ...env,
+  };
+  // A variable given as undefined is left out (spawn would pass the string "undefined").
+  const childEnv = Object.fromEntries(
+    Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined),
+  );
   const proc = spawn(process.execPath, [BIN, 'start'], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: '0',
-      CLOSELOOP_CONFIG: EXAMPLE_CONFIG,
-      LOG_FORMAT: 'json',
-      ...env,
-    },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

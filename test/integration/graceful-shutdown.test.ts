@@ -1,0 +1,153 @@
+/**
+ * SIGTERM, as platforms send it before a SIGKILL about 30 s later, to real `closeloop start`
+ * processes on both stores: the process stops taking webhooks, lets the delivery in flight finish
+ * (GA4 answers it only after the signal), closes its connections, keep-alive ones included, and
+ * exits 0. Afterwards the delivery log says sent and no job is left behind.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createSqliteStore } from '../../src/adapters/store/sqlite';
+import { createRedisStore } from '../../src/adapters/store/redis';
+import type { Store } from '../../src/ports/store';
+import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
+import { webhookBody } from '../helpers/amocrm-webhook';
+import { waitFor } from '../helpers/wait-for';
+import {
+  kill9,
+  postWebhook,
+  startCloseloopProcess,
+  type CloseloopProcess,
+} from '../helpers/closeloop-process';
+import { deleteRedisKeys, REDIS_URL, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
+
+const SECRET = 'graceful-webhook-secret-0123';
+
+interface Backend {
+  env: Record<string, string>;
+  open(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-graceful-'));
+  return {
+    env: { CLOSELOOP_DATA_DIR: dir },
+    open: () => Promise.resolve(createSqliteStore({ dataDir: dir, deliveryLogMaxRows: 1000 })),
+    cleanup: () => Promise.resolve(fs.rmSync(dir, { recursive: true, force: true })),
+  };
+}
+
+function redisBackend(url: string): Backend {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-graceful-'));
+  const prefix = uniqueRedisPrefix('graceful');
+  return {
+    env: { CLOSELOOP_DATA_DIR: dir, REDIS_URL: url, CLOSELOOP_REDIS_PREFIX: prefix },
+    open: () => createRedisStore({ url, prefix, deliveryLogMaxRows: 1000 }),
+    cleanup: async () => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await deleteRedisKeys(url, prefix);
+    },
+  };
+}
+
+const backends: Array<[string, (() => Backend) | null]> = [
+  ['sqlite', sqliteBackend],
+  ['redis', REDIS_URL ? () => redisBackend(REDIS_URL!) : null],
+];
+
+for (const [name, makeBackend] of backends) {
+  describe(`graceful shutdown on SIGTERM (${name})`, function () {
+    this.timeout(30_000);
+    let backend: Backend;
+    let ga4: Ga4StandIn;
+    let child: CloseloopProcess | null = null;
+
+    if (makeBackend === null) {
+      // Needs a Redis server; CI sets REDIS_URL. A visible skip, so a missing Redis is noticed.
+      it('needs REDIS_URL', function () {
+        this.skip();
+      });
+      return;
+    }
+
+    beforeEach(async () => {
+      backend = makeBackend();
+      ga4 = await startGa4StandIn();
+    });
+    afterEach(async () => {
+      if (child) await kill9(child);
+      child = null;
+      await ga4.close();
+      await backend.cleanup();
+    });
+
+    it('stops taking webhooks, finishes the delivery in flight, closes keep-alive sockets, exits 0', async () => {
+      child = await startCloseloopProcess({
+        ...backend.env,
+        CLOSELOOP_WEBHOOK_SECRET: SECRET,
+        GA4_MEASUREMENT_ID: 'G-GRACEFUL',
+        GA4_API_SECRET: 'graceful-api-secret',
+        GA4_ENDPOINT: ga4.url,
+      });
+      const port = child.port;
+      // GA4 takes 2 s to answer the first request: it is still out when SIGTERM comes.
+      ga4.hangNext(1, 2000);
+      // fetch keeps this connection alive; the process must not wait 65 s for it to idle out.
+      assert.equal(await postWebhook(port, SECRET, webhookBody('status', [{ id: 4242 }])), 200);
+      await waitFor(() => ga4.attempts().length === 1, { message: 'the delivery to reach GA4' });
+
+      const signalledAt = Date.now();
+      child.proc.kill('SIGTERM');
+      // Stops taking webhooks: new connections are refused once the listener is closed.
+      await waitFor(
+        async () => {
+          try {
+            await postWebhook(port, SECRET, webhookBody('status', [{ id: 4343 }]));
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        { timeoutMs: 3000, intervalMs: 50, message: 'the listener to close' },
+      );
+      const { code, signal } = await child.exited;
+      const exitedAfterMs = Date.now() - signalledAt;
+      assert.equal(signal, null);
+      assert.equal(code, 0, child.output());
+      assert.ok(
+        exitedAfterMs >= 1000,
+        `exited ${exitedAfterMs} ms after SIGTERM, before GA4 answered`,
+      );
+      assert.ok(exitedAfterMs < 10_000, `took ${exitedAfterMs} ms to stop`);
+      assert.match(child.output(), /SIGTERM received: finishing work in flight/);
+      assert.match(child.output(), /closeloop stopped/);
+
+      const purchases = ga4
+        .collected()
+        .flatMap((r) => (r.json as { events: Array<{ name: string }> }).events)
+        .filter((e) => e.name === 'purchase');
+      assert.equal(purchases.length, 1);
+      const store = await backend.open();
+      try {
+        const rows = await store.deliveryLog.list({ leadId: 4242 });
+        assert.deepEqual(
+          rows.map((r) => r.outcome),
+          ['sent'],
+        );
+        for (const q of ['inbound', 'deliver'] as const) {
+          assert.deepEqual(await store.queue.counts(q), {
+            waiting: 0,
+            delayed: 0,
+            active: 0,
+            failed: 0,
+          });
+        }
+        assert.deepEqual(await store.deliveryLog.list({ leadId: 4343 }), []);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
