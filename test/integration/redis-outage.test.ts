@@ -155,7 +155,11 @@ if (!REDIS_URL) {
       const outcomes = (await service!.store.deliveryLog.list({ leadId: 10 })).map(
         (r) => r.outcome,
       );
-      assert.equal(outcomes.filter((o) => o === 'sent').length, 1, `outcomes: ${outcomes}`);
+      assert.equal(
+        outcomes.filter((o) => o === 'sent').length,
+        1,
+        `outcomes: ${outcomes.join(', ')}`,
+      );
     });
   });
 }
