@@ -10,6 +10,9 @@ import { RedisTokenStore } from '../../src/adapters/store/redis/redis-token-stor
 import { describeDeliveryLogContract } from './delivery-log.contract';
 import { describeLedgerContract } from './ledger.contract';
 import { describeTokenStoreContract } from './token-store.contract';
+import { describeLeaseContract, describeStoreContract, type StoreBackend } from './store.contract';
+import { createRedisStore } from '../../src/adapters/store/redis';
+import { deleteRedisKeys, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
 
 const REDIS_URL = process.env.REDIS_URL;
 
@@ -74,4 +77,19 @@ if (!REDIS_URL) {
       cleanup: b.cleanup,
     });
   });
+  const storeBackend = async (): Promise<StoreBackend> => {
+    const prefix = uniqueRedisPrefix('store');
+    const open = () => createRedisStore({ url: REDIS_URL, prefix, deliveryLogMaxRows: 100 });
+    const store = await open();
+    return {
+      store,
+      openAnother: open,
+      cleanup: async () => {
+        await store.close();
+        await deleteRedisKeys(REDIS_URL, prefix);
+      },
+    };
+  };
+  describeStoreContract('redis', storeBackend);
+  describeLeaseContract('redis', storeBackend);
 }

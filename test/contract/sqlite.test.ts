@@ -8,6 +8,7 @@ import { describeDeliveryLogContract } from './delivery-log.contract';
 import { describeJobQueueContract } from './job-queue.contract';
 import { describeLedgerContract } from './ledger.contract';
 import { describeTokenStoreContract } from './token-store.contract';
+import { describeStoreContract } from './store.contract';
 
 function sqliteBackend(deliveryLogMaxRows = 10_000) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-contract-'));
@@ -22,6 +23,7 @@ function sqliteBackend(deliveryLogMaxRows = 10_000) {
   const closing: Promise<void>[] = [];
   let store = open();
   return {
+    dataDir,
     store,
     reopen: async (): Promise<Store> => {
       await store.close();
@@ -65,4 +67,16 @@ describeDeliveryLogContract('sqlite', (maxRows) => {
 describeTokenStoreContract('sqlite', () => {
   const b = sqliteBackend();
   return Promise.resolve({ tokens: b.store.tokens, cleanup: b.cleanup });
+});
+describeStoreContract('sqlite', () => {
+  const b = sqliteBackend();
+  return Promise.resolve({
+    store: b.store,
+    // A command beside the service opens the file without the lock.
+    openAnother: () =>
+      Promise.resolve(
+        createSqliteStore({ dataDir: b.dataDir, deliveryLogMaxRows: 10_000, lock: false }),
+      ),
+    cleanup: b.cleanup,
+  });
 });
