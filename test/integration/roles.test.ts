@@ -43,6 +43,20 @@ describe('CLOSELOOP_ROLE', function () {
     });
   }
 
+  it('a command says so when Redis cannot be reached', () => {
+    const r = spawnSync(process.execPath, [path.resolve('bin/closeloop.js'), 'deliveries'], {
+      env: { PATH: process.env.PATH, REDIS_URL: 'redis://:hunter22@127.0.0.1:9/0' },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /closeloop deliveries: cannot reach Redis at redis:\/\/127\.0\.0\.1:9\/0/,
+    );
+    assert.equal(r.stderr.includes('hunter22'), false, 'the password must not be printed');
+  });
+
   it('refuses a role it does not know', () => {
     const r = spawnSync(process.execPath, [path.resolve('bin/closeloop.js'), 'start'], {
       env: {
@@ -123,6 +137,20 @@ describe('CLOSELOOP_ROLE', function () {
         );
         assert.equal(await terminate(worker), 0);
         assert.equal(await terminate(web), 0);
+
+        // Commands read the same store when REDIS_URL is set, from any machine.
+        const listed = spawnSync(
+          process.execPath,
+          [path.resolve('bin/closeloop.js'), 'deliveries', '--json'],
+          {
+            env: { PATH: process.env.PATH, REDIS_URL: redisUrl, CLOSELOOP_REDIS_PREFIX: prefix },
+            encoding: 'utf8',
+            timeout: 15_000,
+          },
+        );
+        assert.equal(listed.status, 0, listed.stderr);
+        assert.match(listed.stdout, /"leadId":61/);
+        assert.match(listed.stdout, /"outcome":"sent"/);
       } finally {
         await store.close();
       }

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { readProcessSettings } from '../../src/cli/start';
+
+describe('readProcessSettings (PORT, CLOSELOOP_ROLE, REDIS_URL and friends)', () => {
+  it('defaults to one process on the embedded store, port 3000', () => {
+    assert.deepEqual(readProcessSettings({}), { role: 'all', port: 3000 });
+    assert.deepEqual(readProcessSettings({ CLOSELOOP_ROLE: '', PORT: '' }), {
+      role: 'all',
+      port: 3000,
+    });
+  });
+
+  it('reads the Redis settings', () => {
+    assert.deepEqual(
+      readProcessSettings({
+        REDIS_URL: 'redis://:pw@10.0.0.5:6380/2',
+        CLOSELOOP_ROLE: 'web',
+        CLOSELOOP_REDIS_PREFIX: 'shop-staging',
+        CLOSELOOP_REDIS_LOCK_MS: '5000',
+        PORT: '8080',
+      }),
+      {
+        role: 'web',
+        port: 8080,
+        redis: { url: 'redis://:pw@10.0.0.5:6380/2', prefix: 'shop-staging', lockMs: 5000 },
+      },
+    );
+  });
+
+  it('gives a worker no HTTP server unless PORT is set', () => {
+    const env = { REDIS_URL: 'rediss://redis.example:6379', CLOSELOOP_ROLE: 'worker' };
+    assert.equal((readProcessSettings(env) as { port: unknown }).port, null);
+    assert.equal((readProcessSettings({ ...env, PORT: '0' }) as { port: unknown }).port, 0);
+  });
+
+  it('explains each bad value and how to fix it', () => {
+    const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
+      [{ CLOSELOOP_ROLE: 'Web' }, /CLOSELOOP_ROLE="Web" is not a role\. Fix: set it to web/],
+      [{ CLOSELOOP_ROLE: 'worker' }, /CLOSELOOP_ROLE=worker needs REDIS_URL.*Fix: set REDIS_URL/],
+      [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL must start with redis:\/\/ or rediss:\/\//],
+      [
+        { REDIS_URL: 'redis://h', CLOSELOOP_REDIS_PREFIX: 'a:b' },
+        /CLOSELOOP_REDIS_PREFIX="a:b" may hold only/,
+      ],
+      [
+        { REDIS_URL: 'redis://h', CLOSELOOP_REDIS_LOCK_MS: '500' },
+        /CLOSELOOP_REDIS_LOCK_MS="500" is not a whole number of milliseconds from 1000/,
+      ],
+      [{ PORT: 'http' }, /PORT="http" is not a port number/],
+      [{ PORT: '70000' }, /PORT="70000" is not a port number/],
+    ];
+    for (const [env, message] of cases) {
+      const got = readProcessSettings(env);
+      assert.equal(typeof got, 'string', JSON.stringify(env));
+      assert.match(got as string, message);
+    }
+  });
+});
