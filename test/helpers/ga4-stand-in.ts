@@ -7,6 +7,8 @@
  * - any host, no Content-Type required, credentials never checked (rules 1–3);
  * - other methods → 405, other paths → 404 (design choice; Google's answer is unconfirmed).
  * Programmable failures (`failNext`, `hangNext`) stand in for outages and slow answers.
+ * `holdAnswers`/`releaseAnswers` keep `/mp/collect` answers back, so a test can stop a sender at a
+ * moment where every request GA4 accepted is known and the sender's deliveries are in flight.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,8 +28,17 @@ export interface Ga4StandInRequest {
   problems: Ga4Problem[];
   /** The status the stand-in answered (or was about to answer when the client gave up). */
   status: number;
-  /** False when the answer was a programmed failure, a 404 or a 405. */
+  /**
+   * False when the answer was a programmed failure, a 404 or a 405; also while a request is held,
+   * and for good when its client went away before the held answer was released.
+   */
   accepted: boolean;
+  /** The client's port (its side of the connection), to tell connections apart. */
+  remotePort: number | undefined;
+  /** Whether the answer was held back by `holdAnswers`. */
+  held: boolean;
+  /** Whether the client's connection closed before it got a held answer (status stays 0). */
+  clientGone: boolean;
 }
 
 export interface Ga4StandIn {
@@ -41,7 +52,19 @@ export interface Ga4StandIn {
   collected(): Ga4StandInRequest[];
   /** Every request, including failed, debug, 404 and 405 ones. */
   attempts(): Ga4StandInRequest[];
-  /** Forget recorded requests and programmed failures. */
+  /**
+   * From now on, `POST /mp/collect` requests that would be answered 204 wait unanswered, and are
+   * not collected, until `releaseAnswers()`. Programmed failures and the debug endpoint still answer.
+   */
+  holdAnswers(): void;
+  /** The requests waiting for their answer now (`clientGone` tells whose client went away). */
+  held(): Ga4StandInRequest[];
+  /**
+   * Answers every held request 204 (they count as collected from now on), except those whose
+   * client went away: they stay status 0, not accepted. Stops holding. Returns how many it answered.
+   */
+  releaseAnswers(): number;
+  /** Forget recorded requests and programmed failures (held answers are released first). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -57,6 +80,8 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
   let failures: Array<{ status: number; headers: Record<string, string> }> = [];
   let hangs: number[] = [];
   const timers = new Set<NodeJS.Timeout>();
+  let holding = false;
+  let holds: Array<{ entry: Ga4StandInRequest; release: () => boolean }> = [];
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -74,6 +99,9 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
         problems: [],
         status: 0,
         accepted: false,
+        remotePort: req.socket.remotePort,
+        held: false,
+        clientGone: false,
       };
       recorded.push(entry);
 
@@ -105,6 +133,11 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
       }
       entry.status = status;
 
+      if (holding && entry.path === COLLECT && status === 204) {
+        hold(entry, res);
+        return;
+      }
+
       const answer = () => {
         if (res.destroyed) return; // the client gave up (timeout)
         res.writeHead(status, headers);
@@ -123,6 +156,44 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
     });
   });
 
+  /** Keeps the answer back; release() answers it unless the client went away meanwhile. */
+  const hold = (entry: Ga4StandInRequest, res: http.ServerResponse): void => {
+    entry.status = 0;
+    entry.accepted = false;
+    entry.held = true;
+    const socket = res.socket;
+    const gone = (): void => {
+      entry.clientGone = true;
+    };
+    // The connection's end (the client closed its side) is the first sign; 'close' covers resets.
+    socket?.once('end', gone);
+    socket?.once('close', gone);
+    res.once('close', gone);
+    holds.push({
+      entry,
+      release: () => {
+        socket?.off('end', gone);
+        socket?.off('close', gone);
+        res.off('close', gone);
+        if (entry.clientGone || res.destroyed || !socket || socket.destroyed) {
+          entry.clientGone = true;
+          return false;
+        }
+        entry.status = 204;
+        entry.accepted = true;
+        res.writeHead(204);
+        res.end();
+        return true;
+      },
+    });
+  };
+  const releaseAll = (): number => {
+    holding = false;
+    const pending = holds;
+    holds = [];
+    return pending.filter((h) => h.release()).length;
+  };
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -139,12 +210,20 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
     },
     collected: () => recorded.filter((r) => r.path === COLLECT && r.accepted),
     attempts: () => [...recorded],
+    holdAnswers() {
+      holding = true;
+    },
+    held: () => holds.map((h) => h.entry),
+    releaseAnswers: releaseAll,
     reset() {
+      releaseAll();
       recorded = [];
       failures = [];
       hangs = [];
     },
     async close() {
+      holding = false;
+      holds = [];
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       // Keep-alive sockets from fetch's pool would otherwise hold close() open.
