@@ -19,7 +19,7 @@ export interface CloseloopProcess {
 
 /** Where the compiled CLI is, from dist/test/helpers. */
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'closeloop.js');
-const EXAMPLE_CONFIG = path.resolve(
+export const EXAMPLE_CONFIG = path.resolve(
   __dirname,
   '..',
   '..',

@@ -14,6 +14,7 @@ import { testConfig } from '../helpers/builders';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
+import { waitForDrained } from '../helpers/wait-for-drained';
 import { deleteRedisKeys, REDIS_URL, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
 
 describePipeline('sqlite', null);
@@ -61,16 +62,7 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
     }
 
     async function settled(): Promise<void> {
-      await waitFor(
-        async () => {
-          const [i, d] = await Promise.all([
-            service!.store.queue.counts('inbound'),
-            service!.store.queue.counts('deliver'),
-          ]);
-          return i.waiting + i.active + i.delayed + d.waiting + d.active + d.delayed === 0;
-        },
-        { timeoutMs: 10_000, message: 'queues did not drain' },
-      );
+      await waitForDrained(service!.store.queue);
     }
 
     beforeEach(async () => {

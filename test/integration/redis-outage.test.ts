@@ -14,6 +14,7 @@ import { testConfig } from '../helpers/builders';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
+import { waitForDrained } from '../helpers/wait-for-drained';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 import { deleteRedisKeys, REDIS_URL, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
 
@@ -140,16 +141,7 @@ if (!REDIS_URL) {
         timeoutMs: 10_000,
         message: () => `lead 11 delivered; got ${purchasesOf(ga4).join(', ')}`,
       });
-      await waitFor(
-        async () => {
-          const [i, d] = await Promise.all([
-            service!.store.queue.counts('inbound'),
-            service!.store.queue.counts('deliver'),
-          ]);
-          return i.waiting + i.active + i.delayed + d.waiting + d.active + d.delayed === 0;
-        },
-        { timeoutMs: 10_000, message: 'the queues to drain' },
-      );
+      await waitForDrained(service!.store.queue);
       await new Promise((r) => setTimeout(r, 1500)); // a second send of lead 10 would arrive now
       assert.deepEqual(purchasesOf(ga4), ['10', '11']);
       const outcomes = (await service!.store.deliveryLog.list({ leadId: 10 })).map(

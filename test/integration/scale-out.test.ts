@@ -25,7 +25,6 @@
  * Measurement Protocol); the test proves everything around it.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/load-config';
 import { createRedisStore } from '../../src/adapters/store/redis';
@@ -38,6 +37,7 @@ import {
   postWebhook,
   startCloseloopProcess,
   type CloseloopProcess,
+  EXAMPLE_CONFIG,
 } from '../helpers/closeloop-process';
 import { deleteRedisKeys, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
 
@@ -51,14 +51,6 @@ const FIRST_LEAD = 910_000;
 const POSTERS = 40;
 /** Delivered before the stand-in starts holding answers. */
 const HOLD_AFTER = 400;
-const EXAMPLE_CONFIG = path.resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  'config',
-  'closeloop.example.yaml',
-);
 
 interface Ga4Event {
   name: string;
