@@ -80,5 +80,8 @@ process.on('message', (m: { type: string }) => {
 process.on('disconnect', () => process.exit(0));
 
 server.listen(0, '127.0.0.1', () =>
-  process.send!({ type: 'ready', port: (server.address() as AddressInfo).port } satisfies SinkMessage),
+  process.send!({
+    type: 'ready',
+    port: (server.address() as AddressInfo).port,
+  } satisfies SinkMessage),
 );

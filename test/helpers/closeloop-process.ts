@@ -4,6 +4,7 @@
  * end-to-end benchmark.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { waitFor } from './wait-for';
 
@@ -30,19 +31,22 @@ export const EXAMPLE_CONFIG = path.resolve(
 
 /**
  * Starts `closeloop start` with `env` on top of a minimal environment (PATH, PORT 0, the example
- * config, JSON logs; a key set to undefined removes it) and waits for "closeloop started". Rejects
- * with the output when it exits first.
+ * config, JSON logs; a key set to undefined removes it) and waits for "closeloop started". With a
+ * LOG_LEVEL that hides that info line (warn, error), it picks a free PORT itself and waits for
+ * `/healthz` instead. Rejects with the output when the process exits first.
  */
 export async function startCloseloopProcess(
   env: Record<string, string | undefined>,
   options: { timeoutMs?: number } = {},
 ): Promise<CloseloopProcess> {
+  const quiet = env.LOG_LEVEL === 'warn' || env.LOG_LEVEL === 'error';
   const merged: Record<string, string | undefined> = {
     PATH: process.env.PATH,
     PORT: '0',
     CLOSELOOP_CONFIG: EXAMPLE_CONFIG,
     LOG_FORMAT: 'json',
     ...env,
+    ...(quiet ? { PORT: String(await freePort()) } : {}),
   };
   // A variable given as undefined is left out (spawn would pass the string "undefined").
   const childEnv = Object.fromEntries(
@@ -58,16 +62,31 @@ export async function startCloseloopProcess(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  let port = -1;
-  await waitFor(
-    () => {
+  let port = quiet ? Number(merged.PORT) : -1;
+  const started = waitFor(
+    async () => {
+      if (quiet) {
+        if (proc.exitCode !== null) throw new Error(`closeloop exited early:\n${out}`);
+        return isHealthy(port);
+      }
       const line = out.split('\n').find((l) => l.includes('"message":"closeloop started"'));
       if (line) port = Number((JSON.parse(line) as { port: number }).port);
       if (port < 0 && proc.exitCode !== null) throw new Error(`closeloop exited early:\n${out}`);
       return port >= 0;
     },
-    { timeoutMs: options.timeoutMs ?? 15_000, message: () => `closeloop to start:\n${out}` },
+    {
+      timeoutMs: options.timeoutMs ?? 15_000,
+      intervalMs: quiet ? 50 : 10,
+      message: () => `closeloop to start:\n${out}`,
+    },
   );
+  try {
+    await started;
+  } catch (e) {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+    throw e;
+  }
   return { proc, port, output: () => out, exited };
 }
 
@@ -92,4 +111,25 @@ export async function postWebhook(port: number, secret: string, body: string): P
   });
   await res.arrayBuffer();
   return res.status;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function isHealthy(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
 }
