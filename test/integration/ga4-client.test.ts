@@ -9,7 +9,7 @@ import {
   buildGa4Requests,
   type Ga4HttpRequest,
 } from '../../src/adapters/destinations/ga4/build-request';
-import { sendGa4Request } from '../../src/adapters/destinations/ga4/ga4-client';
+import { sendGa4Request, type PostImpl } from '../../src/adapters/destinations/ga4/ga4-client';
 import type { Ga4Settings } from '../../src/core/config-types';
 import { AppError, DeliveryError, RetryableError } from '../../src/core/errors';
 import type { Ga4Problem } from '../../src/core/ga4/validate-ga4-payload';
@@ -182,7 +182,8 @@ describe('sendGa4Request (nock)', () => {
     nock(ORIGIN)
       .post('/mp/collect')
       .query(QUERY)
-      .replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
+      // An Error instance: nock 14 drops a plain-object error on node:http requests.
+      .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     const error = await rejection(sendGa4Request(built(), { timeoutMs: 2000 }));
     assert.ok(error instanceof RetryableError);
     assert.match(error.message, /socket hang up/);
@@ -199,15 +200,15 @@ describe('sendGa4Request (nock)', () => {
     assertNoSecret(error);
   });
 
-  it('scrubs the secret from errors thrown by an injected fetch, raw or encoded', async () => {
+  it('scrubs the secret from errors thrown by an injected transport, raw or encoded', async () => {
     const req = built();
-    const fetchImpl = (() =>
+    const postImpl: PostImpl = () =>
       Promise.reject(
         new TypeError('fetch failed', {
           cause: new Error(`connect to ${req.url} failed; secret ${SECRET}`),
         }),
-      )) as typeof fetch;
-    const error = await rejection(sendGa4Request(req, { timeoutMs: 2000, fetchImpl }));
+      );
+    const error = await rejection(sendGa4Request(req, { timeoutMs: 2000, postImpl }));
     assert.ok(error instanceof RetryableError);
     assert.match(
       error.message,

@@ -24,6 +24,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { WINDOW_MS } from '../../core/sliding-window';
 import type { RateLimiter } from '../../ports/rate-limiter';
+import { LuaScript } from '../store/redis/lua-script';
 
 export interface RedisRateLimiterOptions {
   /** Key prefix (default `closeloop:`). */
@@ -37,7 +38,7 @@ export interface RedisRateLimiterOptions {
  * KEYS: the window's sorted set, the pause key. ARGV: perSecond, windowMs, a unique member.
  * Returns 0 when the slot was taken, else the milliseconds to wait before asking again.
  */
-const TAKE_SLOT = `
+const TAKE_SLOT = new LuaScript(`
 local perSecond = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local paused = redis.call('PTTL', KEYS[2])
@@ -52,7 +53,7 @@ if redis.call('ZCARD', KEYS[1]) < perSecond then
 end
 local kth = redis.call('ZREVRANGE', KEYS[1], perSecond - 1, perSecond - 1, 'WITHSCORES')
 return math.max(1, math.ceil(tonumber(kth[2]) + window - now))
-`;
+`);
 
 /** KEYS: the pause key. ARGV: milliseconds. Sets the pause unless a longer one is running. */
 const PAUSE = `
@@ -108,6 +109,7 @@ export class RedisRateLimiter implements RateLimiter {
     if (!(ms > 0)) return;
     // Sent on the same connection before any later acquire() of this process, so that one sees it.
     // The port's pause() cannot fail; a lost pause only means the next 429 pauses again.
+    // Plain EVAL (a 429 is rare): EVALSHA's NOSCRIPT fallback could reorder it behind an acquire.
     this.redis.eval(PAUSE, 1, this.pauseKey(key), String(Math.ceil(ms))).catch(() => undefined);
   }
 
@@ -115,14 +117,10 @@ export class RedisRateLimiter implements RateLimiter {
     const member = `${this.instanceId}:${++this.seq}`;
     for (;;) {
       const wait = Number(
-        await this.redis.eval(
-          TAKE_SLOT,
-          2,
-          `${this.prefix}rate:${key}`,
-          this.pauseKey(key),
-          String(this.perSecond),
-          String(this.windowMs),
-          member,
+        await TAKE_SLOT.run(
+          this.redis,
+          [`${this.prefix}rate:${key}`, this.pauseKey(key)],
+          [String(this.perSecond), String(this.windowMs), member],
         ),
       );
       if (wait === 0) return;

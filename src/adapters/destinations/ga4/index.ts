@@ -32,7 +32,7 @@ import type {
   RecordedRequest,
 } from '../../../ports/destination';
 import { buildGa4Requests, type Ga4HttpRequest } from './build-request';
-import { sendGa4Request } from './ga4-client';
+import { sendGa4Request, type PostImpl } from './ga4-client';
 
 export {
   buildDebugUrl,
@@ -44,19 +44,19 @@ export { sendGa4Request } from './ga4-client';
 export type { Ga4Event, Ga4Payload } from './ga4-types';
 
 export interface Ga4DestinationOptions {
-  /** Injected in tests; global fetch by default. */
-  fetchImpl?: typeof fetch;
+  /** Injected in tests; node:http(s) by default. */
+  postImpl?: PostImpl;
 }
 
 export class Ga4Destination implements Destination {
   readonly name = 'ga4';
   readonly dryRun: boolean;
   private readonly settings: Ga4Settings;
-  private readonly fetchImpl: typeof fetch | undefined;
+  private readonly postImpl: PostImpl | undefined;
 
   constructor(settings: Ga4Settings, options: Ga4DestinationOptions = {}) {
     this.settings = settings;
-    this.fetchImpl = options.fetchImpl;
+    this.postImpl = options.postImpl;
     // Without both credentials a request could only be dropped by GA4 (or refused), so it is a
     // dry run whatever the flag says (DESIGN.md: without credentials it runs in dry-run mode).
     this.dryRun = settings.dryRun || !settings.measurementId || !settings.apiSecret;
@@ -79,7 +79,7 @@ export class Ga4Destination implements Destination {
     for (const req of requests) {
       const { status } = await sendGa4Request(req, {
         timeoutMs: this.settings.timeoutMs,
-        ...(this.fetchImpl ? { fetchImpl: this.fetchImpl } : {}),
+        ...(this.postImpl ? { postImpl: this.postImpl } : {}),
       });
       sent.push(record(req, status));
     }

@@ -72,10 +72,11 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
   const lockMs = options.lockMs ?? 15_000;
   const connections: Redis[] = [];
 
-  const open = (kind: 'intake' | 'work'): Redis => {
+  const open = (kind: 'intake' | 'work', extra: RedisOptions = {}): Redis => {
     const redis = new Redis(options.url, {
       ...(kind === 'intake' ? INTAKE : WORK),
       connectionName: `closeloop-${kind}`,
+      ...extra,
     });
     let down = false;
     redis.on('error', (e: unknown) => {
@@ -100,7 +101,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
   };
 
   const intake = open('intake');
-  const work = open('work');
+  // Ledger, log and limiter calls of many jobs in flight go out together, one write per tick.
+  const work = open('work', { enableAutoPipelining: true });
   try {
     await waitUntilReady([intake, work], options.connectTimeoutMs ?? 10_000, where);
   } catch (e) {

@@ -14,14 +14,15 @@
  */
 import type { Redis } from 'ioredis';
 import type { DeliveryLog, DeliveryLogFilter, DeliveryRecord } from '../../../ports/delivery-log';
+import { LuaScript } from './lua-script';
 
 /** KEYS: the list, the id counter. ARGV: the record's JSON, maxRows. Returns the new id. */
-const RECORD = `
+const RECORD = new LuaScript(`
 local id = redis.call('INCR', KEYS[2])
 redis.call('LPUSH', KEYS[1], '[' .. id .. ',' .. ARGV[1] .. ']')
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 return id
-`;
+`);
 
 const DEFAULT_LIMIT = 100;
 
@@ -58,13 +59,10 @@ export class RedisDeliveryLog implements DeliveryLog {
       payload: entry.payload === undefined ? null : entry.payload,
       attempts: entry.attempts,
     };
-    await this.redis.eval(
-      RECORD,
-      2,
-      this.listKey,
-      this.idKey,
-      JSON.stringify(stored),
-      String(this.maxRows),
+    await RECORD.run(
+      this.redis,
+      [this.listKey, this.idKey],
+      [JSON.stringify(stored), String(this.maxRows)],
     );
   }
 

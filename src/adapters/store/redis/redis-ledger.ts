@@ -11,9 +11,10 @@
  */
 import type { Redis } from 'ioredis';
 import type { ClaimResult, Ledger } from '../../../ports/ledger';
+import { LuaScript } from './lua-script';
 
 /** KEYS: the ledger keys. ARGV: owner, nowMs. Returns one answer per key, in KEYS order. */
-const CLAIM = `
+const CLAIM = new LuaScript(`
 local owner = ARGV[1]
 local out = {}
 for i, k in ipairs(KEYS) do
@@ -30,10 +31,10 @@ for i, k in ipairs(KEYS) do
   end
 end
 return out
-`;
+`);
 
 /** KEYS: the ledger keys. ARGV: owner, nowMs. Only the owner's claims become permanent. */
-const MARK_SENT = `
+const MARK_SENT = new LuaScript(`
 for _, k in ipairs(KEYS) do
   local row = redis.call('HMGET', k, 'state', 'owner')
   if row[1] == 'claimed' and row[2] == ARGV[1] then
@@ -41,10 +42,10 @@ for _, k in ipairs(KEYS) do
   end
 end
 return 0
-`;
+`);
 
 /** KEYS: the ledger keys. ARGV: owner. Drops only the owner's unsent claims. */
-const RELEASE = `
+const RELEASE = new LuaScript(`
 for _, k in ipairs(KEYS) do
   local row = redis.call('HMGET', k, 'state', 'owner')
   if row[1] == 'claimed' and row[2] == ARGV[1] then
@@ -52,7 +53,7 @@ for _, k in ipairs(KEYS) do
   end
 end
 return 0
-`;
+`);
 
 const ANSWERS: ReadonlySet<string> = new Set<ClaimResult>([
   'claimed',
@@ -73,12 +74,10 @@ export class RedisLedger implements Ledger {
   ): Promise<Map<string, ClaimResult>> {
     const result = new Map<string, ClaimResult>();
     if (keys.length === 0) return result;
-    const answers = await this.redis.eval(
-      CLAIM,
-      keys.length,
-      ...keys.map((k) => this.keyOf(k)),
-      owner,
-      String(nowMs),
+    const answers = await CLAIM.run(
+      this.redis,
+      keys.map((k) => this.keyOf(k)),
+      [owner, String(nowMs)],
     );
     if (!Array.isArray(answers) || answers.length !== keys.length) {
       throw new Error(`Redis ledger: unexpected claim answer for ${keys.length} keys`);
@@ -95,18 +94,20 @@ export class RedisLedger implements Ledger {
 
   async markSent(keys: readonly string[], owner: string, nowMs: number): Promise<void> {
     if (keys.length === 0) return;
-    await this.redis.eval(
-      MARK_SENT,
-      keys.length,
-      ...keys.map((k) => this.keyOf(k)),
-      owner,
-      String(nowMs),
+    await MARK_SENT.run(
+      this.redis,
+      keys.map((k) => this.keyOf(k)),
+      [owner, String(nowMs)],
     );
   }
 
   async release(keys: readonly string[], owner: string): Promise<void> {
     if (keys.length === 0) return;
-    await this.redis.eval(RELEASE, keys.length, ...keys.map((k) => this.keyOf(k)), owner);
+    await RELEASE.run(
+      this.redis,
+      keys.map((k) => this.keyOf(k)),
+      [owner],
+    );
   }
 
   private keyOf(key: string): string {

@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { StoredTokens, TokenStore } from '../../../ports/token-store';
+import { LuaScript } from './lua-script';
 
 export interface RedisTokenStoreOptions {
   /** Key prefix (default `closeloop:`). */
@@ -27,12 +28,12 @@ export interface RedisTokenStoreOptions {
 }
 
 /** KEYS: the lock. ARGV: the owner. Deletes the lock only while that owner holds it. */
-const UNLOCK = `
+const UNLOCK = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
-`;
+`);
 
 export class RedisTokenStore implements TokenStore {
   private readonly prefix: string;
@@ -86,7 +87,7 @@ export class RedisTokenStore implements TokenStore {
       return await fn();
     } finally {
       // A failed release must not hide fn's result or error: the lease lapses after ttlMs anyway.
-      await this.redis.eval(UNLOCK, 1, lockKey, owner).catch(() => undefined);
+      await UNLOCK.run(this.redis, [lockKey], [owner]).catch(() => undefined);
     }
   }
 
