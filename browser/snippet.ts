@@ -199,7 +199,11 @@
         input.value = value;
       }
     };
-    const fillAll = (): void => d.querySelectorAll('form').forEach(safe(fill));
+    // Not while the page is still being parsed: a form may be half there, and its own inputs named
+    // like ours (declared further down) not yet; DOMContentLoaded fills every form once it is whole.
+    const fillAll = (): void => {
+      if (d.readyState !== 'loading') d.querySelectorAll('form').forEach(safe(fill));
+    };
     const refresh = (): void => {
       read();
       fillAll();
@@ -240,7 +244,8 @@
       'submit',
       safe((event: Event) => {
         const form = event.target as HTMLFormElement;
-        refresh();
+        read();
+        fill(form); // a form being submitted is whole, even while the page loads
         if (
           postLeads != null &&
           (postLeads === 'all' || form.hasAttribute('data-closeloop-post'))

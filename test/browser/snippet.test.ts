@@ -98,7 +98,14 @@ describe('form snippet in Chromium', function () {
         res.writeHead(req.url === '/favicon.ico' ? 204 : 404).end();
         return;
       }
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+      // `<!--pause-->` in a page: the rest of it arrives 400 ms later, as over a slow network.
+      const [first, rest] = html.split('<!--pause-->');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      if (rest === undefined) res.end(first);
+      else {
+        res.write(first);
+        setTimeout(() => res.end(rest), 400);
+      }
     }));
 
     const leadsHandler = handleLeads(siteUrl);
@@ -420,6 +427,26 @@ describe('form snippet in Chromium', function () {
       ['ga_client_id', CLIENT_ID, 'hidden'],
       ['utm_source', 'vk', 'hidden'],
       ['phone', '', 'text'],
+    ]);
+    assertNoErrors();
+  });
+
+  it("fills the site's own inputs of a form still arriving, instead of adding a second one", async function () {
+    await addCookies({ _ga: GA, _ga_SM37QL5J42: 'GS1.1.1746825440.14.0.1746825440.0.0.0' });
+    // The snippet (sync, in <head>) sees the <form> while the site's own inputs are still on the
+    // network; it must wait for the whole form, not add inputs the site declares further down.
+    page(
+      '/',
+      `<form method="post"><input name="phone"><!--pause-->
+        <input type="hidden" name="ga_client_id"><input type="hidden" name="ga_session_id"></form>`,
+      { load: 'sync' },
+    );
+    const p = await open('/');
+    await waitForField(p, 'ga_session_id', '1746825440');
+    assert.deepEqual(await inputs(p), [
+      ['phone', '', 'text'],
+      ['ga_client_id', CLIENT_ID, 'hidden'],
+      ['ga_session_id', '1746825440', 'hidden'],
     ]);
     assertNoErrors();
   });
