@@ -33,8 +33,22 @@ export interface NewJob<T> {
   runAt?: number;
 }
 
+/**
+ * The run's hold on its job, where the queue can lose it while the handler still runs (Redis: the
+ * job lock lapses during an outage longer than the lock, and another worker takes the job). A
+ * write that must come from the job's current run only (the ledger claim) passes it, and the store
+ * refuses the write unless `key` still holds `token`. Absent where a run cannot lose its job (the
+ * embedded queue: one process owns it).
+ */
+export interface Fence {
+  key: string;
+  token: string;
+}
+
 export interface Job<T> {
   id: string;
+  /** See Fence. */
+  fence?: Fence;
   queue: QueueName;
   payload: T;
   /** Attempts before this one (0 on the first run). */

@@ -11,14 +11,25 @@
  * - `markSent` makes the claim permanent: the key is never claimable again.
  * - `release` drops an unsent claim (permanent failure, dry run), so a later trigger or a replay
  *   may send it.
+ * - With a `fence` (the job run's hold on its job, see Fence in job-queue.ts), `claim` first checks
+ *   that the run still holds its job, in the same atomic step: when it does not, every key answers
+ *   `lost_lock` and nothing changes. A run that lost its job to another worker (a Redis outage
+ *   longer than the lock) must not send: the job's new run sends instead.
  *
  * Out of scope: what was sent (the delivery log records payloads), expiry (keys live forever; one
  * short row per conversion).
  */
-export type ClaimResult = 'claimed' | 'already_sent' | 'in_progress_elsewhere';
+import type { Fence } from './job-queue';
+
+export type ClaimResult = 'claimed' | 'already_sent' | 'in_progress_elsewhere' | 'lost_lock';
 
 export interface Ledger {
-  claim(keys: readonly string[], owner: string, nowMs: number): Promise<Map<string, ClaimResult>>;
+  claim(
+    keys: readonly string[],
+    owner: string,
+    nowMs: number,
+    fence?: Fence,
+  ): Promise<Map<string, ClaimResult>>;
   markSent(keys: readonly string[], owner: string, nowMs: number): Promise<void>;
   release(keys: readonly string[], owner: string): Promise<void>;
 }

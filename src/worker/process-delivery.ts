@@ -42,7 +42,17 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
       p.conversions.map((c) => c.key),
       job.id,
       deps.now(),
+      job.fence,
     );
+    if ([...claims.values()].includes('lost_lock')) {
+      // This run lost its job to another worker (its lock lapsed: Redis was away longer than the
+      // lock). The job's current run sends; this one must not, or the conversion goes twice.
+      deps.logger.warn('delivery skipped: this worker lost the job to another one', {
+        leadId: p.leadId,
+        jobId: job.id,
+      });
+      return { status: 'retry', delayMs: 0, error: 'lost the job lock to another worker' };
+    }
     const mine = p.conversions.filter((c) => claims.get(c.key) === 'claimed');
     const others = p.conversions.filter((c) => claims.get(c.key) !== 'claimed');
     if (others.length > 0) {

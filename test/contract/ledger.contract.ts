@@ -7,6 +7,13 @@ import type { ClaimResult, Ledger } from '../../src/ports/ledger';
 
 export interface LedgerBackend {
   ledger: Ledger;
+  /**
+   * Where runs can lose their job (Redis): makes `fence.key` hold `token`, as the job queue's lock
+   * does for the run that owns the job. Absent: the backend takes no fences, the fence test skips.
+   */
+  holdFence?: (fenceKey: string, token: string) => Promise<void>;
+  /** The fence key to use in tests, inside the backend's own keys. */
+  fenceKey?: string;
   cleanup: () => Promise<void>;
 }
 
@@ -34,6 +41,33 @@ export function describeLedgerContract(name: string, factory: () => Promise<Ledg
       assert.deepEqual([...result.keys()], [k]);
       return result.get(k);
     }
+
+    it('refuses every key of a run that no longer holds its fence, and changes nothing', async function () {
+      const { holdFence, fenceKey } = backend;
+      if (!holdFence || !fenceKey) return this.skip(); // this backend's runs cannot lose their job
+      await holdFence(fenceKey, 'run-2');
+      const stale = await ledger.claim([key(40), key(41)], 'job-a', NOW, {
+        key: fenceKey,
+        token: 'run-1',
+      });
+      assert.deepEqual(
+        [...stale],
+        [
+          [key(40), 'lost_lock'],
+          [key(41), 'lost_lock'],
+        ],
+      );
+      // Nothing was claimed: the job's current run gets both.
+      const current = await ledger.claim([key(40), key(41)], 'job-a', NOW, {
+        key: fenceKey,
+        token: 'run-2',
+      });
+      assert.deepEqual([...current.values()], ['claimed', 'claimed']);
+      // A fence whose key is gone (the lock lapsed) holds nobody.
+      await holdFence(fenceKey, '');
+      const lapsed = await ledger.claim([key(42)], 'job-b', NOW, { key: fenceKey, token: 'run-2' });
+      assert.deepEqual([...lapsed.values()], ['lost_lock']);
+    });
 
     it('claims a new key', async function () {
       const result = await ledger.claim([key(1)], 'job-a', NOW);

@@ -54,7 +54,16 @@ if (!REDIS_URL) {
 } else {
   describeLedgerContract('redis', () => {
     const b = redisBackend();
-    return Promise.resolve({ ledger: new RedisLedger(b.client(), b.prefix), cleanup: b.cleanup });
+    const client = b.client();
+    return Promise.resolve({
+      ledger: new RedisLedger(client, b.prefix),
+      fenceKey: `${b.prefix}q:deliver:job-a:lock`,
+      holdFence: async (fenceKey, token) => {
+        if (token === '') await client.del(fenceKey);
+        else await client.set(fenceKey, token);
+      },
+      cleanup: b.cleanup,
+    });
   });
   describeDeliveryLogContract('redis', (maxRows) => {
     const b = redisBackend();

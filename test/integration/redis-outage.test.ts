@@ -17,6 +17,7 @@ import { waitFor } from '../helpers/wait-for';
 import { waitForDrained } from '../helpers/wait-for-drained';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 import { deleteRedisKeys, REDIS_URL, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
+import { createRedisStore } from '../../src/adapters/store/redis';
 
 function purchasesOf(ga4: Ga4StandIn): string[] {
   return ga4
@@ -152,6 +153,63 @@ if (!REDIS_URL) {
         1,
         `outcomes: ${outcomes.join(', ')}`,
       );
+    });
+  });
+
+  describe('Redis outage longer than the job lock', function () {
+    this.timeout(30_000);
+
+    it('the run that lost its job does not send; the job’s new run does, once', async () => {
+      const proxy = await startTcpProxy(redisUrl);
+      const prefix = uniqueRedisPrefix('zombie');
+      const store = await createRedisStore({
+        url: proxy.url,
+        prefix,
+        deliveryLogMaxRows: 100,
+        lockMs: 1000,
+      });
+      try {
+        const runs: Array<{ claim?: string; sent: boolean }> = [];
+        let firstStarted!: () => void;
+        const started = new Promise<void>((resolve) => (firstStarted = resolve));
+        store.queue.process(
+          'deliver',
+          async (job) => {
+            const run: { claim?: string; sent: boolean } = { sent: false };
+            runs.push(run);
+            if (runs.length === 1) {
+              firstStarted();
+              // Redis goes away now: this claim waits for it, and the job's lock lapses meanwhile.
+              await new Promise((r) => setTimeout(r, 300));
+            }
+            const key = '29638927:77:purchase:142';
+            const claims = await store.ledger.claim([key], job.id, Date.now(), job.fence);
+            run.claim = claims.get(key);
+            if (run.claim !== 'claimed') return { status: 'retry', delayMs: 0, error: 'not mine' };
+            run.sent = true; // the GA4 request
+            await store.ledger.markSent([key], job.id, Date.now());
+            return { status: 'done' };
+          },
+          { concurrency: 4 },
+        );
+        await store.queue.add('deliver', [{ id: 'deliver:77', payload: {} }]);
+        await started;
+        await proxy.cut();
+        await new Promise((r) => setTimeout(r, 3000)); // three times the lock
+        await proxy.restore();
+        await waitFor(() => runs.some((r) => r.sent), {
+          timeoutMs: 15_000,
+          message: () => `a run to send; runs ${JSON.stringify(runs)}`,
+        });
+        await waitForDrained(store.queue);
+        await new Promise((r) => setTimeout(r, 1500)); // a second send would happen now
+        assert.equal(runs.filter((r) => r.sent).length, 1, JSON.stringify(runs));
+        assert.equal(runs[0]!.claim, 'lost_lock', JSON.stringify(runs));
+      } finally {
+        await store.close();
+        await proxy.close();
+        await deleteRedisKeys(redisUrl, prefix);
+      }
     });
   });
 }

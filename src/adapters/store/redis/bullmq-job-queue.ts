@@ -251,6 +251,10 @@ export class BullmqJobQueue implements JobQueue {
         attempts: data.attempts,
         firstAttemptAt,
         createdAt: data.createdAt,
+        // BullMQ's lock on this run (`<job key>:lock` holds the token while the run owns the job).
+        ...(token === undefined
+          ? {}
+          : { fence: { key: this.lockKey(queue, job.id ?? ''), token } }),
       });
     } catch (e) {
       this.onError(e, `${queue} job ${id}`);
@@ -262,6 +266,11 @@ export class BullmqJobQueue implements JobQueue {
     if (outcome.status === 'failed') throw new UnrecoverableError(outcome.error);
     await job.moveToDelayed(Date.now() + Math.max(0, outcome.delayMs), token);
     throw new DelayedError(outcome.error);
+  }
+
+  /** BullMQ's lock key of a job: `<prefix>:<queue name>:<job id>:lock`. */
+  private lockKey(queue: QueueName, bullId: string): string {
+    return `${this.keyPrefix ?? 'bull'}:${this.prefix}${queue}:${bullId}:lock`;
   }
 
   async counts(queue: QueueName): Promise<QueueCounts> {

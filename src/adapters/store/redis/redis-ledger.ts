@@ -10,14 +10,27 @@
  * slot; closeloop targets a single Redis (or a primary with replicas), not a cluster.
  */
 import type { Redis } from 'ioredis';
+import type { Fence } from '../../../ports/job-queue';
 import type { ClaimResult, Ledger } from '../../../ports/ledger';
 import { LuaScript } from './lua-script';
 
-/** KEYS: the ledger keys. ARGV: owner, nowMs. Returns one answer per key, in KEYS order. */
+/**
+ * KEYS: the ledger keys, then the fence key when ARGV[3] (the fence token) is not empty.
+ * ARGV: owner, nowMs, fence token or ''. Returns one answer per ledger key, in KEYS order.
+ */
 const CLAIM = new LuaScript(`
 local owner = ARGV[1]
 local out = {}
-for i, k in ipairs(KEYS) do
+local n = #KEYS
+if ARGV[3] ~= '' then
+  n = n - 1
+  if redis.call('GET', KEYS[#KEYS]) ~= ARGV[3] then
+    for i = 1, n do out[i] = 'lost_lock' end
+    return out
+  end
+end
+for i = 1, n do
+  local k = KEYS[i]
   local row = redis.call('HMGET', k, 'state', 'owner')
   if not row[1] then
     redis.call('HSET', k, 'state', 'claimed', 'owner', owner, 'at', ARGV[2])
@@ -59,6 +72,7 @@ const ANSWERS: ReadonlySet<string> = new Set<ClaimResult>([
   'claimed',
   'already_sent',
   'in_progress_elsewhere',
+  'lost_lock',
 ]);
 
 export class RedisLedger implements Ledger {
@@ -71,14 +85,17 @@ export class RedisLedger implements Ledger {
     keys: readonly string[],
     owner: string,
     nowMs: number,
+    fence?: Fence,
   ): Promise<Map<string, ClaimResult>> {
     const result = new Map<string, ClaimResult>();
     if (keys.length === 0) return result;
-    const answers = await CLAIM.run(
-      this.redis,
-      keys.map((k) => this.keyOf(k)),
-      [owner, String(nowMs)],
-    );
+    const redisKeys = keys.map((k) => this.keyOf(k));
+    if (fence) redisKeys.push(fence.key);
+    const answers = await CLAIM.run(this.redis, redisKeys, [
+      owner,
+      String(nowMs),
+      fence?.token ?? '',
+    ]);
     if (!Array.isArray(answers) || answers.length !== keys.length) {
       throw new Error(`Redis ledger: unexpected claim answer for ${keys.length} keys`);
     }

@@ -1,4 +1,7 @@
-/** The idempotency ledger in the embedded store. Atomic because SQLite serialises writers. */
+/**
+ * The idempotency ledger in the embedded store. Atomic because SQLite serialises writers. No
+ * fences: one process owns the embedded queue, so a run never loses its job to another.
+ */
 import type { ClaimResult, Ledger } from '../../../ports/ledger';
 import type { SqliteDatabase } from './open-sqlite-database';
 
