@@ -10,6 +10,9 @@ require('../dist/src/cli/index.js')
   .runCli(process.argv.slice(2))
   .then((code) => {
     if (typeof code === 'number') process.exitCode = code;
+    // Done: exit even if something still holds the event loop (a Redis connection retrying, work
+    // that did not finish within the shutdown deadline), once the last log lines are written.
+    setTimeout(() => process.exit(), 1000).unref();
   })
   .catch((err) => {
     console.error(err && err.stack ? err.stack : String(err));

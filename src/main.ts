@@ -103,6 +103,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   }
 
   const store = await openStore(options);
+  let worker: StartedWorker | null = null;
   try {
     const metrics = new Metrics();
     const deliveryLog: DeliveryLog = {
@@ -116,7 +117,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       list: (filter) => store.deliveryLog.list(filter),
     };
     const destination = new Ga4Destination(config.ga4);
-    const worker = work ? await startWorker(options, store, deliveryLog, destination) : null;
+    worker = work ? await startWorker(options, store, deliveryLog, destination) : null;
+    const started = worker;
 
     const webhookSecret = web ? await webhookSecretOf(options, store) : undefined;
     redactor.add(webhookSecret);
@@ -179,8 +181,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       ga4: destination.dryRun ? 'dry run' : config.ga4.endpoint,
       amocrmApi: !work
         ? 'not used by a web process'
-        : worker?.amocrm
-          ? worker.amocrm.api.baseUrl
+        : started?.amocrm
+          ? started.amocrm.api.baseUrl
           : 'not configured (webhook data only)',
     });
     if (work && destination.dryRun) {
@@ -207,7 +209,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       // Stop taking requests (webhooks in flight are answered), then stop taking jobs and let the
       // ones in flight finish, then close the store's connections.
       await httpServer?.close();
-      await worker?.stop();
+      await started?.stop();
       await store.close();
       logger.info('closeloop stopped');
     };
@@ -223,6 +225,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       },
     };
   } catch (e) {
+    await worker?.stop();
     await store.close();
     throw e;
   }

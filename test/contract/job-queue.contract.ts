@@ -635,6 +635,34 @@ export function describeJobQueueContract(
       );
     });
 
+    it('lets a handler in flight during close() add its follow-up jobs, and keeps them', async function () {
+      const release = heldGate();
+      let added: string | null = null;
+      queue.process(
+        Q,
+        async (job) => {
+          await release.promise;
+          // e.g. a created lead's add event, or an inbound job's delivery
+          added = await queue.add('inbound', [{ id: `after-${job.id}`, payload: { n: 1 } }]).then(
+            () => 'resolved',
+            (e: unknown) => `rejected: ${String(e)}`,
+          );
+          return { status: 'done' };
+        },
+        { concurrency: 1 },
+      );
+      await queue.add(Q, [{ id: 'creates-a-lead', payload: 1 }]);
+      await waitForCounts(queue, { active: 1 });
+      const closing = queue.close();
+      await sleep(30);
+      release.open();
+      await closing;
+      assert.equal(added, 'resolved');
+      await assert.rejects(queue.add('inbound', [{ id: 'too-late', payload: 2 }]));
+      const after = backend.reopen ? await backend.reopen() : queue;
+      if (backend.reopen) assert.deepEqual(await after.counts('inbound'), { ...EMPTY, waiting: 1 });
+    });
+
     it('a second close() also waits for handlers in flight', async function () {
       const release = heldGate();
       let finished = false;

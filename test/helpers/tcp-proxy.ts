@@ -12,6 +12,9 @@ export interface TcpProxy {
   readonly url: string;
   cut(): Promise<void>;
   restore(): Promise<void>;
+  /** Connections stay up but nothing reaches the server (a frozen Redis); `resume()` undoes it. */
+  stall(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -19,16 +22,23 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
   const target = new URL(targetUrl);
   const targetPort = Number(target.port || 6379);
   const sockets = new Set<net.Socket>();
+  const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  let stalled = false;
   const onConnection = (client: net.Socket): void => {
     const upstream = net.connect(targetPort, target.hostname);
     sockets.add(client);
     sockets.add(upstream);
-    client.pipe(upstream).pipe(client);
+    const pair = { client, upstream };
+    pairs.add(pair);
+    upstream.pipe(client);
+    if (stalled) client.pause();
+    else client.pipe(upstream);
     const drop = (): void => {
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
+      pairs.delete(pair);
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
@@ -49,6 +59,17 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
     restore: async () => {
       server = net.createServer(onConnection);
       await listen(server, port);
+    },
+    stall: () => {
+      stalled = true;
+      for (const { client, upstream } of pairs) {
+        client.unpipe(upstream);
+        client.pause();
+      }
+    },
+    resume: () => {
+      stalled = false;
+      for (const { client, upstream } of pairs) client.pipe(upstream);
     },
     close: async () => {
       for (const s of sockets) s.destroy();

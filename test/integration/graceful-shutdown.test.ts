@@ -21,6 +21,7 @@ import {
   type CloseloopProcess,
 } from '../helpers/closeloop-process';
 import { deleteRedisKeys, REDIS_URL, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
+import { startTcpProxy } from '../helpers/tcp-proxy';
 
 const SECRET = 'graceful-webhook-secret-0123';
 
@@ -151,3 +152,52 @@ for (const [name, makeBackend] of backends) {
     });
   });
 }
+
+describe('a second SIGTERM while work is stuck (Redis away)', function () {
+  this.timeout(30_000);
+  if (!REDIS_URL) {
+    // Needs a Redis server; CI sets REDIS_URL. A visible skip, so a missing Redis is noticed.
+    it('needs REDIS_URL', function () {
+      this.skip();
+    });
+    return;
+  }
+  const redisUrl = REDIS_URL;
+
+  it('stops at once, with exit code 1, even with Redis connections retrying', async () => {
+    const ga4 = await startGa4StandIn();
+    const proxy = await startTcpProxy(redisUrl);
+    const prefix = uniqueRedisPrefix('stuck');
+    const child = await startCloseloopProcess({
+      REDIS_URL: proxy.url,
+      CLOSELOOP_REDIS_PREFIX: prefix,
+      CLOSELOOP_WEBHOOK_SECRET: SECRET,
+      GA4_MEASUREMENT_ID: 'G-GRACEFUL',
+      GA4_API_SECRET: 'graceful-api-secret',
+      GA4_ENDPOINT: ga4.url,
+    });
+    try {
+      ga4.hangNext(1, 1000);
+      assert.equal(await postWebhook(child.port, SECRET, webhookBody('status', [{ id: 77 }])), 200);
+      await waitFor(() => ga4.attempts().length === 1, { message: 'the delivery to reach GA4' });
+      await proxy.cut(); // the delivery cannot record its outcome: shutdown would wait for it
+      child.proc.kill('SIGTERM');
+      await waitFor(() => /SIGTERM received: finishing work in flight/.test(child.output()), {
+        message: 'the first SIGTERM to be taken',
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(child.proc.exitCode, null, 'it must wait for the job in flight at first');
+      const second = Date.now();
+      child.proc.kill('SIGTERM');
+      const { code } = await child.exited;
+      assert.equal(code, 1);
+      assert.ok(Date.now() - second < 5000, `exited ${Date.now() - second} ms after the second`);
+      assert.match(child.output(), /received again: stopping now/);
+    } finally {
+      await kill9(child);
+      await proxy.close();
+      await ga4.close();
+      await deleteRedisKeys(redisUrl, prefix);
+    }
+  });
+});

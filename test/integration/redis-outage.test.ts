@@ -121,6 +121,20 @@ if (!REDIS_URL) {
       assert.match(log.text(), /Redis reachable again/);
     });
 
+    it('answers 503 within amoCRM’s two seconds while Redis is up but does not answer', async () => {
+      proxy.stall();
+      const refused = await post(webhookBody('status', [{ id: 20 }]));
+      assert.equal(refused.status, 503);
+      assert.ok(refused.ms < 1900, `the 503 took ${refused.ms} ms`);
+      proxy.resume();
+      await waitFor(async () => (await post(webhookBody('status', [{ id: 21 }]))).status === 200, {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+        message: 'webhooks to be taken again',
+      });
+      await waitFor(() => purchasesOf(ga4).includes('21'), { timeoutMs: 10_000 });
+    });
+
     it('a delivery in flight when Redis goes away is marked sent when it returns, not sent again', async () => {
       // GA4 answers the first request after 1.5 s: Redis is cut while the request is out.
       ga4.hangNext(1, 1500);

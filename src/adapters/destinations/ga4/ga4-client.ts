@@ -155,11 +155,12 @@ function buildTransportError(
 
 /**
  * Connections stay open between requests and are shared per origin (DESIGN.md: keep connections
- * alive), at most 64 per origin, which is more than `delivery.concurrency` allows at once.
+ * alive). No cap on sockets: `delivery.concurrency` bounds requests in flight, and a request
+ * waiting for a free socket would spend its timeout unsent.
  */
 const AGENTS = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
 };
 
 /** The default PostImpl: node:http or node:https by the URL's scheme. */

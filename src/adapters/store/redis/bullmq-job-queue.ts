@@ -58,6 +58,11 @@ export interface BullmqJobQueueOptions {
   prefix?: string;
   /** BullMQ key prefix (default `bull`). */
   keyPrefix?: string;
+  /**
+   * Give up on an add after this long (the caller answers 503 and is asked again). The jobs may
+   * still land later; ids dedupe repeats, and the ledger repeated lead events. Default: no limit.
+   */
+  addTimeoutMs?: number;
   /** How long a worker's lock on a job lasts without renewal (BullMQ default 30 s). */
   lockDuration?: number;
   /** How often workers look for jobs whose lock expired (BullMQ default 30 s). */
@@ -135,8 +140,21 @@ export class BullmqJobQueue implements JobQueue {
       });
       q.on('error', (e) => this.onError(e, `queue ${name}`));
       this.queues.set(name, q);
+      const created = q;
+      // BullMQ sets a queue up once (it checks the server) and keeps a failed set-up for good, so
+      // one Redis stall at the wrong moment would refuse every later add: start again instead.
+      created.waitUntilReady().catch((e: unknown) => {
+        if (this.queues.get(name) === created) this.queues.delete(name);
+        this.onError(e, `setting up queue ${name}`);
+        created.close().catch(() => undefined);
+      });
     }
     return q;
+  }
+
+  /** Sets up every queue now (start-up), so the first webhook does not pay for it. */
+  async ready(): Promise<void> {
+    await Promise.all(QUEUE_NAMES.map((name) => this.queue(name).waitUntilReady()));
   }
 
   add<T>(queue: QueueName, jobs: readonly NewJob<T>[]): Promise<void> {
@@ -193,8 +211,21 @@ export class BullmqJobQueue implements JobQueue {
     const batch = this.pendingAdds.get(queue) ?? [];
     this.pendingAdds.delete(queue);
     if (batch.length === 0) return;
-    this.queue(queue)
-      .addBulk(batch.flatMap((p) => p.jobs))
+    let timer: NodeJS.Timeout | undefined;
+    const limit = this.options.addTimeoutMs;
+    const adding = this.queue(queue).addBulk(batch.flatMap((p) => p.jobs));
+    adding.catch(() => undefined); // a late failure after the time limit is nobody's to handle
+    const bounded =
+      limit === undefined
+        ? adding
+        : Promise.race([
+            adding,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`no answer within ${limit} ms`)), limit);
+            }),
+          ]);
+    void bounded
+      .finally(() => clearTimeout(timer))
       .then(
         () => {
           for (const p of batch) p.resolve();
@@ -264,13 +295,24 @@ export class BullmqJobQueue implements JobQueue {
     const next: Envelope = { ...data, attempts: data.attempts + 1, firstAttemptAt };
     await job.updateData(next);
     if (outcome.status === 'failed') throw new UnrecoverableError(outcome.error);
+    // This run finished: stalls count in a row, not over the job's life of retries and deploys.
+    await this.resetStalls(queue, job.id ?? '');
     await job.moveToDelayed(Date.now() + Math.max(0, outcome.delayMs), token);
     throw new DelayedError(outcome.error);
   }
 
-  /** BullMQ's lock key of a job: `<prefix>:<queue name>:<job id>:lock`. */
+  /** BullMQ's key of a job: `<prefix>:<queue name>:<job id>` (its lock: that + `:lock`). */
+  private jobKey(queue: QueueName, bullId: string): string {
+    return `${this.keyPrefix ?? 'bull'}:${this.prefix}${queue}:${bullId}`;
+  }
+
   private lockKey(queue: QueueName, bullId: string): string {
-    return `${this.keyPrefix ?? 'bull'}:${this.prefix}${queue}:${bullId}:lock`;
+    return `${this.jobKey(queue, bullId)}:lock`;
+  }
+
+  /** Zeroes BullMQ's count of the job's stalls (`stc`), which maxStalledCount is checked against. */
+  private async resetStalls(queue: QueueName, bullId: string): Promise<void> {
+    await this.queueConnection.hdel(this.jobKey(queue, bullId), 'stc');
   }
 
   async counts(queue: QueueName): Promise<QueueCounts> {
@@ -343,6 +385,7 @@ export class BullmqJobQueue implements JobQueue {
     for (const job of jobs) {
       try {
         await job.updateData({ ...job.data, attempts: 0, firstAttemptAt: null });
+        await this.resetStalls(queue, job.id ?? '');
         await job.retry('failed'); // refuses a job that is no longer failed
         retried++;
       } catch (e) {
@@ -354,10 +397,11 @@ export class BullmqJobQueue implements JobQueue {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // Worker.close() stops taking jobs and waits for the ones in flight, which may still add
+      // their follow-up jobs (a created lead's add event, a delivery); adds are refused after.
+      await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
       this.closed = true;
       await Promise.allSettled([...this.adding]);
-      // Worker.close() stops taking jobs and waits for the ones in flight.
-      await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
       await Promise.allSettled(
         QUEUE_NAMES.flatMap((n) => {
           const q = this.queues.get(n);

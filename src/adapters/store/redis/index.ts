@@ -117,8 +117,21 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
     stalledInterval: Math.max(100, Math.round(lockMs / 3)),
     createConnection: (role) => (role === 'queue' ? intake : open('work')),
     ownsConnections: false,
+    // Inside amoCRM's two-second wait: a webhook is refused with a 503 rather than left hanging.
+    addTimeoutMs: 1500,
     onError,
   });
+  try {
+    await withTimeout(
+      queue.ready(),
+      options.connectTimeoutMs ?? 10_000,
+      `setting up the queues at ${where}`,
+    );
+  } catch (e) {
+    await queue.close().catch(() => undefined);
+    for (const c of connections) c.disconnect();
+    throw e;
+  }
   const keys = `${prefix}:`;
   const settingsKey = `${prefix}:settings`;
 
@@ -157,6 +170,34 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
       }
     },
   };
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new AppError(
+                'STORE_UNAVAILABLE',
+                `Redis did not answer while ${what} within ${Math.round(ms / 1000)} s. Fix: check that Redis runs and answers (redis-cli -u "$REDIS_URL" ping).`,
+              ),
+            ),
+          ms,
+        );
+      }),
+    ]);
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw new AppError('STORE_UNAVAILABLE', `Redis refused ${what}: ${errorMessage(e)}`, {
+      cause: e,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function waitUntilReady(conns: Redis[], timeoutMs: number, where: string): Promise<void> {

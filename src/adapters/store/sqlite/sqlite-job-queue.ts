@@ -70,6 +70,8 @@ export class SqliteJobQueue implements JobQueue {
   private pending: PendingAdd[] = [];
   private flushScheduled = false;
   private closed = false;
+  /** close() was called: no more jobs are handed out (adds still are taken until `closed`). */
+  private stopping = false;
   private closing: Promise<void> | null = null;
   private readonly consumers = new Map<QueueName, Consumer>();
   private readonly stmt;
@@ -196,14 +198,14 @@ export class SqliteJobQueue implements JobQueue {
     this.consumers.set(queue, consumer);
     const poll = (): void => {
       this.wake(queue);
-      if (!this.closed) consumer.timer = setTimeout(poll, this.pollIntervalMs);
+      if (!this.stopping) consumer.timer = setTimeout(poll, this.pollIntervalMs);
     };
     consumer.timer = setTimeout(poll, 0);
   }
 
   private wake(queue: QueueName): void {
     const c = this.consumers.get(queue);
-    if (!c || c.scheduled || this.closed) return;
+    if (!c || c.scheduled || this.stopping) return;
     c.scheduled = true;
     setImmediate(() => {
       c.scheduled = false;
@@ -212,7 +214,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   private take(c: Consumer): void {
-    if (this.closed) return;
+    if (this.stopping) return;
     const free = c.concurrency - c.inFlight.size;
     if (free <= 0) return;
     let rows: JobRow[];
@@ -318,10 +320,13 @@ export class SqliteJobQueue implements JobQueue {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.flush(); // adds already promised to callers are written before closing
-      this.closed = true;
+      // Stop handing out jobs; handlers in flight may still add their follow-up jobs (a created
+      // lead's add event, a delivery), which are written before the queue refuses adds.
+      this.stopping = true;
       for (const c of this.consumers.values()) if (c.timer) clearTimeout(c.timer);
       await Promise.all([...this.consumers.values()].flatMap((c) => [...c.inFlight]));
+      this.flush(); // adds already promised to callers are written before closing
+      this.closed = true;
     })();
     return this.closing;
   }
