@@ -7,7 +7,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BullmqJobQueue } from '../../src/adapters/store/redis/bullmq-job-queue';
 import type { JobQueue, QueueName } from '../../src/ports/job-queue';
+import assert from 'node:assert/strict';
 import { describeJobQueueContract } from './job-queue.contract';
+import { waitFor } from '../helpers/wait-for';
 import type { JobQueueBackend } from './job-queue.contract';
 
 const url = process.env.REDIS_URL;
@@ -75,4 +77,38 @@ if (url === undefined) {
   });
 } else {
   describeJobQueueContract('bullmq', () => Promise.resolve(bullmqBackend(url)));
+
+  describe('BullMQ specifics', () => {
+    it('counts stalls in a row: a run that finishes clears the count', async () => {
+      const backend = bullmqBackend(url);
+      const admin = new Redis(url);
+      try {
+        const { queue } = backend;
+        // As if the job's workers had died four times (maxStalledCount is 5).
+        await queue.add('deliver', [{ id: 'often-stalled', payload: 1 }]);
+        const jobKey = (await admin.keys('bull:closeloop-test-*-deliver:often-stalled'))[0];
+        assert.ok(jobKey, 'the job hash');
+        await admin.hset(jobKey, 'stc', '4');
+        let runs = 0;
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        queue.process(
+          'deliver',
+          async () => {
+            if (++runs === 1) return { status: 'retry', delayMs: 0, error: 'GA4 answered 503' };
+            await held; // the job (and its hash) stays while the count is checked
+            return { status: 'done' };
+          },
+          { concurrency: 1 },
+        );
+        await waitFor(() => runs === 2, { message: 'the retried job to run again' });
+        assert.equal(await admin.exists(jobKey), 1);
+        assert.equal(await admin.hget(jobKey, 'stc'), null, 'the finished run cleared the count');
+        release();
+      } finally {
+        await admin.quit();
+        await backend.cleanup();
+      }
+    });
+  });
 }
