@@ -34,6 +34,7 @@ import { createInboundHandler } from './worker/process-inbound';
 import { createDeliveryHandler } from './worker/process-delivery';
 import type { DeliveryJobPayload, InboundJobPayload } from './worker/job-payloads';
 import { errorMessage } from './core/error-message';
+import { withTimeout } from './adapters/with-timeout';
 
 export type Role = 'all' | 'web' | 'worker';
 
@@ -396,22 +397,14 @@ async function listen(app: RequestListener, port: number, host = '0.0.0.0'): Pro
 }
 
 function withDeadline(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
+  return withTimeout(
     work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `work in flight did not finish within ${Math.round(ms / 1000)} s; unfinished jobs are handed out again (Redis: when their lock expires; embedded store: at the next start)`,
-            ),
-          ),
-        ms,
-      );
-      timer.unref();
-    }),
-  ]).finally(() => clearTimeout(timer));
+    ms,
+    () =>
+      new Error(
+        `work in flight did not finish within ${Math.round(ms / 1000)} s; unfinished jobs are handed out again (Redis: when their lock expires; embedded store: at the next start)`,
+      ),
+  );
 }
 
 /** The same error logged at most once every 30 s per context: an outage is not a log flood. */

@@ -26,3 +26,20 @@ export async function deleteRedisKeys(url: string, prefix: string): Promise<void
     await redis.quit();
   }
 }
+
+/**
+ * Defines a suite for the embedded store and, when REDIS_URL is set, again for Redis; without it,
+ * a visible skip says so (CI sets it).
+ */
+export function describeOnEachStore(
+  title: string,
+  suite: (storeName: 'sqlite' | 'redis', redisUrl: string | null) => void,
+): void {
+  suite('sqlite', null);
+  if (REDIS_URL) suite('redis', REDIS_URL);
+  else
+    describe(`${title} (redis)`, () =>
+      it('needs REDIS_URL', function () {
+        this.skip();
+      }));
+}

@@ -18,7 +18,11 @@ import { DEFAULT_RULES, testConfig } from '../helpers/builders';
 import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
 import { runCli } from '../../src/cli';
-import { deleteRedisKeys, REDIS_URL, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
+import {
+  deleteRedisKeys,
+  describeOnEachStore,
+  uniqueRedisPrefix,
+} from '../helpers/redis-test-prefix';
 
 const TOKEN = 'stand-in-long-lived-token';
 
@@ -38,14 +42,7 @@ function dpHook(leads: Array<{ id: number; statusId?: number }>): string {
 
 type GaEvent = { name: string; params: Record<string, unknown> };
 
-describePipelineWithApi('sqlite', null);
-if (REDIS_URL) describePipelineWithApi('redis', REDIS_URL);
-else
-  describe('pipeline with the amoCRM API (redis)', () =>
-    // Needs a Redis server; CI sets REDIS_URL. A visible skip, so a missing Redis is noticed.
-    it('needs REDIS_URL', function () {
-      this.skip();
-    }));
+describeOnEachStore('pipeline with the amoCRM API', describePipelineWithApi);
 
 function describePipelineWithApi(storeName: string, redisUrl: string | null): void {
   describe(`pipeline with the amoCRM API (${storeName})`, function () {

@@ -15,16 +15,13 @@ import { webhookBody } from '../helpers/amocrm-webhook';
 import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
 import { waitForDrained } from '../helpers/wait-for-drained';
-import { deleteRedisKeys, REDIS_URL, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
+import {
+  deleteRedisKeys,
+  describeOnEachStore,
+  uniqueRedisPrefix,
+} from '../helpers/redis-test-prefix';
 
-describePipeline('sqlite', null);
-if (REDIS_URL) describePipeline('redis', REDIS_URL);
-else
-  describe('pipeline: webhook → store → worker → GA4 (redis)', () =>
-    // Needs a Redis server; CI sets REDIS_URL. A visible skip, so a missing Redis is noticed.
-    it('needs REDIS_URL', function () {
-      this.skip();
-    }));
+describeOnEachStore('pipeline: webhook → store → worker → GA4', describePipeline);
 
 function describePipeline(storeName: string, redisUrl: string | null): void {
   describe(`pipeline: webhook → store → worker → GA4 (${storeName})`, function () {

@@ -22,6 +22,7 @@ import { DelayedError, Job as BullJob, Queue, UnrecoverableError, Worker } from 
 import type { JobsOptions } from 'bullmq';
 import { AppError } from '../../../core/errors';
 import { errorMessage } from '../../../core/error-message';
+import { withTimeout } from '../../with-timeout';
 import type {
   FailedJob,
   JobHandler,
@@ -211,34 +212,25 @@ export class BullmqJobQueue implements JobQueue {
     const batch = this.pendingAdds.get(queue) ?? [];
     this.pendingAdds.delete(queue);
     if (batch.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
     const limit = this.options.addTimeoutMs;
     const adding = this.queue(queue).addBulk(batch.flatMap((p) => p.jobs));
-    adding.catch(() => undefined); // a late failure after the time limit is nobody's to handle
-    const bounded =
+    void (
       limit === undefined
         ? adding
-        : Promise.race([
-            adding,
-            new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`no answer within ${limit} ms`)), limit);
-            }),
-          ]);
-    void bounded
-      .finally(() => clearTimeout(timer))
-      .then(
-        () => {
-          for (const p of batch) p.resolve();
-        },
-        (e: unknown) => {
-          const err = new AppError(
-            'STORE_UNAVAILABLE',
-            `Redis could not take the jobs: ${errorMessage(e)}`,
-            { cause: e },
-          );
-          for (const p of batch) p.reject(err);
-        },
-      );
+        : withTimeout(adding, limit, () => new Error(`no answer within ${limit} ms`))
+    ).then(
+      () => {
+        for (const p of batch) p.resolve();
+      },
+      (e: unknown) => {
+        const err = new AppError(
+          'STORE_UNAVAILABLE',
+          `Redis could not take the jobs: ${errorMessage(e)}`,
+          { cause: e },
+        );
+        for (const p of batch) p.reject(err);
+      },
+    );
   }
 
   process<T>(queue: QueueName, handler: JobHandler<T>, options: { concurrency: number }): void {

@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { AppError } from '../../../core/errors';
 import { errorMessage } from '../../../core/error-message';
+import { withTimeout } from '../../with-timeout';
 import type { Store } from '../../../ports/store';
 import { RedisRateLimiter } from '../../rate-limit/redis-rate-limiter';
 import { BullmqJobQueue } from './bullmq-job-queue';
@@ -122,7 +123,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
     onError,
   });
   try {
-    await withTimeout(
+    await within(
       queue.ready(),
       options.connectTimeoutMs ?? 10_000,
       `setting up the queues at ${where}`,
@@ -172,67 +173,51 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
   };
 }
 
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   try {
-    return await Promise.race([
+    return await withTimeout(
       work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new AppError(
-                'STORE_UNAVAILABLE',
-                `Redis did not answer while ${what} within ${Math.round(ms / 1000)} s. Fix: check that Redis runs and answers (redis-cli -u "$REDIS_URL" ping).`,
-              ),
-            ),
-          ms,
-        );
-      }),
-    ]);
+      ms,
+      () =>
+        new AppError(
+          'STORE_UNAVAILABLE',
+          `Redis did not answer while ${what} within ${Math.round(ms / 1000)} s. Fix: check that Redis runs and answers (redis-cli -u "$REDIS_URL" ping).`,
+        ),
+    );
   } catch (e) {
     if (e instanceof AppError) throw e;
     throw new AppError('STORE_UNAVAILABLE', `Redis refused ${what}: ${errorMessage(e)}`, {
       cause: e,
     });
-  } finally {
-    clearTimeout(timer);
   }
 }
 
 async function waitUntilReady(conns: Redis[], timeoutMs: number, where: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   let lastError = 'no answer';
   const listeners: Array<() => void> = [];
+  const ready = Promise.all(
+    conns.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.status === 'ready') return resolve();
+          const onError = (e: unknown): void => void (lastError = errorMessage(e));
+          c.once('ready', () => resolve());
+          c.on('error', onError);
+          listeners.push(() => c.off('error', onError));
+        }),
+    ),
+  );
   try {
-    await Promise.race([
-      Promise.all(
-        conns.map(
-          (c) =>
-            new Promise<void>((resolve) => {
-              if (c.status === 'ready') return resolve();
-              const onError = (e: unknown): void => void (lastError = errorMessage(e));
-              c.once('ready', () => resolve());
-              c.on('error', onError);
-              listeners.push(() => c.off('error', onError));
-            }),
+    await withTimeout(
+      ready,
+      timeoutMs,
+      () =>
+        new AppError(
+          'STORE_UNAVAILABLE',
+          `cannot reach Redis at ${where} within ${Math.round(timeoutMs / 1000)} s (${lastError}). Fix: start Redis, or correct REDIS_URL (redis://[:password@]host:port[/db]); unset it to use the embedded store.`,
         ),
-      ),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new AppError(
-                'STORE_UNAVAILABLE',
-                `cannot reach Redis at ${where} within ${Math.round(timeoutMs / 1000)} s (${lastError}). Fix: start Redis, or correct REDIS_URL (redis://[:password@]host:port[/db]); unset it to use the embedded store.`,
-              ),
-            ),
-          timeoutMs,
-        );
-      }),
-    ]);
+    );
   } finally {
-    clearTimeout(timer);
     for (const off of listeners) off();
   }
 }
