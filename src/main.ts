@@ -40,6 +40,11 @@ export type Role = 'all' | 'web' | 'worker';
 
 export const ROLES: readonly Role[] = ['all', 'web', 'worker'];
 
+/** Why `web` or `worker` cannot run without Redis, and the fix. */
+export function roleNeedsRedis(role: Role): string {
+  return `CLOSELOOP_ROLE=${role} needs REDIS_URL: web and worker processes share their jobs through Redis. Fix: set REDIS_URL=redis://host:6379, or unset CLOSELOOP_ROLE to run everything in one process on the embedded store.`;
+}
+
 export interface RedisSettings {
   url: string;
   /** Key prefix (default `closeloop`). */
@@ -97,10 +102,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const auth = config.amocrm.api?.auth;
   redactor.add(auth?.kind === 'long-lived' ? auth.token : auth?.clientSecret);
   if (role !== 'all' && !options.redis) {
-    throw new AppError(
-      'CONFIG_INVALID',
-      `CLOSELOOP_ROLE=${role} needs REDIS_URL: web and worker processes share their jobs through Redis. Fix: set REDIS_URL, or unset CLOSELOOP_ROLE to run everything in one process on the embedded store.`,
-    );
+    throw new AppError('CONFIG_INVALID', roleNeedsRedis(role));
   }
 
   const store = await openStore(options);
@@ -252,7 +254,7 @@ async function openStore(options: ServiceOptions): Promise<Store> {
       onConnection: (event, kind, detail) =>
         event === 'lost'
           ? logger.error(
-              `Redis unreachable (${kind} connection): ${detail}; ${kind === 'intake' ? 'webhooks are answered 503 (amoCRM retries them)' : 'jobs wait'} until it is back`,
+              `Redis unreachable (${kind} connection): ${detail}; ${kind === 'intake' && options.role !== 'worker' ? 'webhooks are answered 503 (amoCRM retries them)' : 'jobs wait'} until it is back`,
             )
           : logger.info(`Redis reachable again (${kind} connection): ${detail}`),
     });

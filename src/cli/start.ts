@@ -2,7 +2,7 @@
 import { isAppError } from '../core/errors';
 import { chooseLogFormat, createLogger } from '../adapters/log/create-logger';
 import { Redactor } from '../adapters/log/redactor';
-import { ROLES, startService, type RedisSettings, type Role } from '../main';
+import { ROLES, roleNeedsRedis, startService, type RedisSettings, type Role } from '../main';
 import type { CliIo } from './cli-io';
 import { errorMessage } from '../core/error-message';
 import { loadConfigOrReport } from './load-config-or-report';
@@ -77,7 +77,7 @@ export function readProcessSettings(env: NodeJS.ProcessEnv): ProcessSettings | s
   }
   const redisUrl = env.REDIS_URL || undefined;
   if (role !== 'all' && redisUrl === undefined) {
-    return `CLOSELOOP_ROLE=${role} needs REDIS_URL: web and worker processes share their jobs through Redis. Fix: set REDIS_URL=redis://host:6379, or unset CLOSELOOP_ROLE to run everything in one process on the embedded store.`;
+    return roleNeedsRedis(role);
   }
   if (redisUrl !== undefined && !/^rediss?:\/\//i.test(redisUrl)) {
     return `REDIS_URL must start with redis:// or rediss:// (redis://[:password@]host:port[/db]). Fix: correct it, or unset it to use the embedded store.`;
