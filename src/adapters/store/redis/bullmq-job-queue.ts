@@ -12,7 +12,10 @@
  *   (same id) and throws `DelayedError`, BullMQ's documented manual-delay pattern; `failed` throws
  *   `UnrecoverableError`, so it lands in the failed set and is never retried by BullMQ.
  * - A job whose worker died (its lock expired) is handed out again by the stalled-job checker of
- *   any live worker (at-least-once).
+ *   any live worker (at-least-once). Each run carries a fence (its lock key and token), so a run
+ *   that lost its job while still alive cannot claim conversions beside the job's new run. A
+ *   finished run clears BullMQ's stall count: `maxStalledCount` counts stalls in a row.
+ * - Adds of one event-loop turn go to Redis as one `addBulk` (group commit).
  * - Durability: `add` resolves when Redis has the jobs. A crash of the Redis server itself loses
  *   them unless Redis runs with AOF (`appendonly yes`, `appendfsync everysec` or `always`).
  */
