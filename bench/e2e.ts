@@ -33,8 +33,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import Redis from 'ioredis';
 import { webhookBody } from '../test/helpers/amocrm-webhook';
+import { deleteRedisKeys } from '../test/helpers/redis-test-prefix';
 import {
   kill9,
   startCloseloopProcess,
@@ -309,22 +309,6 @@ function problemLines(c: CloseloopProcess): string[] {
     .filter((l) => /"level":"(warn|error)"/.test(l));
 }
 
-async function deleteRedisKeys(prefix: string): Promise<number> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
-  let deleted = 0;
-  try {
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = nextCursor;
-      if (keys.length) deleted += await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Results.
 
@@ -429,7 +413,7 @@ async function intakeRedis(): Promise<Row> {
     return { setup: title, webhooksPerS: post.acked.size / wallS, cpu, wallS, warnings };
   } finally {
     if (web) await stopCloseloop(web);
-    const deleted = await deleteRedisKeys(prefix);
+    const deleted = await deleteRedisKeys(REDIS_URL, prefix);
     console.log(`  stopped; ${deleted} Redis keys under ${prefix}: deleted\n`);
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -606,7 +590,7 @@ async function endToEnd(kind: 'embedded' | 'redis', logLevel: 'warn' | 'info'): 
     }
     await sink.close();
     if (kind === 'redis') {
-      const deleted = await deleteRedisKeys(prefix);
+      const deleted = await deleteRedisKeys(REDIS_URL, prefix);
       console.log(`  stopped; ${deleted} Redis keys under ${prefix}: deleted`);
     } else console.log('  stopped');
     fs.rmSync(dir, { recursive: true, force: true });

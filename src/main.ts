@@ -22,7 +22,7 @@ import { createCreateLeadHandler, type CreateLeadJobPayload } from './worker/pro
 import type { LeadEvent } from './core/lead';
 import { createApp } from './http/create-app';
 import { createSqliteStore } from './adapters/store/sqlite';
-import { createRedisStore } from './adapters/store/redis';
+import { createRedisStore, DEFAULT_REDIS_PREFIX } from './adapters/store/redis';
 import { Ga4Destination } from './adapters/destinations/ga4';
 import { WebhookCrmSource } from './adapters/crm/amocrm/webhook-crm-source';
 import type { Redactor } from './adapters/log/redactor';
@@ -121,7 +121,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     };
     const destination = new Ga4Destination(config.ga4);
     worker = work ? await startWorker(options, store, deliveryLog, destination) : null;
-    const started = worker;
 
     const webhookSecret = web ? await webhookSecretOf(options, store) : undefined;
     redactor.add(webhookSecret);
@@ -184,8 +183,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       ga4: destination.dryRun ? 'dry run' : config.ga4.endpoint,
       amocrmApi: !work
         ? 'not used by a web process'
-        : started?.amocrm
-          ? started.amocrm.api.baseUrl
+        : worker?.amocrm
+          ? worker.amocrm.api.baseUrl
           : 'not configured (webhook data only)',
     });
     if (work && destination.dryRun) {
@@ -203,7 +202,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           ? 'amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the value of CLOSELOOP_WEBHOOK_SECRET'
           : store.kind === 'sqlite'
             ? `amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the secret in ${path.join(options.dataDir, 'webhook-secret')} (set CLOSELOOP_WEBHOOK_SECRET to choose your own)`
-            : `amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the secret generated in Redis (redis-cli HGET ${options.redis?.prefix ?? 'closeloop'}:settings ${WEBHOOK_SECRET_SETTING}; set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
+            : `amoCRM webhook URL: http(s)://<this host>/webhooks/amocrm/ followed by the secret generated in Redis (redis-cli HGET ${options.redis?.prefix ?? DEFAULT_REDIS_PREFIX}:settings ${WEBHOOK_SECRET_SETTING}; set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
       );
     }
 
@@ -212,7 +211,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       // Stop taking requests (webhooks in flight are answered), then stop taking jobs and let the
       // ones in flight finish, then close the store's connections.
       await httpServer?.close();
-      await started?.stop();
+      await worker?.stop();
       await store.close();
       logger.info('closeloop stopped');
     };

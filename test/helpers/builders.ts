@@ -1,6 +1,7 @@
 /** Small builders for tests: a lead event and a config, with just the parts a test cares about. */
 import { LEAD_INTAKE_DISABLED, type CloseloopConfig, type Rule } from '../../src/core/config-types';
 import type { CustomField, LeadEvent, LeadSnapshot } from '../../src/core/lead';
+import type { ServiceOptions } from '../../src/main';
 
 export function field(
   code: string | null,
@@ -109,5 +110,27 @@ export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopC
     leadIntake: LEAD_INTAKE_DISABLED,
     rules: DEFAULT_RULES,
     ...overrides,
+  };
+}
+
+/**
+ * What an in-process service under test is started with: a free port on loopback, a quick poll
+ * for delayed jobs, a captured logger (test/helpers/capture-logger.ts); `extra` on top.
+ */
+export function loopbackService(
+  config: CloseloopConfig,
+  log: { logger: ServiceOptions['logger']; redactor: ServiceOptions['redactor'] },
+  dataDir: string,
+  extra: Partial<ServiceOptions> = {},
+): ServiceOptions {
+  return {
+    config,
+    logger: log.logger,
+    redactor: log.redactor,
+    dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    pollIntervalMs: 20,
+    ...extra,
   };
 }

@@ -33,10 +33,6 @@ export interface Ga4StandInRequest {
    * and for good when its client went away before the held answer was released.
    */
   accepted: boolean;
-  /** The client's port (its side of the connection), to tell connections apart. */
-  remotePort: number | undefined;
-  /** Whether the answer was held back by `holdAnswers`. */
-  held: boolean;
   /** Whether the client's connection closed before it got a held answer (status stays 0). */
   clientGone: boolean;
 }
@@ -99,8 +95,6 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
         problems: [],
         status: 0,
         accepted: false,
-        remotePort: req.socket.remotePort,
-        held: false,
         clientGone: false,
       };
       recorded.push(entry);
@@ -160,7 +154,6 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
   const hold = (entry: Ga4StandInRequest, res: http.ServerResponse): void => {
     entry.status = 0;
     entry.accepted = false;
-    entry.held = true;
     const socket = res.socket;
     const gone = (): void => {
       entry.clientGone = true;

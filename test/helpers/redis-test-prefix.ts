@@ -12,19 +12,24 @@ export function uniqueRedisPrefix(name = 'test'): string {
   return `closeloop-${name}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Deletes every key under `<prefix>:` (SCAN, not KEYS: it never blocks the server). */
-export async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+/**
+ * Deletes every key under `<prefix>:` (SCAN, not KEYS: it never blocks the server); returns how
+ * many.
+ */
+export async function deleteRedisKeys(url: string, prefix: string): Promise<number> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  let deleted = 0;
   try {
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
+      if (keys.length > 0) deleted += await redis.del(...keys);
     } while (cursor !== '0');
   } finally {
     await redis.quit();
   }
+  return deleted;
 }
 
 /**

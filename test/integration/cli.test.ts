@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startService, type RunningService } from '../../src/main';
 import { runCli } from '../../src/cli';
 import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
-import { testConfig } from '../helpers/builders';
+import { loopbackService, testConfig } from '../helpers/builders';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
@@ -34,15 +34,9 @@ describe('CLI: deliveries and replay', function () {
     ga4 = await startGa4StandIn();
     const log = captureLogger();
     const base = testConfig();
-    service = await startService({
-      config: { ...base, ga4: { ...base.ga4, endpoint: ga4.url } },
-      logger: log.logger,
-      redactor: log.redactor,
-      dataDir: dir,
-      port: 0,
-      host: '127.0.0.1',
-      pollIntervalMs: 20,
-    });
+    service = await startService(
+      loopbackService({ ...base, ga4: { ...base.ga4, endpoint: ga4.url } }, log, dir),
+    );
   });
   afterEach(async () => {
     await service.close();

@@ -14,7 +14,7 @@ import type { CloseloopConfig, Rule } from '../../src/core/config-types';
 import { ConfigError } from '../../src/core/errors';
 import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
 import { apiLead, startAmocrmStandIn, type AmocrmStandIn } from '../helpers/amocrm-stand-in';
-import { DEFAULT_RULES, testConfig } from '../helpers/builders';
+import { DEFAULT_RULES, loopbackService, testConfig } from '../helpers/builders';
 import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
 import { runCli } from '../../src/cli';
@@ -79,17 +79,12 @@ function describePipelineWithApi(storeName: string, redisUrl: string | null): vo
         },
       };
       const log = captureLogger();
-      service = await startService({
-        config,
-        logger: log.logger,
-        redactor: log.redactor,
-        dataDir: dir,
-        port: 0,
-        host: '127.0.0.1',
-        pollIntervalMs: 20,
-        reconcileFirstRunMs: 50,
-        redis: redisUrl ? { url: redisUrl, prefix } : undefined,
-      });
+      service = await startService(
+        loopbackService(config, log, dir, {
+          reconcileFirstRunMs: 50,
+          redis: redisUrl ? { url: redisUrl, prefix } : undefined,
+        }),
+      );
       return service;
     }
 

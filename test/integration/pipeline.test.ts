@@ -10,7 +10,7 @@ import path from 'node:path';
 import { startService, type RunningService } from '../../src/main';
 import type { CloseloopConfig } from '../../src/core/config-types';
 import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
-import { testConfig } from '../helpers/builders';
+import { loopbackService, testConfig } from '../helpers/builders';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
@@ -37,16 +37,11 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
     ): Promise<RunningService> {
       const base = testConfig();
       const config = overrides({ ...base, ga4: { ...base.ga4, endpoint: ga4.url } });
-      service = await startService({
-        config,
-        logger: log.logger,
-        redactor: log.redactor,
-        dataDir: dir,
-        port: 0,
-        host: '127.0.0.1',
-        pollIntervalMs: 20,
-        redis: redisUrl ? { url: redisUrl, prefix } : undefined,
-      });
+      service = await startService(
+        loopbackService(config, log, dir, {
+          redis: redisUrl ? { url: redisUrl, prefix } : undefined,
+        }),
+      );
       return service;
     }
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startService, type RunningService } from '../../src/main';
 import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
-import { testConfig } from '../helpers/builders';
+import { loopbackService, testConfig } from '../helpers/builders';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
@@ -55,16 +55,12 @@ if (!REDIS_URL) {
       prefix = uniqueRedisPrefix('outage');
       log = captureLogger();
       const base = testConfig();
-      service = await startService({
-        config: { ...base, ga4: { ...base.ga4, endpoint: ga4.url } },
-        logger: log.logger,
-        redactor: log.redactor,
-        dataDir: dir,
-        port: 0,
-        host: '127.0.0.1',
-        // Short locks, so a job whose lock lapsed during the outage comes back within the test.
-        redis: { url: proxy.url, prefix, lockMs: 1000 },
-      });
+      service = await startService(
+        loopbackService({ ...base, ga4: { ...base.ga4, endpoint: ga4.url } }, log, dir, {
+          // Short locks, so a job whose lock lapsed during the outage comes back within the test.
+          redis: { url: proxy.url, prefix, lockMs: 1000 },
+        }),
+      );
     });
     afterEach(async () => {
       await proxy.restore().catch(() => undefined); // already listening when the test restored it

@@ -1,20 +1,20 @@
 /**
  * Builds the amoCRM client from the config: the token source (long-lived or OAuth) and the
- * account's rate limiter. One limiter per process serves every caller (worker, reconciliation,
- * commands), which is what keeps the account under amoCRM's limit.
+ * account's rate limiter, from the store: in one process on the embedded store, for the whole
+ * deployment on Redis. One client serves every caller of a process (worker, reconciliation), which
+ * is what keeps the account under amoCRM's limit.
  */
 import type { AmocrmApiSettings } from '../../../core/config-types';
 import type { AccessTokenSource } from '../../../ports/access-token-source';
 import type { RateLimiter } from '../../../ports/rate-limiter';
-import type { TokenStore } from '../../../ports/token-store';
-import { InProcessRateLimiter } from '../../rate-limit/in-process-rate-limiter';
+import type { Store } from '../../../ports/store';
 import { AmocrmClient } from './amocrm-client';
 import { LongLivedTokenSource } from './long-lived-token-source';
 import { OAuthTokenSource, oauthTokenAccount } from './oauth-token-source';
 
 export interface AmocrmClientFactoryDeps {
-  /** With `createRateLimiter`, the store's limiter (shared by every process on Redis). */
-  store: { tokens: TokenStore; createRateLimiter?: (perSecond: number) => RateLimiter };
+  /** Tokens, and the rate limiter (shared by every process sharing the store). */
+  store: Pick<Store, 'tokens' | 'createRateLimiter'>;
   logger: {
     info(message: string, meta?: Record<string, unknown>): unknown;
     warn(message: string, meta?: Record<string, unknown>): unknown;
@@ -52,10 +52,7 @@ export function createAmocrmClient(
 ): AmocrmClient {
   return new AmocrmClient(api, {
     tokens: createAccessTokenSource(api, deps),
-    limiter:
-      deps.limiter ??
-      deps.store.createRateLimiter?.(api.requestsPerSecond) ??
-      new InProcessRateLimiter(api.requestsPerSecond),
+    limiter: deps.limiter ?? deps.store.createRateLimiter(api.requestsPerSecond),
     accountKey: new URL(api.baseUrl).host,
     logger: deps.logger,
     fetchImpl: deps.fetchImpl,

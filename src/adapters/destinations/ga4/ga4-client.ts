@@ -164,11 +164,8 @@ const AGENTS = {
 };
 
 /** The default PostImpl: node:http or node:https by the URL's scheme. */
-export function postOverHttp(
-  url: string,
-  init: { headers: Record<string, string>; body: string; timeoutMs: number },
-): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
+export const postOverHttp: PostImpl = (url, init) =>
+  new Promise((resolve, reject) => {
     const target = new URL(url);
     if (target.protocol !== 'http:' && target.protocol !== 'https:') {
       reject(new Error(`unsupported protocol ${target.protocol}`));
@@ -216,4 +213,3 @@ export function postOverHttp(
     request.on('error', (e) => finish(e));
     request.end(init.body);
   });
-}

@@ -20,7 +20,7 @@
  *   them unless Redis runs with AOF (`appendonly yes`, `appendfsync everysec` or `always`).
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { DelayedError, Job as BullJob, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
 import { AppError } from '../../../core/errors';
@@ -46,16 +46,15 @@ interface Envelope {
 }
 
 export interface BullmqJobQueueOptions {
-  /** `redis://…` URL; ignored when `createConnection` is given. */
-  url?: string;
   /**
    * Opens a Redis connection (`worker` connections must have `maxRetriesPerRequest: null`, as
    * BullMQ requires). The queue owns what this returns and quits it on `close()`.
    */
-  createConnection?: (role: 'queue' | 'worker') => Redis;
+  createConnection: (role: 'queue' | 'worker') => Redis;
   /**
-   * Whether `close()` quits the connections `createConnection` gave (default true); false when the
-   * caller shares them with other users and quits them itself.
+   * Whether the queue owns the connections `createConnection` gives (default true): it reports
+   * their errors and quits them on `close()`. False when the caller shares them, reports their
+   * errors (ioredis needs an 'error' listener) and quits them itself.
    */
   ownsConnections?: boolean;
   /** Prefix of the BullMQ queue names (default `closeloop-`); tests use a unique one each. */
@@ -104,7 +103,6 @@ export function decodeJobId(id: string): string {
 export class BullmqJobQueue implements JobQueue {
   private readonly prefix: string;
   private readonly keyPrefix: string | undefined;
-  private readonly createConnection: (role: 'queue' | 'worker') => Redis;
   private readonly onError: (error: unknown, context: string) => void;
   private readonly connections: Redis[] = [];
   private readonly queueConnection: Redis;
@@ -119,19 +117,15 @@ export class BullmqJobQueue implements JobQueue {
     this.prefix = options.prefix ?? 'closeloop-';
     this.keyPrefix = options.keyPrefix;
     this.onError = options.onError ?? (() => undefined);
-    this.createConnection =
-      options.createConnection ??
-      ((role) => {
-        if (!options.url) throw new Error('BullmqJobQueue needs a url or createConnection');
-        return new Redis(options.url, role === 'worker' ? { maxRetriesPerRequest: null } : {});
-      });
     this.queueConnection = this.connect('queue');
   }
 
   private connect(role: 'queue' | 'worker'): Redis {
-    const connection = this.createConnection(role);
-    connection.on('error', (e) => this.onError(e, `redis ${role} connection`));
-    this.connections.push(connection);
+    const connection = this.options.createConnection(role);
+    if (this.options.ownsConnections !== false) {
+      connection.on('error', (e) => this.onError(e, `redis ${role} connection`));
+      this.connections.push(connection);
+    }
     return connection;
   }
 
@@ -403,7 +397,6 @@ export class BullmqJobQueue implements JobQueue {
           return q ? [q.close()] : [];
         }),
       );
-      if (this.options.ownsConnections === false) return;
       await Promise.allSettled(
         this.connections.filter((c) => c.status !== 'end').map((c) => c.quit()),
       );

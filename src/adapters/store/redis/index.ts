@@ -42,9 +42,8 @@ export interface RedisStoreOptions {
   onError?: (error: unknown, context: string) => void;
 }
 
-export interface RedisStore extends Store {
-  readonly kind: 'redis';
-}
+/** Key prefix when CLOSELOOP_REDIS_PREFIX is not set. */
+export const DEFAULT_REDIS_PREFIX = 'closeloop';
 
 /** Fail fast: an intake command that cannot run now is refused at once. */
 const INTAKE: RedisOptions = {
@@ -66,8 +65,8 @@ export function describeRedisUrl(url: string): string {
   }
 }
 
-export async function createRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
-  const prefix = options.prefix ?? 'closeloop';
+export async function createRedisStore(options: RedisStoreOptions): Promise<Store> {
+  const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
   const where = describeRedisUrl(options.url);
   const onError = options.onError ?? (() => undefined);
   const lockMs = options.lockMs ?? 15_000;
@@ -104,13 +103,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
   const intake = open('intake');
   // Ledger, log and limiter calls of many jobs in flight go out together, one write per tick.
   const work = open('work', { enableAutoPipelining: true });
-  try {
-    await waitUntilReady([intake, work], options.connectTimeoutMs ?? 10_000, where);
-  } catch (e) {
-    for (const c of connections) c.disconnect();
-    throw e;
-  }
-
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const queue = new BullmqJobQueue({
     prefix: '',
     keyPrefix: `${prefix}:q`,
@@ -123,11 +116,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
     onError,
   });
   try {
-    await within(
-      queue.ready(),
-      options.connectTimeoutMs ?? 10_000,
-      `setting up the queues at ${where}`,
-    );
+    await waitUntilReady([intake, work], connectTimeoutMs, where);
+    await within(queue.ready(), connectTimeoutMs, `setting up the queues at ${where}`);
   } catch (e) {
     await queue.close().catch(() => undefined);
     for (const c of connections) c.disconnect();
