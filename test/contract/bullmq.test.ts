@@ -19,7 +19,14 @@ const QUEUE_NAMES: readonly QueueName[] = ['inbound', 'deliver', 'create_lead'];
  * One test's Redis: its own prefix, and every connection it opened, so a "crash" can drop the
  * connections of one process at once (its locks then expire and a live worker takes the jobs).
  */
-function bullmqBackend(redisUrl: string): JobQueueBackend {
+function bullmqBackend(
+  redisUrl: string,
+  locks: { lockDuration: number; stalledInterval: number } = {
+    // Short locks, so a job of a dead worker is handed out again within the test's patience.
+    lockDuration: 400,
+    stalledInterval: 100,
+  },
+): JobQueueBackend & { prefix: string } {
   const prefix = `closeloop-test-${randomUUID()}-`;
   let connections: Redis[] = [];
   const open = (): BullmqJobQueue => {
@@ -27,9 +34,7 @@ function bullmqBackend(redisUrl: string): JobQueueBackend {
     connections = mine;
     return new BullmqJobQueue({
       prefix,
-      // Short locks, so a job of a dead worker is handed out again within the test's patience.
-      lockDuration: 400,
-      stalledInterval: 100,
+      ...locks,
       createConnection: (role) => {
         const c = new Redis(redisUrl, role === 'worker' ? { maxRetriesPerRequest: null } : {});
         mine.push(c);
@@ -39,6 +44,7 @@ function bullmqBackend(redisUrl: string): JobQueueBackend {
   };
   let queue: JobQueue = open();
   return {
+    prefix,
     queue,
     reopen: async () => {
       await queue.close();
@@ -80,18 +86,20 @@ if (url === undefined) {
 
   describe('BullMQ specifics', () => {
     it('counts stalls in a row: a run that finishes clears the count', async () => {
-      const backend = bullmqBackend(url);
+      // Locks far longer than the test: on a loaded machine a 400 ms lock can expire while the
+      // held run waits, and the stall checker would then count a stall this test did not make.
+      const backend = bullmqBackend(url, { lockDuration: 30_000, stalledInterval: 5_000 });
       const admin = new Redis(url);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
       try {
         const { queue } = backend;
         // As if the job's workers had died four times (maxStalledCount is 5).
         await queue.add('deliver', [{ id: 'often-stalled', payload: 1 }]);
-        const jobKey = (await admin.keys('bull:closeloop-test-*-deliver:often-stalled'))[0];
-        assert.ok(jobKey, 'the job hash');
+        const jobKey = `bull:${backend.prefix}deliver:often-stalled`;
+        assert.equal(await admin.exists(jobKey), 1, `the job hash ${jobKey}`);
         await admin.hset(jobKey, 'stc', '4');
         let runs = 0;
-        let release!: () => void;
-        const held = new Promise<void>((resolve) => (release = resolve));
         queue.process(
           'deliver',
           async () => {
@@ -101,11 +109,15 @@ if (url === undefined) {
           },
           { concurrency: 1 },
         );
-        await waitFor(() => runs === 2, { message: 'the retried job to run again' });
+        await waitFor(() => runs === 2, {
+          timeoutMs: 10_000,
+          message: () => `the retried job to run again (runs: ${runs})`,
+        });
         assert.equal(await admin.exists(jobKey), 1);
         assert.equal(await admin.hget(jobKey, 'stc'), null, 'the finished run cleared the count');
-        release();
       } finally {
+        // Always let the held run finish: closing the queue waits for it.
+        release();
         await admin.quit();
         await backend.cleanup();
       }
