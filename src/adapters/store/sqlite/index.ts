@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Store } from '../../../ports/store';
 import { InProcessRateLimiter } from '../../rate-limit/in-process-rate-limiter';
 import { openSqliteDatabase } from './open-sqlite-database';
+import { CommitGroup } from './commit-group';
 import { SqliteDeliveryLog } from './sqlite-delivery-log';
 import { SqliteJobQueue, type SqliteJobQueueOptions } from './sqlite-job-queue';
 import { SqliteLedger } from './sqlite-ledger';
@@ -18,7 +19,9 @@ export interface SqliteStoreOptions extends SqliteJobQueueOptions {
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const opened = openSqliteDatabase(options.dataDir, { lock: options.lock });
   const { db } = opened;
-  const queue = new SqliteJobQueue(db, {
+  // One group for the queue, the ledger and the delivery log: a turn's writes share one commit.
+  const group = new CommitGroup(db);
+  const queue = new SqliteJobQueue(db, group, {
     ...options,
     recoverActive: options.recoverActive ?? options.lock !== false,
   });
@@ -33,8 +36,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   return {
     kind: 'sqlite',
     queue,
-    ledger: new SqliteLedger(db),
-    deliveryLog: new SqliteDeliveryLog(db, options.deliveryLogMaxRows),
+    ledger: new SqliteLedger(db, group),
+    deliveryLog: new SqliteDeliveryLog(db, group, options.deliveryLogMaxRows),
     // Wall clock, not options.now: refresh leases are compared with other processes' clocks.
     tokens: new SqliteTokenStore(db),
     getSetting: (key) =>
@@ -57,6 +60,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     describe: () => `sqlite (${path.resolve(options.dataDir)})`,
     close: async () => {
       await queue.close();
+      group.close();
       opened.close();
     },
   };

@@ -1,4 +1,7 @@
-/** The delivery log in the embedded store, bounded to the newest `maxRows` rows. */
+/**
+ * The delivery log in the embedded store, bounded to the newest `maxRows` rows. Records commit with
+ * the store's group (CommitGroup) and resolve once durable.
+ */
 import type { ErrorCode } from '../../../core/errors';
 import type { LeadAction } from '../../../core/lead';
 import type {
@@ -8,6 +11,7 @@ import type {
   DeliveryRecord,
 } from '../../../ports/delivery-log';
 import type { SqliteDatabase } from './open-sqlite-database';
+import type { CommitGroup } from './commit-group';
 
 interface Row {
   id: number;
@@ -36,6 +40,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
 
   constructor(
     private readonly db: SqliteDatabase,
+    private readonly group: CommitGroup,
     private readonly maxRows: number,
   ) {
     this.insert = db.prepare(
@@ -52,19 +57,21 @@ export class SqliteDeliveryLog implements DeliveryLog {
   }
 
   record(entry: DeliveryRecord): Promise<void> {
-    this.insert.run({
+    const row = {
       ...entry,
       events: JSON.stringify(entry.events),
       payload:
         entry.payload === undefined || entry.payload === null
           ? null
           : JSON.stringify(entry.payload),
+    };
+    return this.group.run(() => {
+      this.insert.run(row);
+      if (++this.sincePrune >= PRUNE_EVERY) {
+        this.sincePrune = 0;
+        this.prune.run(this.maxRows);
+      }
     });
-    if (++this.sincePrune >= PRUNE_EVERY) {
-      this.sincePrune = 0;
-      this.prune.run(this.maxRows);
-    }
-    return Promise.resolve();
   }
 
   list(filter: DeliveryLogFilter = {}): Promise<Array<DeliveryRecord & { id: number }>> {

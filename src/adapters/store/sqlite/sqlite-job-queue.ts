@@ -1,15 +1,16 @@
 /**
  * The embedded job queue: rows in the `jobs` table of the SQLite store.
  *
- * Group commit: `add` calls arriving in the same turn of the event loop are written in one
- * transaction (one fsync) and all resolve after it commits, so acknowledging a webhook only after
- * it is durable costs little more than not doing so. Consumers are woken at once by a local `add`
- * and otherwise poll for delayed jobs. One process owns the file (see openSqliteDatabase), so jobs
+ * Group commit: every write (adds, takes, outcomes) goes through the store's CommitGroup, so the
+ * writes of one turn of the event loop, this queue's and the ledger's and delivery log's alike,
+ * share one transaction (one fsync) and each resolves after it commits. Acknowledging a webhook
+ * only after it is durable thus costs little more than not doing so. Consumers are woken at once
+ * by a local `add` and otherwise poll for delayed jobs. One process owns the file (see openSqliteDatabase), so jobs
  * found `active` at start-up were in flight when the previous process died: they go back to
  * waiting.
  */
 import { randomUUID } from 'node:crypto';
-import { AppError } from '../../../core/errors';
+import { AppError, isAppError } from '../../../core/errors';
 import type {
   FailedJob,
   Job,
@@ -21,15 +22,15 @@ import type {
   QueueName,
 } from '../../../ports/job-queue';
 import type { SqliteDatabase } from './open-sqlite-database';
+import type { CommitGroup } from './commit-group';
 import { errorMessage } from '../../../core/error-message';
 
-interface PendingAdd {
-  queue: QueueName;
-  /** Serialised up front, so a payload that is not JSON fails its own caller, not the batch. */
-  jobs: ReadonlyArray<{ id: string | undefined; payload: string; runAt: number | undefined }>;
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
+/** Serialised up front, so a payload that is not JSON fails its own caller, not the group. */
+type SerialisedJobs = ReadonlyArray<{
+  id: string | undefined;
+  payload: string;
+  runAt: number | undefined;
+}>;
 
 interface JobRow {
   seq: number;
@@ -49,6 +50,9 @@ interface Consumer {
   inFlight: Set<Promise<void>>;
   timer: NodeJS.Timeout | null;
   scheduled: boolean;
+  /** A take waiting for its commit; `again`: asked to take meanwhile, so take again after it. */
+  taking: Promise<void> | null;
+  again: boolean;
 }
 
 export interface SqliteJobQueueOptions {
@@ -67,8 +71,6 @@ export class SqliteJobQueue implements JobQueue {
   private readonly now: () => number;
   private readonly pollIntervalMs: number;
   private readonly onError: (error: unknown, context: string) => void;
-  private pending: PendingAdd[] = [];
-  private flushScheduled = false;
   private closed = false;
   /** close() was called: no more jobs are handed out (adds still are taken until `closed`). */
   private stopping = false;
@@ -78,6 +80,7 @@ export class SqliteJobQueue implements JobQueue {
 
   constructor(
     private readonly db: SqliteDatabase,
+    private readonly group: CommitGroup,
     options: SqliteJobQueueOptions = {},
   ) {
     this.now = options.now ?? Date.now;
@@ -131,58 +134,39 @@ export class SqliteJobQueue implements JobQueue {
     if (this.closed)
       return Promise.reject(new AppError('STORE_UNAVAILABLE', 'the job queue is closed'));
     if (jobs.length === 0) return Promise.resolve();
-    let serialised: PendingAdd['jobs'];
+    let serialised: SerialisedJobs;
     try {
       serialised = jobs.map((j) => ({ id: j.id, payload: serialise(j.payload), runAt: j.runAt }));
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ queue, jobs: serialised, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  private readonly insertBatch = (batch: readonly PendingAdd[], now: number): void => {
-    this.db.transaction(() => {
-      for (const p of batch) {
-        for (const job of p.jobs) {
-          this.stmt.insert.run(
-            job.id ?? randomUUID(),
-            p.queue,
-            job.payload,
-            Math.max(job.runAt ?? now, now), // a past runAt is "now" (the port's ordering rule)
-            now,
-            now,
-          );
-        }
-      }
-    })();
-  };
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
-    try {
-      this.insertBatch(batch, this.now());
-    } catch (e) {
-      const err = new AppError(
-        'STORE_UNAVAILABLE',
-        `the embedded store could not take the jobs: ${errorMessage(e)}`,
-        {
-          cause: e,
+    return this.group
+      .run(() => this.insert(queue, serialised, this.now()))
+      .then(
+        () => this.wake(queue),
+        (e: unknown) => {
+          throw isAppError(e)
+            ? e
+            : new AppError(
+                'STORE_UNAVAILABLE',
+                `the embedded store could not take the jobs: ${errorMessage(e)}`,
+                { cause: e },
+              );
         },
       );
-      for (const p of batch) p.reject(err);
-      return;
+  }
+
+  private insert(queue: QueueName, jobs: SerialisedJobs, now: number): void {
+    for (const job of jobs) {
+      this.stmt.insert.run(
+        job.id ?? randomUUID(),
+        queue,
+        job.payload,
+        Math.max(job.runAt ?? now, now), // a past runAt is "now" (the port's ordering rule)
+        now,
+        now,
+      );
     }
-    for (const p of batch) p.resolve();
-    for (const p of batch) this.wake(p.queue);
   }
 
   process<T>(queue: QueueName, handler: JobHandler<T>, options: { concurrency: number }): void {
@@ -194,6 +178,8 @@ export class SqliteJobQueue implements JobQueue {
       inFlight: new Set(),
       timer: null,
       scheduled: false,
+      taking: null,
+      again: false,
     };
     this.consumers.set(queue, consumer);
     const poll = (): void => {
@@ -215,15 +201,29 @@ export class SqliteJobQueue implements JobQueue {
 
   private take(c: Consumer): void {
     if (this.stopping) return;
-    const free = c.concurrency - c.inFlight.size;
-    if (free <= 0) return;
-    let rows: JobRow[];
-    try {
-      rows = this.stmt.claim.all({ queue: c.queue, now: this.now(), limit: free }) as JobRow[];
-    } catch (e) {
-      this.onError(e, `claiming ${c.queue} jobs`);
+    if (c.taking) {
+      c.again = true;
       return;
     }
+    const free = c.concurrency - c.inFlight.size;
+    if (free <= 0) return;
+    c.taking = this.group
+      .run(() => this.stmt.claim.all({ queue: c.queue, now: this.now(), limit: free }) as JobRow[])
+      .then(
+        (rows) => this.start(c, rows),
+        (e: unknown) => this.onError(e, `claiming ${c.queue} jobs`),
+      )
+      .finally(() => {
+        c.taking = null;
+        if (c.again) {
+          c.again = false;
+          this.wake(c.queue);
+        }
+      });
+  }
+
+  /** Runs the jobs a take claimed (also while closing: they are in flight, close waits for them). */
+  private start(c: Consumer, rows: JobRow[]): void {
     rows.sort((a, b) => a.run_at - b.run_at || a.seq - b.seq);
     for (const row of rows) {
       const job: Job<unknown> = {
@@ -251,11 +251,13 @@ export class SqliteJobQueue implements JobQueue {
       outcome = { status: 'retry', delayMs: 1000, error: errorMessage(e) };
     }
     try {
-      const now = this.now();
-      if (outcome.status === 'done') this.stmt.done.run(job.id);
-      else if (outcome.status === 'retry')
-        this.stmt.retry.run(now + Math.max(0, outcome.delayMs), outcome.error, now, job.id);
-      else this.stmt.fail.run(outcome.error, now, job.id);
+      await this.group.run(() => {
+        const now = this.now();
+        if (outcome.status === 'done') this.stmt.done.run(job.id);
+        else if (outcome.status === 'retry')
+          this.stmt.retry.run(now + Math.max(0, outcome.delayMs), outcome.error, now, job.id);
+        else this.stmt.fail.run(outcome.error, now, job.id);
+      });
     } catch (e) {
       // The job stays `active`; it goes back to waiting at the next start.
       this.onError(e, `recording the outcome of ${c.queue} job ${job.id}`);
@@ -324,8 +326,16 @@ export class SqliteJobQueue implements JobQueue {
       // lead's add event, a delivery), which are written before the queue refuses adds.
       this.stopping = true;
       for (const c of this.consumers.values()) if (c.timer) clearTimeout(c.timer);
-      await Promise.all([...this.consumers.values()].flatMap((c) => [...c.inFlight]));
-      this.flush(); // adds already promised to callers are written before closing
+      // Takes waiting for their commit start their jobs, which then are in flight too.
+      for (;;) {
+        const busy = [...this.consumers.values()].flatMap((c) => [
+          ...(c.taking ? [c.taking] : []),
+          ...c.inFlight,
+        ]);
+        if (busy.length === 0) break;
+        await Promise.all(busy);
+      }
+      this.group.flush(); // adds already promised to callers are written before closing
       this.closed = true;
     })();
     return this.closing;

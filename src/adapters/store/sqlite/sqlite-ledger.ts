@@ -1,9 +1,11 @@
 /**
- * The idempotency ledger in the embedded store. Atomic because SQLite serialises writers. No
+ * The idempotency ledger in the embedded store. Atomic because SQLite serialises writers; each
+ * call's writes commit with the store's group (CommitGroup) and resolve once durable. No
  * fences: one process owns the embedded queue, so a run never loses its job to another.
  */
 import type { ClaimResult, Ledger } from '../../../ports/ledger';
 import type { SqliteDatabase } from './open-sqlite-database';
+import type { CommitGroup } from './commit-group';
 
 export class SqliteLedger implements Ledger {
   private readonly get;
@@ -11,7 +13,10 @@ export class SqliteLedger implements Ledger {
   private readonly sent;
   private readonly drop;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    db: SqliteDatabase,
+    private readonly group: CommitGroup,
+  ) {
     this.get = db.prepare(`SELECT state, owner FROM ledger WHERE key = ?`);
     this.insert = db.prepare(
       `INSERT INTO ledger (key, state, owner, updated_at) VALUES (?, 'claimed', ?, ?)`,
@@ -23,8 +28,8 @@ export class SqliteLedger implements Ledger {
   }
 
   claim(keys: readonly string[], owner: string, nowMs: number): Promise<Map<string, ClaimResult>> {
-    const result = new Map<string, ClaimResult>();
-    this.db.transaction(() => {
+    return this.group.run(() => {
+      const result = new Map<string, ClaimResult>();
       for (const key of keys) {
         const row = this.get.get(key) as { state: string; owner: string } | undefined;
         if (!row) {
@@ -36,21 +41,19 @@ export class SqliteLedger implements Ledger {
           result.set(key, row.owner === owner ? 'claimed' : 'in_progress_elsewhere');
         }
       }
-    })();
-    return Promise.resolve(result);
+      return result;
+    });
   }
 
   markSent(keys: readonly string[], owner: string, nowMs: number): Promise<void> {
-    this.db.transaction(() => {
+    return this.group.run(() => {
       for (const key of keys) this.sent.run(nowMs, key, owner);
-    })();
-    return Promise.resolve();
+    });
   }
 
   release(keys: readonly string[], owner: string): Promise<void> {
-    this.db.transaction(() => {
+    return this.group.run(() => {
       for (const key of keys) this.drop.run(key, owner);
-    })();
-    return Promise.resolve();
+    });
   }
 }
