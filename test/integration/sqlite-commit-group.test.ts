@@ -91,7 +91,7 @@ describe('CommitGroup (embedded store group commit)', () => {
     ]);
     for (const r of results) {
       assert.equal(r.status, 'rejected');
-      const e = (r as PromiseRejectedResult).reason as unknown;
+      const e: unknown = r.reason;
       assert.ok(isAppError(e) && e.code === 'STORE_UNAVAILABLE', String(e));
       assert.match((e as Error).message, /could not commit: FOREIGN KEY constraint failed/);
     }
