@@ -93,12 +93,61 @@ describe('CommitGroup (embedded store group commit)', () => {
       assert.equal(r.status, 'rejected');
       const e: unknown = r.reason;
       assert.ok(isAppError(e) && e.code === 'STORE_UNAVAILABLE', String(e));
-      assert.match((e as Error).message, /could not commit: FOREIGN KEY constraint failed/);
+      assert.equal(e.retryable, true, 'an outage of the store, to be retried, not a refusal');
+      assert.match(e.message, /could not write: FOREIGN KEY constraint failed/);
     }
     assert.deepEqual(seenByReader(), [], 'none of the group took effect');
     assert.equal(opened.db.inTransaction, false);
     await group.run(insert('b', 2));
     assert.deepEqual(seenByReader(), ['b'], 'the next group commits as usual');
+  });
+
+  it('fails the whole group when SQLite itself rolls the transaction back (disk full)', async () => {
+    opened.db.exec(`CREATE TABLE big (b BLOB)`);
+    const pages = opened.db.pragma('page_count', { simple: true }) as number;
+    opened.db.pragma(`max_page_count = ${pages + 3}`); // a disk with room for a few pages only
+    const results = await Promise.allSettled([
+      group.run(insert('a', 1)),
+      group.run(() => opened.db.prepare(`INSERT INTO big VALUES (zeroblob(1000000))`).run()),
+      group.run(insert('c', 3)), // must not commit on its own after the rollback
+    ]);
+    opened.db.pragma('max_page_count = 1073741823');
+    for (const r of results) {
+      assert.equal(r.status, 'rejected');
+      const e: unknown = r.reason;
+      assert.ok(isAppError(e) && e.code === 'STORE_UNAVAILABLE' && e.retryable, String(e));
+      assert.match(e.message, /could not write: database or disk is full/);
+    }
+    assert.deepEqual(seenByReader(), [], 'none of the group took effect');
+    assert.equal(opened.db.inTransaction, false);
+    await group.run(insert('d', 4));
+    assert.deepEqual(seenByReader(), ['d'], 'the next group commits as usual');
+  });
+
+  it('holds the write lock from the start, so a first write that only reads cannot go stale', async () => {
+    // Another process writing to the file (a `replay` beside the service), not willing to wait.
+    const other = new Database(opened.file);
+    other.pragma('busy_timeout = 0');
+    try {
+      let otherWrite = '';
+      const first = group.run(() => {
+        const seen = seenByReader();
+        try {
+          other.prepare(`INSERT INTO t (k, v) VALUES ('x', 0)`).run();
+          otherWrite = 'committed';
+        } catch (e) {
+          otherWrite = (e as { code?: string }).code ?? String(e);
+        }
+        return seen;
+      });
+      const second = group.run(insert('b', 2));
+      assert.deepEqual(await first, []);
+      assert.equal(await second, 1, 'the group wrote after its read');
+      assert.equal(otherWrite, 'SQLITE_BUSY', 'the other writer waits for the group');
+      assert.deepEqual(seenByReader(), ['b']);
+    } finally {
+      other.close();
+    }
   });
 
   it('commits what is waiting on close and refuses writes after it', async () => {

@@ -223,7 +223,7 @@ export class BullmqJobQueue implements JobQueue {
         const err = new AppError(
           'STORE_UNAVAILABLE',
           `Redis could not take the jobs: ${errorMessage(e)}`,
-          { cause: e },
+          { cause: e, retryable: true },
         );
         for (const p of batch) p.reject(err);
       },

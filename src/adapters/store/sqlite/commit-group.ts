@@ -4,8 +4,12 @@
  * caller's promise settles only after that transaction has committed, as if it had committed alone.
  *
  * Each write runs in a savepoint of its own: one that throws (a constraint, a bug) is rolled back
- * and rejects its own caller only; the others commit. A commit that fails (disk full, I/O error)
- * rejects every write of the group with STORE_UNAVAILABLE, and none of them took effect.
+ * and rejects its own caller only; the others commit. An error after which SQLite has rolled back
+ * the whole transaction itself (disk full, I/O error, out of memory), or a commit that fails,
+ * rejects every write of the group with STORE_UNAVAILABLE (retryable: a store outage, not a
+ * refusal), and none of them took effect. The transaction is `BEGIN IMMEDIATE`: it holds the write
+ * lock from its first statement, so a group whose first write only reads cannot find its snapshot
+ * stale when another connection (a `replay` beside the service) wrote meanwhile.
  *
  * Why: a conversion on the embedded store is about seven small writes (take the job, claim the
  * ledger, mark it sent, log the delivery, finish the job, twice over for the inbound and the
@@ -38,6 +42,9 @@ export class CommitGroup {
         try {
           return { ok: true, value: this.inSavepoint(p.work) };
         } catch (error) {
+          // SQLite rolled the whole transaction back: the writes before this one are gone, and
+          // the ones after it would each commit on their own. The group fails as one.
+          if (!this.db.inTransaction) throw error;
           return { ok: false, error };
         }
       }),
@@ -50,7 +57,9 @@ export class CommitGroup {
    */
   run<T>(work: () => T): Promise<T> {
     if (this.closed)
-      return Promise.reject(new AppError('STORE_UNAVAILABLE', 'the embedded store is closed'));
+      return Promise.reject(
+        new AppError('STORE_UNAVAILABLE', 'the embedded store is closed', { retryable: true }),
+      );
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
@@ -68,12 +77,12 @@ export class CommitGroup {
     if (batch.length === 0) return;
     let settled: Settled[];
     try {
-      settled = this.commitAll(batch);
+      settled = this.commitAll.immediate(batch);
     } catch (e) {
       const error = new AppError(
         'STORE_UNAVAILABLE',
-        `the embedded store could not commit: ${errorMessage(e)}`,
-        { cause: e },
+        `the embedded store could not write: ${errorMessage(e)}`,
+        { cause: e, retryable: true },
       );
       for (const p of batch) p.reject(error);
       return;

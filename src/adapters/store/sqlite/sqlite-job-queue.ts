@@ -150,7 +150,7 @@ export class SqliteJobQueue implements JobQueue {
             : new AppError(
                 'STORE_UNAVAILABLE',
                 `the embedded store could not take the jobs: ${errorMessage(e)}`,
-                { cause: e },
+                { cause: e, retryable: true },
               );
         },
       );
@@ -226,10 +226,20 @@ export class SqliteJobQueue implements JobQueue {
   private start(c: Consumer, rows: JobRow[]): void {
     rows.sort((a, b) => a.run_at - b.run_at || a.seq - b.seq);
     for (const row of rows) {
+      let payload: unknown;
+      try {
+        payload = JSON.parse(row.payload);
+      } catch (e) {
+        // Only a damaged file can hold this (payloads are written as JSON). Say so and leave the
+        // row for a person (it stays active until the next start) rather than throw out of the
+        // event loop.
+        this.onError(e, `${c.queue} job ${row.id}: the stored payload is not JSON`);
+        continue;
+      }
       const job: Job<unknown> = {
         id: row.id,
         queue: row.queue,
-        payload: JSON.parse(row.payload) as unknown,
+        payload,
         attempts: row.attempts,
         firstAttemptAt: row.first_attempt_at,
         createdAt: row.created_at,
