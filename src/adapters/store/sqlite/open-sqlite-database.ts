@@ -2,10 +2,10 @@
  * Opens the embedded store: one SQLite file in the data folder, in WAL mode.
  *
  * `synchronous = FULL` makes every commit durable across power loss, not just across a process
- * crash; its cost (one fsync per commit) is paid once per group of webhooks, because the job queue
- * store commits the writes of each event-loop turn together (see CommitGroup). The file is owned by one process at a
- * time: a lock file in the data folder refuses a second closeloop on the same folder, which would
- * otherwise hand out the same jobs twice. Use Redis to run several processes.
+ * crash; its cost (one fsync per commit) is shared, because the store commits the writes of each
+ * event-loop turn together (see CommitGroup). The file is owned by one process at a time: a lock
+ * file in the data folder refuses a second closeloop on the same folder, which would otherwise hand
+ * out the same jobs twice. Use Redis to run several processes.
  */
 import Database from 'better-sqlite3';
 import fs from 'node:fs';

@@ -5,9 +5,9 @@
  * writes of one turn of the event loop, this queue's and the ledger's and delivery log's alike,
  * share one transaction (one fsync) and each resolves after it commits. Acknowledging a webhook
  * only after it is durable thus costs little more than not doing so. Consumers are woken at once
- * by a local `add` and otherwise poll for delayed jobs. One process owns the file (see openSqliteDatabase), so jobs
- * found `active` at start-up were in flight when the previous process died: they go back to
- * waiting.
+ * by a local `add` and otherwise poll for delayed jobs. One process owns the file (see
+ * openSqliteDatabase), so jobs found `active` at start-up were in flight when the previous process
+ * died: they go back to waiting.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError, isAppError } from '../../../core/errors';
