@@ -27,14 +27,14 @@
  * would, through bench/cpu-profile-preload.ts, and print the top self-time functions per
  * process; profiling costs CPU, so the rows of such a run are labelled "profiled").
  */
-import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { fork, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { webhookBody } from '../test/helpers/amocrm-webhook';
-import { deleteRedisKeys } from '../test/helpers/redis-test-prefix';
+import { deleteRedisKeys, uniqueRedisPrefix } from '../test/helpers/redis-test-prefix';
 import {
   kill9,
   startCloseloopProcess,
@@ -42,6 +42,7 @@ import {
 } from '../test/helpers/closeloop-process';
 import type { SinkMessage } from './ga4-sink';
 import { formatSummary, summariseProfile } from './cpuprofile-top';
+import { startIntakeServer } from './intake-server-process';
 
 const N = Number(process.env.BENCH_WEBHOOKS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -284,14 +285,6 @@ function profileEnv(name: string, profDir: string): Record<string, string> {
     : {};
 }
 
-/**
- * With LOG_LEVEL=warn the helper picks a PORT and waits for /healthz (workers then get an HTTP
- * server with /healthz and /metrics only; with info logs they have none).
- */
-function startCloseloop(env: Record<string, string>): Promise<CloseloopProcess> {
-  return startCloseloopProcess(env);
-}
-
 async function stopCloseloop(c: CloseloopProcess): Promise<number | null> {
   if (c.proc.exitCode !== null || c.proc.signalCode !== null) return c.proc.exitCode;
   c.proc.kill('SIGTERM');
@@ -346,31 +339,14 @@ async function intakeSqlite(): Promise<Row> {
   console.log(
     `${title}: bench/intake-server.js durable (closeloop's app + embedded store, no worker)`,
   );
-  const proc = spawn(process.execPath, [path.join(__dirname, 'intake-server.js'), 'durable'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout.on('data', (c: Buffer) => {
-      for (const line of c.toString().split('\n').filter(Boolean)) {
-        lines.push(line);
-        const m = /^READY (\d+)/.exec(line);
-        if (m) resolve(Number(m[1]));
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`intake server exited with ${code}`)));
-  });
-  proc.removeAllListeners('exit');
-  const procs = [{ label: 'intake server', pid: proc.pid! }];
+  const server = await startIntakeServer('durable');
+  const { port } = server;
+  const procs = [{ label: 'intake server', pid: server.proc.pid! }];
   const warm = await postAll(port, webhooks(900_000, WARMUP));
   const before = cpuSnapshot(procs);
   const post = await postAll(port, webhooks(1_000_000, N));
   const cpu = cpuDelta(before, cpuSnapshot(procs));
-  await new Promise<void>((resolve) => {
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
-  const stored = Number(/^STORED (\d+)/.exec(lines.find((l) => l.startsWith('STORED')) ?? '')?.[1]);
+  const stored = await server.stop();
   const wallS = (post.t1 - post.t0) / 1000;
   const warnings: string[] = [];
   const acked = warm.acked.size + post.acked.size;
@@ -387,13 +363,13 @@ async function intakeSqlite(): Promise<Row> {
 /** Durable intake alone on Redis: a web process, no workers. */
 async function intakeRedis(): Promise<Row> {
   const title = 'intake ceiling (redis, web)';
-  const prefix = `closeloop-bench-${process.pid}-${Date.now()}`;
+  const prefix = uniqueRedisPrefix('bench');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-e2e-'));
   console.log(`${title}: 1 closeloop web process, no worker, ${REDIS_URL} prefix ${prefix}`);
   const warnings: string[] = [];
   let web: CloseloopProcess | undefined;
   try {
-    web = await startCloseloop({
+    web = await startCloseloopProcess({
       ...closeloopEnv(dir, 'http://127.0.0.1:9', 'warn'),
       REDIS_URL,
       CLOSELOOP_REDIS_PREFIX: prefix,
@@ -435,7 +411,7 @@ async function endToEnd(kind: 'embedded' | 'redis', logLevel: 'warn' | 'info'): 
   const title = `${kind === 'embedded' ? 'embedded (1 process)' : 'redis (1 web + 2 workers)'}${logLevel === 'info' ? ' info' : ''}${CPU_PROF ? ' profiled' : ''}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-e2e-'));
   const profDir = path.join(dir, 'profiles');
-  const prefix = `closeloop-bench-${process.pid}-${Date.now()}`;
+  const prefix = uniqueRedisPrefix('bench');
   const sink = await startSink();
   console.log(
     `${title}: LOG_LEVEL=${logLevel}, GA4 stand-in bench/ga4-sink.js in its own process${kind === 'redis' ? `, ${REDIS_URL} prefix ${prefix}` : `, SQLite in ${dir}`}`,
@@ -449,13 +425,13 @@ async function endToEnd(kind: 'embedded' | 'redis', logLevel: 'warn' | 'info'): 
     if (kind === 'embedded') {
       children.push({
         label: 'closeloop all',
-        c: await startCloseloop({ ...env, ...profileEnv(profileName('all'), profDir) }),
+        c: await startCloseloopProcess({ ...env, ...profileEnv(profileName('all'), profDir) }),
       });
     } else {
       const redisEnv = { ...env, REDIS_URL, CLOSELOOP_REDIS_PREFIX: prefix };
       children.push({
         label: 'web',
-        c: await startCloseloop({
+        c: await startCloseloopProcess({
           ...redisEnv,
           CLOSELOOP_ROLE: 'web',
           ...profileEnv(profileName('web'), profDir),
@@ -464,7 +440,7 @@ async function endToEnd(kind: 'embedded' | 'redis', logLevel: 'warn' | 'info'): 
       for (const w of ['worker1', 'worker2']) {
         children.push({
           label: w,
-          c: await startCloseloop({
+          c: await startCloseloopProcess({
             ...redisEnv,
             CLOSELOOP_ROLE: 'worker',
             PORT: '', // no HTTP server, as in the Procfile

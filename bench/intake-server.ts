@@ -49,13 +49,15 @@ if (mode === 'bare') {
   const store = createSqliteStore({ dataDir: dir, deliveryLogMaxRows: 100_000 });
   const app = createApp({
     logger: quiet,
-    webhookSecret: SECRET,
-    maxBodyBytes: 1024 * 1024,
-    ingest: (events, receivedAt) =>
-      store.queue.add<InboundJobPayload>(
-        'inbound',
-        events.map((event) => ({ payload: { event, receivedAt } })),
-      ),
+    webhooks: {
+      webhookSecret: SECRET,
+      maxBodyBytes: 1024 * 1024,
+      ingest: (events, receivedAt) =>
+        store.queue.add<InboundJobPayload>(
+          'inbound',
+          events.map((event) => ({ payload: { event, receivedAt } })),
+        ),
+    },
     health: () => Promise.resolve({}),
   });
   const server = http

@@ -5,43 +5,14 @@
  *
  * Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 50).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import { webhookBody } from '../test/helpers/amocrm-webhook';
+import { startIntakeServer } from './intake-server-process';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECRET = 'bench-webhook-secret-0123456789';
-
-function startServer(
-  mode: 'bare' | 'durable',
-): Promise<{ proc: ChildProcess; port: number; lines: string[] }> {
-  const proc = spawn(process.execPath, [path.join(__dirname, 'intake-server.js'), mode], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  return new Promise((resolve, reject) => {
-    proc.stdout.on('data', (c: Buffer) => {
-      for (const line of c.toString().split('\n').filter(Boolean)) {
-        lines.push(line);
-        const m = /^READY (\d+)/.exec(line);
-        if (m) resolve({ proc, port: Number(m[1]), lines });
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
-  });
-}
-
-async function stopServer(s: { proc: ChildProcess; lines: string[] }): Promise<string[]> {
-  await new Promise<void>((resolve) => {
-    s.proc.removeAllListeners('exit');
-    s.proc.once('exit', () => resolve());
-    s.proc.kill('SIGTERM');
-  });
-  return s.lines;
-}
 
 async function load(url: string, bodies: string[]) {
   let i = 0;
@@ -80,19 +51,16 @@ async function main(): Promise<void> {
     `${CONNECTIONS} connections, ${SECONDS} s per server, body ${bodies[0]!.length} bytes\n`,
   );
 
-  const bare = await startServer('bare');
+  const bare = await startIntakeServer('bare');
   await load(`http://127.0.0.1:${bare.port}/`, bodies.slice(0, 50)); // warm-up
   const ceiling = await load(`http://127.0.0.1:${bare.port}/`, bodies);
-  await stopServer(bare);
+  await bare.stop();
 
-  const durable = await startServer('durable');
+  const durable = await startIntakeServer('durable');
   const url = `http://127.0.0.1:${durable.port}/webhooks/amocrm/${SECRET}`;
   const warm = await load(url, bodies.slice(0, 50));
   const ours = await load(url, bodies);
-  const lines = await stopServer(durable);
-  const stored = Number(
-    /^STORED (\d+)/.exec(lines.find((l) => l.startsWith('STORED')) ?? '')?.[1] ?? NaN,
-  );
+  const stored = await durable.stop();
 
   const row = (name: string, r: typeof ceiling) =>
     `${name.padEnd(38)} ${r.perSecond.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(4)} ms   non-2xx ${r.non2xx}  errors ${r.errors}`;

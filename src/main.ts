@@ -27,6 +27,7 @@ import { Ga4Destination } from './adapters/destinations/ga4';
 import { WebhookCrmSource } from './adapters/crm/amocrm/webhook-crm-source';
 import type { Redactor } from './adapters/log/redactor';
 import type { Store } from './ports/store';
+import { QUEUE_NAMES } from './ports/job-queue';
 import type { DeliveryLog } from './ports/delivery-log';
 import { Metrics } from './adapters/metrics/metrics';
 import type { Destination } from './ports/destination';
@@ -126,18 +127,21 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     redactor.add(webhookSecret);
     const app = createApp({
       logger,
-      webhookSecret,
-      maxBodyBytes: config.webhook.maxBodyBytes,
       now,
-      ingest: web
-        ? async (events: readonly LeadEvent[], receivedAt: number) => {
-            await store.queue.add<InboundJobPayload>(
-              'inbound',
-              events.map((event) => ({ payload: { event, receivedAt } })),
-            );
-            metrics.leadEvents.inc({}, events.length);
-          }
-        : undefined,
+      webhooks:
+        webhookSecret === undefined
+          ? undefined
+          : {
+              webhookSecret,
+              maxBodyBytes: config.webhook.maxBodyBytes,
+              ingest: async (events: readonly LeadEvent[], receivedAt: number) => {
+                await store.queue.add<InboundJobPayload>(
+                  'inbound',
+                  events.map((event) => ({ payload: { event, receivedAt } })),
+                );
+                metrics.leadEvents.inc({}, events.length);
+              },
+            },
       snippet: web ? readSnippet(logger) : undefined,
       leadIntake:
         web && config.leadIntake.enabled
@@ -145,13 +149,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           : undefined,
       onWebhookAnswered: (status) => metrics.webhooks.inc({ status: String(status) }),
       metrics: async () => {
-        const queues = ['inbound', 'deliver', 'create_lead'] as const;
-        const counts = await Promise.all(queues.map((q) => store.queue.counts(q)));
+        const counts = await Promise.all(QUEUE_NAMES.map((q) => store.queue.counts(q)));
         return metrics.render([
           {
             name: 'closeloop_queue_jobs',
             help: 'Jobs in the queue by state (waiting, delayed, active, failed).',
-            values: queues.flatMap((queue, i) =>
+            values: QUEUE_NAMES.flatMap((queue, i) =>
               Object.entries(counts[i]!).map(([state, value]: [string, number]) => ({
                 labels: { queue, state },
                 value,
@@ -445,10 +448,11 @@ async function webhookSecretOf(options: ServiceOptions, store: Store): Promise<s
 }
 
 /**
- * The amoCRM API, when configured: the client (one rate limiter for the whole process) and the
- * rules with pipeline and status names resolved to ids. A name that does not exist stops the start
- * with the real names listed; an unreachable API with names in the rules stops it too (the rules
- * cannot be known), while without names the API is only needed later and may come back.
+ * The amoCRM API, when configured: the client (its rate limiter comes from the store, so the limit
+ * holds for every process sharing it) and the rules with pipeline and status names resolved to
+ * ids. A name that does not exist stops the start with the real names listed; an unreachable API
+ * with names in the rules stops it too (the rules cannot be known), while without names the API is
+ * only needed later and may come back.
  */
 async function connectAmocrm(
   config: CloseloopConfig,

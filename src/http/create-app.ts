@@ -8,9 +8,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { AppError } from '../core/errors';
 import { errorMessage } from '../core/error-message';
-import type { LeadEvent } from '../core/lead';
 import { sendError, type RequestLogger } from './send-error';
-import { createWebhookHandler, WEBHOOK_PREFIX } from './webhook-handler';
+import { createWebhookHandler, WEBHOOK_PREFIX, type WebhookDeps } from './webhook-handler';
 import {
   createLeadIntakeHandler,
   isLeadsRequest,
@@ -19,14 +18,8 @@ import {
 
 export interface AppDeps {
   logger: RequestLogger;
-  /** Needed with `ingest`. */
-  webhookSecret?: string;
-  maxBodyBytes: number;
-  /**
-   * Stores the events durably; resolves only once they would survive a crash. Absent (a worker
-   * process): webhook requests are 404.
-   */
-  ingest?: (events: readonly LeadEvent[], receivedAt: number) => Promise<void>;
+  /** amoCRM webhooks (`POST /webhooks/amocrm/<secret>`); absent (a worker process): 404. */
+  webhooks?: Pick<WebhookDeps, 'webhookSecret' | 'maxBodyBytes' | 'ingest'>;
   /** Resolves with details when healthy; throws when the store cannot serve. */
   health: () => Promise<Record<string, unknown>>;
   /** Prometheus text for GET /metrics. */
@@ -95,14 +88,10 @@ export function createApp(deps: AppDeps): RequestListener {
     sendError(req, res, err, deps.logger, route);
   });
 
-  if (deps.ingest && deps.webhookSecret === undefined)
-    throw new Error('createApp: ingest needs a webhookSecret');
-  const handleWebhook = deps.ingest
+  const handleWebhook = deps.webhooks
     ? createWebhookHandler({
+        ...deps.webhooks,
         logger: deps.logger,
-        webhookSecret: deps.webhookSecret!,
-        maxBodyBytes: deps.maxBodyBytes,
-        ingest: deps.ingest,
         now: deps.now ?? Date.now,
       })
     : null;

@@ -19,6 +19,7 @@ export interface WebhookDeps {
   logger: RequestLogger;
   webhookSecret: string;
   maxBodyBytes: number;
+  /** Stores the events durably; resolves only once they would survive a crash. */
   ingest: (events: readonly LeadEvent[], receivedAt: number) => Promise<void>;
   now: () => number;
 }

@@ -15,15 +15,16 @@
  * - Jobs of one queue are started in the order they became ready: a job is ready when it is added,
  *   or at its `runAt` when that lies in the future (a `runAt` in the past means "now", not "before
  *   the jobs already waiting"); a delayed or retried job is ready once its time has come and the
- *   queue has seen it (within a poll interval). With concurrency > 1
- *   they may finish in any order. No ordering across queues. (One process: across several worker
- *   processes only "first ready, first handed out" holds.)
+ *   queue has seen it (within a poll interval). With concurrency > 1 they may finish in any
+ *   order. No ordering across queues. (One process: across several worker processes only "first
+ *   ready, first handed out" holds.)
  * - `close()` stops taking new jobs and resolves once every handler in flight has finished.
  *
  * Out of scope: retry policy (src/core/retry-policy.ts decides, the handler returns it), priorities.
  */
 
-export type QueueName = 'inbound' | 'deliver' | 'create_lead';
+export const QUEUE_NAMES = ['inbound', 'deliver', 'create_lead'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface NewJob<T> {
   /** Deduplication id; a random one when absent. */

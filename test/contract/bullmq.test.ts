@@ -6,14 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BullmqJobQueue } from '../../src/adapters/store/redis/bullmq-job-queue';
-import type { JobQueue, QueueName } from '../../src/ports/job-queue';
+import { QUEUE_NAMES, type JobQueue } from '../../src/ports/job-queue';
 import assert from 'node:assert/strict';
 import { describeJobQueueContract } from './job-queue.contract';
 import { waitFor } from '../helpers/wait-for';
 import type { JobQueueBackend } from './job-queue.contract';
 
 const url = process.env.REDIS_URL;
-const QUEUE_NAMES: readonly QueueName[] = ['inbound', 'deliver', 'create_lead'];
 
 /**
  * One test's Redis: its own prefix, and every connection it opened, so a "crash" can drop the

@@ -2,7 +2,6 @@
  * The port contracts against Redis, each test on its own key prefix, deleted afterwards. Runs only
  * when REDIS_URL is set (CI sets it); without it, one visible skipped test says so.
  */
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisDeliveryLog } from '../../src/adapters/store/redis/redis-delivery-log';
 import { RedisLedger } from '../../src/adapters/store/redis/redis-ledger';
@@ -22,7 +21,8 @@ function redisBackend(): {
   client: () => Redis;
   cleanup: () => Promise<void>;
 } {
-  const prefix = `closeloop-test:${randomUUID()}:`;
+  const base = uniqueRedisPrefix('contract');
+  const prefix = `${base}:`;
   const clients: Redis[] = [];
   const client = (): Redis => {
     const redis = new Redis(REDIS_URL!, { lazyConnect: false, maxRetriesPerRequest: 1 });
@@ -33,13 +33,7 @@ function redisBackend(): {
     prefix,
     client,
     cleanup: async (): Promise<void> => {
-      const redis = client();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteRedisKeys(REDIS_URL!, base);
       await Promise.all(clients.filter((c) => c.status !== 'end').map((c) => c.quit()));
     },
   };

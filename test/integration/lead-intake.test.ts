@@ -114,9 +114,11 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
   function app(settings: LeadIntakeSettings = SETTINGS) {
     return createApp({
       logger: log.logger,
-      webhookSecret: 'intake-test-secret-0123456789',
-      maxBodyBytes: 64 * 1024,
-      ingest: () => Promise.resolve(),
+      webhooks: {
+        webhookSecret: 'intake-test-secret-0123456789',
+        maxBodyBytes: 64 * 1024,
+        ingest: () => Promise.resolve(),
+      },
       health: () => Promise.resolve({}),
       now: () => clock,
       leadIntake: { settings, queue: store.queue },
@@ -347,9 +349,11 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
     it('is not routed when lead intake is off', async () => {
       const off = createApp({
         logger: log.logger,
-        webhookSecret: 'intake-test-secret-0123456789',
-        maxBodyBytes: 64 * 1024,
-        ingest: () => Promise.resolve(),
+        webhooks: {
+          webhookSecret: 'intake-test-secret-0123456789',
+          maxBodyBytes: 64 * 1024,
+          ingest: () => Promise.resolve(),
+        },
         health: () => Promise.resolve({}),
       });
       await request(off).post('/leads').send({ phone: '89161234567' }).expect(404);

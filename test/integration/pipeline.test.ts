@@ -57,6 +57,11 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
       await waitForDrained(service!.store.queue);
     }
 
+    /** The lead's delivery-log outcomes, oldest first. */
+    async function outcomesOf(leadId: number): Promise<string[]> {
+      return (await service!.store.deliveryLog.list({ leadId })).map((r) => r.outcome).reverse();
+    }
+
     beforeEach(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-pipeline-'));
       ga4 = await startGa4StandIn();
@@ -131,10 +136,7 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
       await settled();
       assert.equal(ga4.collected().length, 1);
       assert.equal(ga4.attempts().length, 3);
-      const outcomes = (await service!.store.deliveryLog.list({ leadId: 501 }))
-        .map((r) => r.outcome)
-        .reverse();
-      assert.deepEqual(outcomes, ['retrying', 'retrying', 'sent']);
+      assert.deepEqual(await outcomesOf(501), ['retrying', 'retrying', 'sent']);
     });
 
     it('never sends a conversion twice when amoCRM repeats the webhook', async () => {
@@ -150,10 +152,7 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
         .flatMap((r) => (r.json as { events: Array<{ name: string }> }).events)
         .filter((e) => e.name === 'purchase');
       assert.equal(purchases.length, 1);
-      const outcomes = (await service!.store.deliveryLog.list({ leadId: 777 }))
-        .map((r) => r.outcome)
-        .sort();
-      assert.deepEqual(outcomes, ['duplicate', 'duplicate', 'sent']);
+      assert.deepEqual((await outcomesOf(777)).sort(), ['duplicate', 'duplicate', 'sent']);
     });
 
     it('records a lead without a client ID as skipped, with the reason, and sends nothing', async () => {

@@ -7,10 +7,10 @@
  * amoCRM would see; the limiter's 50 ms margin covers the delay between Redis and the test.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RedisRateLimiter } from '../../src/adapters/rate-limit/redis-rate-limiter';
+import { deleteRedisKeys, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
 
 const REDIS_URL = process.env.REDIS_URL;
 
@@ -41,20 +41,14 @@ if (!REDIS_URL) {
     let second: RedisRateLimiter;
 
     beforeEach(function () {
-      prefix = `closeloop-test:${randomUUID()}:`;
+      prefix = uniqueRedisPrefix('limiter');
       clients = [new Redis(REDIS_URL), new Redis(REDIS_URL)];
-      first = new RedisRateLimiter(clients[0]!, PER_SECOND, { prefix });
-      second = new RedisRateLimiter(clients[1]!, PER_SECOND, { prefix });
+      first = new RedisRateLimiter(clients[0]!, PER_SECOND, { prefix: `${prefix}:` });
+      second = new RedisRateLimiter(clients[1]!, PER_SECOND, { prefix: `${prefix}:` });
     });
 
     afterEach(async function () {
-      const redis = clients[0]!;
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteRedisKeys(REDIS_URL, prefix);
       await Promise.all(clients.map((c) => c.quit()));
     });
 

@@ -42,15 +42,17 @@ describe('POST /webhooks/amocrm/:secret', () => {
   function app(maxBodyBytes = 64 * 1024) {
     return createApp({
       logger,
-      webhookSecret: SECRET,
-      maxBodyBytes,
-      ingest: (events: readonly LeadEvent[], receivedAt: number) =>
-        failStore
-          ? Promise.reject(new AppError('STORE_UNAVAILABLE', 'disk full'))
-          : store.queue.add<InboundJobPayload>(
-              'inbound',
-              events.map((event) => ({ payload: { event, receivedAt } })),
-            ),
+      webhooks: {
+        webhookSecret: SECRET,
+        maxBodyBytes,
+        ingest: (events: readonly LeadEvent[], receivedAt: number) =>
+          failStore
+            ? Promise.reject(new AppError('STORE_UNAVAILABLE', 'disk full'))
+            : store.queue.add<InboundJobPayload>(
+                'inbound',
+                events.map((event) => ({ payload: { event, receivedAt } })),
+              ),
+      },
       health: async () => {
         await store.ping();
         return { store: store.kind };
@@ -172,9 +174,11 @@ describe('POST /webhooks/amocrm/:secret', () => {
     const snippet = Buffer.from('(function(){/* snippet */})();');
     const withSnippet = createApp({
       logger,
-      webhookSecret: SECRET,
-      maxBodyBytes: 1024,
-      ingest: () => Promise.resolve(),
+      webhooks: {
+        webhookSecret: SECRET,
+        maxBodyBytes: 1024,
+        ingest: () => Promise.resolve(),
+      },
       health: () => Promise.resolve({}),
       snippet,
     });

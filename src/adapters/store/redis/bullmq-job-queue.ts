@@ -26,14 +26,15 @@ import type { JobsOptions } from 'bullmq';
 import { AppError } from '../../../core/errors';
 import { errorMessage } from '../../../core/error-message';
 import { withTimeout } from '../../with-timeout';
-import type {
-  FailedJob,
-  JobHandler,
-  JobOutcome,
-  JobQueue,
-  NewJob,
-  QueueCounts,
-  QueueName,
+import {
+  QUEUE_NAMES,
+  type FailedJob,
+  type JobHandler,
+  type JobOutcome,
+  type JobQueue,
+  type NewJob,
+  type QueueCounts,
+  type QueueName,
 } from '../../../ports/job-queue';
 
 /** What a BullMQ job carries: the payload and our own bookkeeping (BullMQ's retries are unused). */
@@ -87,7 +88,6 @@ interface PendingAdd {
   reject: (e: unknown) => void;
 }
 
-const QUEUE_NAMES: readonly QueueName[] = ['inbound', 'deliver', 'create_lead'];
 /** A handler that throws is retried after this long (the port's rule). */
 const THROWN_RETRY_MS = 1000;
 
