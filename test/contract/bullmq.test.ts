@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { describeJobQueueContract } from './job-queue.contract';
 import { waitFor } from '../helpers/wait-for';
 import type { JobQueueBackend } from './job-queue.contract';
+import { itNeedsRedis } from '../helpers/redis-test-prefix';
 
 const url = process.env.REDIS_URL;
 
@@ -75,10 +76,7 @@ function bullmqBackend(
 
 if (url === undefined) {
   describe('BullMQ job queue contract', () => {
-    // Needs a Redis server; CI sets REDIS_URL. A visible skip, so a missing Redis is noticed.
-    it('needs REDIS_URL', function () {
-      this.skip();
-    });
+    itNeedsRedis();
   });
 } else {
   describeJobQueueContract('bullmq', () => Promise.resolve(bullmqBackend(url)));

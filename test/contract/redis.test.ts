@@ -11,7 +11,7 @@ import { describeLedgerContract } from './ledger.contract';
 import { describeTokenStoreContract } from './token-store.contract';
 import { describeLeaseContract, describeStoreContract, type StoreBackend } from './store.contract';
 import { createRedisStore } from '../../src/adapters/store/redis';
-import { deleteRedisKeys, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
+import { deleteRedisKeys, uniqueRedisPrefix, itNeedsRedis } from '../helpers/redis-test-prefix';
 
 const REDIS_URL = process.env.REDIS_URL;
 
@@ -41,10 +41,7 @@ function redisBackend(): {
 
 if (!REDIS_URL) {
   // No Redis here: skip visibly rather than pass silently. CI sets REDIS_URL.
-  describe('Redis contracts', () =>
-    it('needs REDIS_URL', function () {
-      this.skip();
-    }));
+  describe('Redis contracts', () => itNeedsRedis());
 } else {
   describeLedgerContract('redis', () => {
     const b = redisBackend();

@@ -20,7 +20,12 @@ import {
   startCloseloopProcess,
   type CloseloopProcess,
 } from '../helpers/closeloop-process';
-import { deleteRedisKeys, REDIS_URL, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
+import {
+  deleteRedisKeys,
+  REDIS_URL,
+  uniqueRedisPrefix,
+  itNeedsRedis,
+} from '../helpers/redis-test-prefix';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 
 const SECRET = 'graceful-webhook-secret-0123';
@@ -66,10 +71,7 @@ for (const [name, makeBackend] of backends) {
     let child: CloseloopProcess | null = null;
 
     if (makeBackend === null) {
-      // Needs a Redis server; CI sets REDIS_URL. A visible skip, so a missing Redis is noticed.
-      it('needs REDIS_URL', function () {
-        this.skip();
-      });
+      itNeedsRedis();
       return;
     }
 
@@ -156,10 +158,7 @@ for (const [name, makeBackend] of backends) {
 describe('a second SIGTERM while work is stuck (Redis away)', function () {
   this.timeout(30_000);
   if (!REDIS_URL) {
-    // Needs a Redis server; CI sets REDIS_URL. A visible skip, so a missing Redis is noticed.
-    it('needs REDIS_URL', function () {
-      this.skip();
-    });
+    itNeedsRedis();
     return;
   }
   const redisUrl = REDIS_URL;

@@ -16,7 +16,12 @@ import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
 import { waitForDrained } from '../helpers/wait-for-drained';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
-import { deleteRedisKeys, REDIS_URL, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
+import {
+  deleteRedisKeys,
+  REDIS_URL,
+  uniqueRedisPrefix,
+  itNeedsRedis,
+} from '../helpers/redis-test-prefix';
 import { createRedisStore } from '../../src/adapters/store/redis';
 
 function purchasesOf(ga4: Ga4StandIn): string[] {
@@ -32,11 +37,7 @@ function purchasesOf(ga4: Ga4StandIn): string[] {
 }
 
 if (!REDIS_URL) {
-  describe('Redis outage', () =>
-    // Needs a Redis server; CI sets REDIS_URL. A visible skip, so a missing Redis is noticed.
-    it('needs REDIS_URL', function () {
-      this.skip();
-    }));
+  describe('Redis outage', () => itNeedsRedis());
 } else {
   const redisUrl = REDIS_URL;
   describe('Redis outage', function () {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RedisRateLimiter } from '../../src/adapters/rate-limit/redis-rate-limiter';
-import { deleteRedisKeys, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
+import { deleteRedisKeys, uniqueRedisPrefix, itNeedsRedis } from '../helpers/redis-test-prefix';
 
 const REDIS_URL = process.env.REDIS_URL;
 
@@ -27,10 +27,7 @@ function busiestWindow(times: readonly number[], windowMs: number): number {
 
 if (!REDIS_URL) {
   // No Redis here: skip visibly rather than pass silently. CI sets REDIS_URL.
-  describe('RedisRateLimiter across processes', () =>
-    it('needs REDIS_URL', function () {
-      this.skip();
-    }));
+  describe('RedisRateLimiter across processes', () => itNeedsRedis());
 } else {
   describe('RedisRateLimiter across processes', function () {
     this.timeout(10_000);

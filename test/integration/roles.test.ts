@@ -17,7 +17,12 @@ import {
   terminate,
   type CloseloopProcess,
 } from '../helpers/closeloop-process';
-import { deleteRedisKeys, REDIS_URL, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
+import {
+  deleteRedisKeys,
+  REDIS_URL,
+  uniqueRedisPrefix,
+  itNeedsRedis,
+} from '../helpers/redis-test-prefix';
 
 const SECRET = 'roles-webhook-secret-0123456';
 
@@ -77,10 +82,7 @@ describe('CLOSELOOP_ROLE', function () {
     const children: CloseloopProcess[] = [];
 
     if (!REDIS_URL) {
-      // Needs a Redis server; CI sets REDIS_URL. A visible skip, so a missing Redis is noticed.
-      it('needs REDIS_URL', function () {
-        this.skip();
-      });
+      itNeedsRedis();
       return;
     }
     const redisUrl = REDIS_URL;

@@ -39,7 +39,7 @@ import {
   type CloseloopProcess,
   EXAMPLE_CONFIG,
 } from '../helpers/closeloop-process';
-import { deleteRedisKeys, uniqueRedisPrefix } from '../helpers/redis-test-prefix';
+import { deleteRedisKeys, uniqueRedisPrefix, itNeedsRedis } from '../helpers/redis-test-prefix';
 
 const url = process.env.REDIS_URL;
 
@@ -88,10 +88,7 @@ async function countSent(redis: Redis, prefix: string): Promise<number> {
 
 if (url === undefined) {
   describe('scale-out crash safety (web + 2 workers on Redis, SIGKILL)', () => {
-    // Needs a Redis server; CI sets REDIS_URL. A visible skip, so a missing Redis is noticed.
-    it('needs REDIS_URL', function () {
-      this.skip();
-    });
+    itNeedsRedis();
   });
 } else {
   describe('scale-out crash safety (web + 2 workers on Redis, SIGKILL)', function () {
