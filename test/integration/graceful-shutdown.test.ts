@@ -103,6 +103,13 @@ for (const [name, makeBackend] of backends) {
 
       const signalledAt = Date.now();
       child.proc.kill('SIGTERM');
+      // A webhook that reaches the process before it has handled the signal is answered and kept
+      // (it is durable, and runs at the next start); the probe below must come after, or under load
+      // it races the signal and is stored. The log line is written as the listener closes.
+      await waitFor(() => /SIGTERM received/.test(child!.output()), {
+        timeoutMs: 3000,
+        message: 'the process to handle SIGTERM',
+      });
       // Stops taking webhooks: new connections are refused once the listener is closed.
       await waitFor(
         async () => {
