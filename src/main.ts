@@ -183,6 +183,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       store: store.describe(),
       config: config.file,
       rules: config.rules.length,
+      // Which documented variables the config took its values from (check-config says more).
+      fromEnvironment: config.sources.flatMap((s) => (s.source.kind === 'env' ? [s.variable] : [])),
       ga4: destination.dryRun ? 'dry run' : config.ga4.endpoint,
       amocrmApi: !work
         ? 'not used by a web process'

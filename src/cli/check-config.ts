@@ -9,6 +9,7 @@ import { errorMessage } from '../core/error-message';
 import { hasRuleNames, resolveRuleNames } from '../core/resolve-rule-names';
 import { createAmocrmClient } from '../adapters/crm/amocrm/create-amocrm-client';
 import { openStoreBesideService } from './open-store-beside-service';
+import { describeSource } from '../config/env-bindings';
 
 import type { CliIo } from './cli-io';
 import { loadConfigOrReport } from './load-config-or-report';
@@ -95,6 +96,7 @@ export function describeConfig(config: CloseloopConfig): string[] {
     `Webhook secret: ${config.webhook.secret === null ? 'not set (closeloop generates one and keeps it in the data folder)' : 'set'}`,
   );
   lines.push(describeAmocrmApi(config));
+  lines.push(...describeSources(config));
   if (config.rules.length === 0) {
     lines.push(
       'Rules: none, so nothing will be sent to GA4 (add rules under rules:, see config/closeloop.example.yaml)',
@@ -104,6 +106,19 @@ export function describeConfig(config: CloseloopConfig): string[] {
     for (const rule of config.rules) lines.push(`  ${describeRule(rule)}`);
   }
   return lines;
+}
+
+/**
+ * Where each setting with an environment variable came from. The rule: a value in the config wins;
+ * one the config leaves out or empty comes from its variable.
+ */
+function describeSources(config: CloseloopConfig): string[] {
+  if (config.sources.length === 0) return [];
+  const width = Math.max(...config.sources.map((s) => s.key.length));
+  return [
+    'Settings with an environment variable (a value in the config wins; a missing or empty one comes from the variable):',
+    ...config.sources.map((s) => `  ${s.key.padEnd(width)}  ${describeSource(s, config.file)}`),
+  ];
 }
 
 function describeField(ref: FieldRef): string {

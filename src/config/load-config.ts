@@ -28,6 +28,7 @@ import type {
 } from '../core/config-types';
 import { ConfigError, type ConfigProblem, type ErrorCode } from '../core/errors';
 import { interpolateEnv } from './interpolate-env';
+import { applyEnvBindings, ENV_BINDINGS } from './env-bindings';
 import { displayPath, locateConfig } from './locate-config';
 import {
   checkMeaning,
@@ -104,6 +105,7 @@ export function parseConfig(
     code: p.code,
   });
 
+  const originals = new Map(ENV_BINDINGS.map((b) => [formatKey(b.path), valueAt(doc, b.path)]));
   const envProblems: ConfigProblem[] = interpolateEnv(doc, env, lineCounter).map((p) => ({
     file,
     line: p.line,
@@ -126,9 +128,28 @@ export function parseConfig(
     ]);
   }
 
+  const bound = isMap(doc.contents)
+    ? applyEnvBindings({
+        raw: raw as Record<string, unknown>,
+        env,
+        originalOf: (path) => originals.get(formatKey(path)),
+        lineOf,
+        keyOf: formatKey,
+      })
+    : [];
+  // A problem with a value taken from the environment names the variable, not a line of the file.
+  const fromEnv = new Map(
+    bound.flatMap((b) => (b.source.kind === 'env' ? [[b.key, b.source.variable] as const] : [])),
+  );
+  const locatedOrEnv = (p: SchemaProblem): ConfigProblem => {
+    const problem = located(p);
+    const variable = fromEnv.get(problem.key);
+    return variable === undefined ? problem : { ...problem, line: null, variable };
+  };
+
   const result = configSchema.validate(raw, VALIDATION_OPTIONS);
   const schemaProblems = (result.error?.details ?? []).map(describeSchemaError);
-  const found = [...schemaProblems, ...checkMeaning(raw, lineOf)].map(located);
+  const found = [...schemaProblems, ...checkMeaning(raw, lineOf)].map(locatedOrEnv);
 
   // A value whose ${VAR} is unset is reported once, as the missing variable (for a list such as
   // `status: [${A}]`, the list's own problem is the same one).
@@ -140,7 +161,16 @@ export function parseConfig(
     throw new ConfigError(sortByLine(dedupe(problems)), commonCode(problems));
   }
   if (result.error !== undefined) throw result.error; // unreachable: its details are problems
-  return deepFreeze(buildConfig(result.value, file));
+  return deepFreeze({ ...buildConfig(result.value, file), sources: bound });
+}
+
+/** A scalar's value as written (before interpolation), or undefined. */
+function valueAt(doc: Document, path: ConfigPath): unknown {
+  try {
+    return doc.getIn(path);
+  } catch {
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,7 +379,7 @@ function namesOf(rule: RawRule): Pick<Rule, 'names'> {
   return any ? { names: result } : {};
 }
 
-function buildConfig(raw: RawConfig, file: string): CloseloopConfig {
+function buildConfig(raw: RawConfig, file: string): Omit<CloseloopConfig, 'sources'> {
   const { ga4, delivery } = raw;
   const rules: Rule[] = raw.rules.map((rule) => ({
     name: rule.name,

@@ -147,9 +147,38 @@ export const LEAD_INTAKE_DISABLED: LeadIntakeSettings = Object.freeze({
   commentField: null,
 });
 
+/** Where a setting with a documented environment variable came from (src/config/env-bindings.ts). */
+export type ValueSource =
+  | {
+      kind: 'config';
+      line: number | null;
+      /** Variables the YAML value references (`${GA4_API_SECRET:-}`). */
+      references: readonly string[];
+      /** Those of them that are not set (the value is the default written after `:-`). */
+      unset: readonly string[];
+    }
+  | { kind: 'env'; variable: string }
+  | { kind: 'default' }
+  /** The variable is set and does not apply (the config sets `amocrm.oauth`: AMOCRM_TOKEN). */
+  | { kind: 'ignored'; variable: string; because: string };
+
+export interface SettingSource {
+  /** The setting's key in the YAML (`ga4.api_secret`). */
+  key: string;
+  /** Its documented environment variable. */
+  variable: string;
+  /** A secret: shown as `set` or `not set`, never its value. */
+  secret: boolean;
+  /** The default when neither the config nor the variable sets it; null: none (off). */
+  fallback: string | null;
+  source: ValueSource;
+}
+
 export interface CloseloopConfig {
   /** The file the config came from (for messages). */
   file: string;
+  /** Where each setting with a documented environment variable came from, for check-config. */
+  sources: readonly SettingSource[];
   /** ISO 4217 code sent with every `value`. */
   currency: string;
   amocrm: {

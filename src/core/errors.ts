@@ -146,6 +146,8 @@ export interface ConfigProblem {
   message: string;
   fix: string;
   code?: ErrorCode;
+  /** The value came from this environment variable, not from a line of the file. */
+  variable?: string;
 }
 
 /** The marketer fixes the YAML. Carries every problem found, never just the first. */
@@ -161,7 +163,10 @@ export function formatConfigProblems(problems: readonly ConfigProblem[]): string
   const n = problems.length;
   const head = `${n} problem${n === 1 ? '' : 's'} in the config:`;
   const lines = problems.map((p) => {
-    const where = `${p.file}${p.line === null ? '' : `:${p.line}`}${p.key ? ` ${p.key}` : ''}`;
+    const where =
+      p.variable === undefined
+        ? `${p.file}${p.line === null ? '' : `:${p.line}`}${p.key ? ` ${p.key}` : ''}`
+        : `environment variable ${p.variable} (for ${p.key} in ${p.file})`;
     return `  - ${where}: ${p.message}\n    fix: ${p.fix}`;
   });
   return [head, ...lines].join('\n');

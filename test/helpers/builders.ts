@@ -86,6 +86,7 @@ export const DEFAULT_RULES: Rule[] = [
 export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopConfig {
   return {
     file: 'test-config.yaml',
+    sources: [],
     currency: 'RUB',
     amocrm: {
       subdomain: null,

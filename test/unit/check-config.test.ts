@@ -43,6 +43,14 @@ describe('check-config', () => {
       'Session ID field: name "ga_session_id"',
       'Webhook secret: not set (closeloop generates one and keeps it in the data folder)',
       'amoCRM API: not configured (webhook data only; set AMOCRM_SUBDOMAIN and AMOCRM_TOKEN to read deals through the API)',
+      'Settings with an environment variable (a value in the config wins; a missing or empty one comes from the variable):',
+      '  ga4.measurement_id  not set (neither in the config nor in GA4_MEASUREMENT_ID)',
+      '  ga4.api_secret      not set (neither in the config nor in GA4_API_SECRET)',
+      '  ga4.endpoint        from config/closeloop.example.yaml:87 (${GA4_ENDPOINT} is not set: the default written there)',
+      '  webhook.secret      not set (neither in the config nor in CLOSELOOP_WEBHOOK_SECRET)',
+      '  amocrm.subdomain    not set (neither in the config nor in AMOCRM_SUBDOMAIN)',
+      '  amocrm.token        not set (neither in the config nor in AMOCRM_TOKEN)',
+      '  amocrm.base_url     not set (neither in the config nor in AMOCRM_BASE_URL)',
       'Rules (3):',
       '  New lead: lead_added, any pipeline → generate_lead',
       '  Deal won: status_changed, any pipeline, status 142 → close_convert_lead, purchase',
@@ -63,6 +71,22 @@ describe('check-config', () => {
       out.join('\n'),
     );
     assert.equal(out.join('\n').includes('very-secret-long-lived-token'), false);
+  });
+
+  it('takes the README’s variables for a config of only currency and rules, and says so', async () => {
+    const { code, out } = await check([`${FIXTURES}/valid/minimal.yaml`], {
+      GA4_MEASUREMENT_ID: 'G-ABC123',
+      GA4_API_SECRET: 'an-api-secret-from-env',
+      CLOSELOOP_WEBHOOK_SECRET: 'a-webhook-secret-from-env-0123',
+    });
+    assert.equal(code, 0);
+    assert.equal(out[1], 'GA4: events are sent to https://www.google-analytics.com');
+    assert.ok(out.includes('Webhook secret: set'), out.join('\n'));
+    assert.ok(out.includes('  ga4.api_secret      from the environment (GA4_API_SECRET)'));
+    assert.ok(
+      out.includes('  webhook.secret      from the environment (CLOSELOOP_WEBHOOK_SECRET)'),
+    );
+    assert.ok(!out.join('\n').includes('an-api-secret-from-env'));
   });
 
   it('reads CLOSELOOP_CONFIG when no path is given', async () => {
