@@ -11,6 +11,7 @@
  * path into a file line. Limits come from research/ga4-mp.md (A3, A5) and research/amocrm.md (3.2).
  */
 import Joi from 'joi';
+import { isCurrencyCode, suggestCurrency } from '../core/currency';
 import type { ErrorCode } from '../core/errors';
 import {
   LEAD_ATTRIBUTES,
@@ -407,7 +408,10 @@ const leadIntakeKeys = {
   comment_field: writableFieldRef.allow(null).empty('').default(null),
 };
 const topKeys = {
-  currency: Joi.string().pattern(CURRENCY).required(),
+  currency: Joi.string()
+    .pattern(CURRENCY)
+    .custom((code: string, helpers) => (isCurrencyCode(code) ? code : helpers.error('any.invalid')))
+    .required(),
   amocrm: Joi.object(amocrmKeys).empty(null).default(),
   ga4: Joi.object(ga4Keys).empty(null).default(),
   webhook: Joi.object(webhookKeys).empty(null).default(),
@@ -585,13 +589,11 @@ const HINTS: Readonly<Record<string, Hint>> = {
     fix: constant('start from a copy of config/closeloop.example.yaml'),
   },
   currency: {
-    expect: 'a three-letter currency code in capital letters (ISO 4217), such as RUB, USD or EUR',
+    expect: 'a currency code in use (ISO 4217): three capital letters such as RUB, USD or EUR',
     fix: (value) => {
-      if (typeof value === 'string' && value.trim().toUpperCase() === 'RUR') {
-        return 'write currency: RUB (RUR is the old code of the rouble; GA4 expects RUB)';
-      }
-      if (typeof value === 'string' && /^[A-Za-z]{3}$/.test(value.trim())) {
-        return `write it in capital letters: currency: ${value.trim().toUpperCase()}`;
+      const suggested = typeof value === 'string' ? suggestCurrency(value) : null;
+      if (suggested !== null) {
+        return `did you mean ${suggested.code}? write currency: ${suggested.code}${suggested.why === null ? '' : ` (${suggested.why})`}`;
       }
       return 'write the currency of the deal amounts in amoCRM, e.g. currency: RUB';
     },
@@ -1503,13 +1505,17 @@ function checkParam(
       );
       continue;
     }
-    if (name === 'currency' && !(typeof literal === 'string' && CURRENCY.test(literal))) {
+    if (
+      name === 'currency' &&
+      !(typeof literal === 'string' && CURRENCY.test(literal) && isCurrencyCode(literal))
+    ) {
+      const suggested = typeof literal === 'string' ? suggestCurrency(literal) : null;
       add(
         where,
-        `currency ${describeValue(literal)} must be three capital letters (ISO 4217), such as RUB`,
-        typeof literal === 'string' && /^[A-Za-z]{3}$/.test(literal.trim())
-          ? `use ${literal.trim().toUpperCase()}`
-          : 'use a code such as RUB, USD or EUR',
+        `currency ${describeValue(literal)} is not a currency code in use (ISO 4217: three capital letters, such as RUB)`,
+        suggested === null
+          ? 'use a code such as RUB, USD or EUR'
+          : `did you mean ${suggested.code}? use ${suggested.code}${suggested.why === null ? '' : ` (${suggested.why})`}`,
       );
     }
     if (
