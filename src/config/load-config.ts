@@ -161,7 +161,7 @@ export function parseConfig(
     throw new ConfigError(sortByLine(dedupe(problems)), commonCode(problems));
   }
   if (result.error !== undefined) throw result.error; // unreachable: its details are problems
-  return deepFreeze({ ...buildConfig(result.value, file), sources: bound });
+  return deepFreeze({ ...buildConfig(result.value, file, lineOf), sources: bound });
 }
 
 /** A scalar's value as written (before interpolation), or undefined. */
@@ -367,7 +367,11 @@ function idsOf(list: Array<number | string> | null | undefined): number[] | null
     : list.filter((v): v is number => typeof v === 'number');
 }
 
-function namesOf(rule: RawRule): Pick<Rule, 'names'> {
+function namesOf(
+  rule: RawRule,
+  index: number,
+  lineOf: (path: ConfigPath) => number | null,
+): Pick<Rule, 'names'> {
   const names = (list: Array<number | string> | null | undefined): string[] =>
     (list ?? []).filter((v): v is string => typeof v === 'string');
   const result = {
@@ -376,18 +380,27 @@ function namesOf(rule: RawRule): Pick<Rule, 'names'> {
     fromStatuses: names(rule.from_status),
   };
   const any = result.pipelines.length + result.statuses.length + result.fromStatuses.length > 0;
-  return any ? { names: result } : {};
+  const lines = {
+    pipeline: lineOf(['rules', index, 'pipeline']),
+    status: lineOf(['rules', index, 'status']),
+    from_status: lineOf(['rules', index, 'from_status']),
+  };
+  return any ? { names: { ...result, lines } } : {};
 }
 
-function buildConfig(raw: RawConfig, file: string): Omit<CloseloopConfig, 'sources'> {
+function buildConfig(
+  raw: RawConfig,
+  file: string,
+  lineOf: (path: ConfigPath) => number | null,
+): Omit<CloseloopConfig, 'sources'> {
   const { ga4, delivery } = raw;
-  const rules: Rule[] = raw.rules.map((rule) => ({
+  const rules: Rule[] = raw.rules.map((rule, index) => ({
     name: rule.name,
     on: rule.on,
     pipelines: idsOf(rule.pipeline),
     statuses: idsOf(rule.status),
     fromStatuses: idsOf(rule.from_status),
-    ...namesOf(rule),
+    ...namesOf(rule, index, lineOf),
     send: rule.send.map((event): EventTemplate => ({
       name: event.event,
       params: Object.fromEntries(

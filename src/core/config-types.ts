@@ -70,6 +70,8 @@ export interface Rule {
     pipelines: readonly string[];
     statuses: readonly string[];
     fromStatuses: readonly string[];
+    /** Where the lists are in the file, for a problem with a name. */
+    lines?: { pipeline: number | null; status: number | null; from_status: number | null };
   };
   send: readonly EventTemplate[];
 }

@@ -31,10 +31,15 @@ export function resolveRuleNames(
   const problems: ConfigProblem[] = [];
   const rules = config.rules.map((rule, i): Rule => {
     if (!rule.names) return rule;
-    const problem = (key: string, message: string, fix: string): void => {
+    const lines = rule.names.lines;
+    const problem = (
+      key: 'pipeline' | 'status' | 'from_status',
+      message: string,
+      fix: string,
+    ): void => {
       problems.push({
         file: config.file,
-        line: null,
+        line: lines?.[key] ?? null,
         key: `rules[${i}].${key}`,
         message,
         fix,
@@ -60,7 +65,7 @@ export function resolveRuleNames(
     const statusIds = (
       ids: readonly number[] | null,
       names: readonly string[],
-      key: string,
+      key: 'status' | 'from_status',
     ): number[] | null => {
       if (ids === null && names.length === 0) return null;
       const out = [...(ids ?? [])];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { resolveRuleNames, type NamedPipeline } from '../../src/core/resolve-rule-names';
 import type { Rule } from '../../src/core/config-types';
+import { parseConfig } from '../../src/config/load-config';
 
 const PIPELINES: NamedPipeline[] = [
   {
@@ -108,5 +109,27 @@ describe('resolveRuleNames', () => {
       ],
     );
     assert.equal(problems[0]!.file, 'c.yaml');
+  });
+
+  it('gives a problem with a name the line of its list in the file, as other problems have', () => {
+    const yaml = [
+      'currency: RUB',
+      'amocrm: { subdomain: example, token: t0ken-for-names }',
+      'rules:',
+      '  - name: Qualified',
+      '    on: status_changed',
+      '    pipeline: Sales',
+      '    status: Оплачен',
+      '    send: [{ event: qualify_lead }]',
+    ].join('\n');
+    const config = parseConfig(yaml, 'c.yaml', {});
+    const { problems } = resolveRuleNames(config, PIPELINES);
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.key]),
+      [
+        [6, 'rules[0].pipeline'],
+        [7, 'rules[0].status'],
+      ],
+    );
   });
 });
