@@ -2,6 +2,7 @@
  * The DeliveryLog contract (src/ports/delivery-log.ts), as one suite every backend runs. The
  * factory gives a fresh, empty log bounded to `maxRows` rows.
  */
+import { skipBecause } from '../helpers/skip-because';
 import assert from 'node:assert/strict';
 import type { DeliveryLog, DeliveryRecord } from '../../src/ports/delivery-log';
 
@@ -169,7 +170,7 @@ export function describeDeliveryLogContract(
     it('stays bounded across restarts, however few records each process makes', async function () {
       this.timeout(20_000);
       const backend = await openBackend(100);
-      if (!backend.reopen) return this.skip(); // the factory cannot reopen its data
+      if (!backend.reopen) skipBecause(this, `${name}: the factory cannot reopen its data`);
       const maxRows = 100;
       let log = backend.deliveryLog;
       let recorded = 0;

@@ -6,6 +6,7 @@
  * Waits poll for the expected state (test/helpers/wait-for.ts). The few fixed `sleep`s only give
  * something that must NOT happen (a second run, a job taken after close) the chance to happen.
  */
+import { skipBecause } from '../helpers/skip-because';
 import assert from 'node:assert/strict';
 import type { Job, JobOutcome, JobQueue, QueueCounts, QueueName } from '../../src/ports/job-queue';
 import { waitFor } from '../helpers/wait-for';
@@ -689,7 +690,7 @@ export function describeJobQueueContract(
     });
 
     it('keeps jobs across a restart', async function () {
-      if (!backend.reopen) return this.skip(); // the factory cannot reopen its data
+      if (!backend.reopen) skipBecause(this, `${name}: the factory cannot reopen its data`);
       await queue.add(Q, [
         { id: 'd1', payload: { n: 1, text: 'Привет' } },
         { id: 'd2', payload: { n: 2 }, runAt: Date.now() + 150 },
@@ -718,7 +719,7 @@ export function describeJobQueueContract(
     });
 
     it('keeps a job whose add resolved while the queue was closing', async function () {
-      if (!backend.reopen) return this.skip(); // the factory cannot reopen its data
+      if (!backend.reopen) skipBecause(this, `${name}: the factory cannot reopen its data`);
       const adding = queue.add(Q, [{ id: 'last-minute', payload: 'x' }]).then(
         () => 'resolved',
         () => 'rejected',
@@ -730,12 +731,13 @@ export function describeJobQueueContract(
       if (addResult === 'resolved') {
         assert.deepEqual(await reopened.counts(Q), { ...EMPTY, waiting: 1 });
       } else {
-        this.skip(); // the backend refused the add; nothing to check
+        skipBecause(this, `${name}: the backend refused the add, so there is nothing to check`);
       }
     });
 
     it('hands out again, after a restart, a job that was active when the process died', async function () {
-      if (!backend.restartAfterCrash) return this.skip(); // the factory cannot simulate a crash
+      if (!backend.restartAfterCrash)
+        skipBecause(this, `${name}: the factory cannot simulate a crash`);
       const stuck = heldGate();
       const started: string[] = [];
       queue.process(

@@ -2,6 +2,7 @@
  * The Ledger contract (src/ports/ledger.ts), as one suite every backend runs: what makes "never
  * twice" hold. The factory gives a fresh, empty ledger per test.
  */
+import { skipBecause } from '../helpers/skip-because';
 import assert from 'node:assert/strict';
 import type { ClaimResult, Ledger } from '../../src/ports/ledger';
 
@@ -44,7 +45,8 @@ export function describeLedgerContract(name: string, factory: () => Promise<Ledg
 
     it('refuses every key of a run that no longer holds its fence, and changes nothing', async function () {
       const { holdFence, fenceKey } = backend;
-      if (!holdFence || !fenceKey) return this.skip(); // this backend's runs cannot lose their job
+      if (!holdFence || !fenceKey)
+        skipBecause(this, `${name}: a run on this backend cannot lose its job`);
       await holdFence(fenceKey, 'run-2');
       const stale = await ledger.claim([key(40), key(41)], 'job-a', NOW, {
         key: fenceKey,
