@@ -1,21 +1,48 @@
 /** `closeloop start`: load and check the config, then run the service until SIGTERM/SIGINT. */
+import type { Command } from 'commander';
 import { isAppError, type ErrorCode } from '../core/errors';
 import { chooseLogFormat, createLogger } from '../adapters/log/create-logger';
 import { Redactor } from '../adapters/log/redactor';
 import { ROLES, roleNeedsRedis, startService, type RedisSettings, type Role } from '../main';
-import type { CliIo } from './cli-io';
+import { locateDataDir } from '../config/locate-data-dir';
+import type { CliRun } from './cli-run';
 import { errorMessage } from '../core/error-message';
-import { loadConfigOrReport } from './load-config-or-report';
+import { CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
 
 /** Every interface (IPv4), as before HOST existed. */
 export const DEFAULT_HOST = '0.0.0.0';
 
-export async function runStart(
-  args: string[],
-  io: CliIo,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<number> {
-  const config = loadConfigOrReport(io, env, args[0], 'closeloop cannot start: ');
+export function startCommand(run: CliRun): Command {
+  return run
+    .command('start')
+    .summary('run the service: HTTP (webhooks, site forms, snippet) and the worker')
+    .description(
+      'Runs closeloop until SIGTERM or Ctrl-C: the HTTP server (amoCRM webhooks, site forms, the ' +
+        'snippet, /healthz, /metrics) and the worker that turns deal changes into GA4 events. It checks ' +
+        'the config first and refuses to start on any problem, listing each.',
+    )
+    .argument('[config]', CONFIG_ARGUMENT)
+    .addHelpText(
+      'after',
+      `
+Environment:
+  PORT                HTTP port (default 3000; none for a worker unless set)
+  HOST                the address to listen on (default 0.0.0.0, every IPv4
+                      interface; :: every interface; 127.0.0.1 this machine
+                      only, behind a proxy on it)
+  CLOSELOOP_DATA_DIR  the embedded store (default: the folder data beside the
+                      config's folder, so config/closeloop.yaml → ./data)
+  REDIS_URL           Redis instead of the embedded store, shared by processes
+  CLOSELOOP_ROLE      all (default), web (webhooks, forms) or worker (jobs);
+                      web and worker need REDIS_URL
+  LOG_LEVEL           info (default), warn, error, debug
+  LOG_FORMAT          json or pretty (default: pretty in a terminal)`,
+    )
+    .action(run.action('start', (configPath: string | undefined) => start(configPath, run)));
+}
+
+async function start(configPath: string | undefined, { io, env, cwd }: CliRun): Promise<number> {
+  const config = loadConfigOrReport(io, env, cwd, configPath, 'closeloop cannot start: ');
   if (config === null) return 1;
   const redactor = new Redactor();
   const logger = createLogger({
@@ -34,7 +61,7 @@ export async function runStart(
       config,
       logger,
       redactor,
-      dataDir: env.CLOSELOOP_DATA_DIR || './data',
+      dataDir: locateDataDir(env, cwd, configPath).path,
       ...settings,
     });
   } catch (e) {
