@@ -47,6 +47,11 @@ export async function runCli(
     program.outputHelp();
     return 0;
   }
+  const [first, second] = args;
+  if (first === 'help' && second !== undefined && !second.startsWith('-')) {
+    // `closeloop help bogus`: commander would print the whole help as an error; name it instead.
+    if (!program.commands.some((c) => c.name() === second)) return run.parse(program, [second]);
+  }
   return run.parse(program, args);
 }
 

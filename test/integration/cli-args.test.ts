@@ -120,6 +120,18 @@ describe('CLI: version and help', function () {
 describe('CLI: usage errors', function () {
   this.timeout(10_000);
 
+  it('names an unknown command, after help too, with a suggestion when one is close', async () => {
+    for (const args of [['delivery'], ['help', 'delivery']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.out, '');
+      assert.equal(
+        r.err,
+        "closeloop: unknown command 'delivery'\n(Did you mean deliveries?)\nSee `closeloop --help` for the commands.",
+      );
+    }
+  });
+
   it('names a bad value, not the flag, and exits 2', async () => {
     const cases: Array<[string[], string]> = [
       [
