@@ -7,7 +7,7 @@ process.stdout.on('error', (e) => {
   throw e;
 });
 require('../dist/src/cli/index.js')
-  .runCli(process.argv.slice(2))
+  .runCli(process.argv.slice(2), undefined, process.env, process.cwd(), { dotEnv: true })
   .then((code) => {
     if (typeof code === 'number') process.exitCode = code;
     // Done: exit even if something still holds the event loop (a Redis connection retrying, work

@@ -180,6 +180,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     logger.info('closeloop started', {
       role,
       port,
+      host: httpServer?.host,
       store: store.describe(),
       config: config.file,
       rules: config.rules.length,
@@ -365,6 +366,8 @@ async function startWorker(
 
 interface Listening {
   port: number;
+  /** The address listened on (`0.0.0.0`, `::`, `127.0.0.1`). */
+  host: string;
   close(): Promise<void>;
 }
 
@@ -390,6 +393,7 @@ async function listen(app: RequestListener, port: number, host = '0.0.0.0'): Pro
   server.keepAliveTimeout = 65_000;
   return {
     port: (server.address() as AddressInfo).port,
+    host: (server.address() as AddressInfo).address,
     close: () =>
       new Promise<void>((resolve) => {
         closing = true;

@@ -6,21 +6,37 @@
  * 20 minutes and works once (research amocrm.md §4), which is why a refused code gets a message
  * saying so. The tokens and the client secret are never printed.
  */
-import path from 'node:path';
+import { Argument, InvalidArgumentError, type Command } from 'commander';
 import { oauthTokenAccount, OAuthTokenSource } from '../adapters/crm/amocrm/oauth-token-source';
 import { AuthError, RetryableError } from '../core/errors';
-import type { CliIo } from './cli-io';
+import type { CliRun } from './cli-run';
 import { openStoreBesideService } from './open-store-beside-service';
 import { loadConfigOrReport } from './load-config-or-report';
 
-const USAGE = [
-  'usage: closeloop auth <authorization-code>',
-  '',
-  'Stores the tokens of an amoCRM OAuth integration; the service refreshes them itself.',
-  'Copy the code from amoCRM (Settings → Integrations → your integration → Keys and scopes), or',
-  'paste the whole address amoCRM redirected to. A code lasts 20 minutes and works once.',
-  'The config is CLOSELOOP_CONFIG, else config/closeloop.yaml; the data folder CLOSELOOP_DATA_DIR.',
-];
+export function authCommand(run: CliRun): Command {
+  return run
+    .command('auth')
+    .summary('store the first tokens of an amoCRM OAuth integration')
+    .description(
+      'Exchanges an amoCRM authorization code for the first token pair of an OAuth integration and ' +
+        'stores it where the service keeps its data; from then on the service refreshes the pair itself. ' +
+        'Copy the code from amoCRM (Settings → Integrations → your integration → Keys and scopes), or ' +
+        'paste the whole address amoCRM redirected to. A code lasts 20 minutes and works once.',
+    )
+    .addArgument(
+      new Argument('<authorization-code>', 'the code, or the whole redirect address').argParser(
+        run.value(parseAuthorizationCode),
+      ),
+    )
+    .addHelpText(
+      'after',
+      `
+The config is CLOSELOOP_CONFIG, else config/closeloop.yaml. The tokens go to the
+data folder beside it (or CLOSELOOP_DATA_DIR), which auth creates when the
+service has not run yet; on Redis (REDIS_URL), to Redis.`,
+    )
+    .action(run.action('auth', (code: string) => authorize(code, run)));
+}
 
 const NOT_CONFIGURED = [
   'add the oauth section of your amoCRM integration to the amocrm section of the config:',
@@ -35,29 +51,8 @@ const NOT_CONFIGURED = [
   'then run `closeloop auth <code>` again.',
 ];
 
-export async function runAuth(
-  args: string[],
-  io: CliIo,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    USAGE.forEach((line) => io.out(line));
-    return 0;
-  }
-  const [given] = args;
-  if (args.length !== 1 || given === undefined || given.startsWith('-') || given.trim() === '') {
-    USAGE.forEach((line) => io.err(line));
-    return 1;
-  }
-  const code = readCode(given);
-  if (code === null) {
-    io.err(
-      'the address has no code= parameter: paste the code itself, or the whole redirect address',
-    );
-    return 1;
-  }
-
-  const config = loadConfigOrReport(io, env, undefined);
+async function authorize(code: string, { io, env, cwd }: CliRun): Promise<number> {
+  const config = loadConfigOrReport(io, env, cwd);
   if (config === null) return 1;
   const api = config.amocrm.api;
   if (api === null) {
@@ -73,8 +68,7 @@ export async function runAuth(
     return 1;
   }
 
-  const dataDir = path.resolve(env.CLOSELOOP_DATA_DIR || './data');
-  const store = await openStoreBesideService(env);
+  const { store, dataDir, created } = await openStoreBesideService({ env, cwd, create: true });
   try {
     const source = new OAuthTokenSource(
       {
@@ -91,7 +85,14 @@ export async function runAuth(
       },
     );
     await source.exchangeCode(code);
-    io.out(`amoCRM authorized: tokens stored in ${dataDir}; they refresh themselves.`);
+    if (dataDir !== null && created) {
+      const same = dataDir.source === 'config' ? 'config' : 'CLOSELOOP_DATA_DIR';
+      io.out(
+        `Created the data folder ${dataDir.path} (${dataDir.foundBy}); closeloop start finds the tokens there when it runs with the same ${same}.`,
+      );
+    }
+    const where = dataDir === null ? store.describe() : dataDir.path;
+    io.out(`amoCRM authorized: tokens stored in ${where}; they refresh themselves.`);
     return 0;
   } catch (e) {
     if (e instanceof AuthError) {
@@ -111,12 +112,24 @@ export async function runAuth(
 }
 
 /** The code itself, or the `code` parameter of the redirect address pasted whole. */
-function readCode(given: string): string | null {
+export function parseAuthorizationCode(given: string): string {
   const trimmed = given.trim();
-  if (!/^https?:\/\//i.test(trimmed)) return trimmed;
-  try {
-    return new URL(trimmed).searchParams.get('code') || null;
-  } catch {
-    return null;
+  if (trimmed === '') {
+    throw new InvalidArgumentError(
+      'the authorization code is empty; copy it from amoCRM (your integration → Keys and scopes)',
+    );
   }
+  if (!/^https?:\/\//i.test(trimmed)) return trimmed;
+  let code: string | null = null;
+  try {
+    code = new URL(trimmed).searchParams.get('code');
+  } catch {
+    // not an address after all: said below
+  }
+  if (!code) {
+    throw new InvalidArgumentError(
+      'the address has no code= parameter; paste the code itself, or the whole redirect address',
+    );
+  }
+  return code;
 }

@@ -3,48 +3,45 @@
  * what closeloop will do with it, or list every problem with its line and fix.
  * Secrets (the GA4 api_secret, the webhook secret) are never printed: only `set` / `not set`.
  */
+import type { Command } from 'commander';
 import type { CloseloopConfig, FieldRef, Rule } from '../core/config-types';
 import { formatConfigProblems } from '../core/errors';
 import { errorMessage } from '../core/error-message';
 import { hasRuleNames, resolveRuleNames } from '../core/resolve-rule-names';
-import { createAmocrmClient } from '../adapters/crm/amocrm/create-amocrm-client';
-import { openStoreBesideService } from './open-store-beside-service';
+import { openAmocrmClientBesideService } from './amocrm-client-beside-service';
 import { describeSource } from '../config/env-bindings';
 
-import type { CliIo } from './cli-io';
-import { loadConfigOrReport } from './load-config-or-report';
+import type { CliRun } from './cli-run';
+import { CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
 
-const USAGE = [
-  'usage: closeloop check-config [path/to/config.yaml]',
-  '',
-  'Checks the config and prints what closeloop will do with it. Without a path it reads',
-  'CLOSELOOP_CONFIG, else config/closeloop.yaml, else config/closeloop.example.yaml.',
-];
+export function checkConfigCommand(run: CliRun): Command {
+  return run
+    .command('check-config')
+    .summary('check the config and say what closeloop will do with it')
+    .description(
+      'Loads the config as `closeloop start` would and prints what closeloop will do with it, or every ' +
+        'problem with its file, line, key and fix (exit 1). Pipeline and status names in the rules are ' +
+        'looked up in amoCRM when API access is configured. Secrets are never printed, only set / not set.',
+    )
+    .argument('[config]', CONFIG_ARGUMENT)
+    .action(
+      run.action('check-config', (configPath: string | undefined) => checkConfig(configPath, run)),
+    );
+}
 
-export async function runCheckConfig(
-  args: string[],
-  io: CliIo,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    USAGE.forEach((line) => io.out(line));
-    return 0;
-  }
-  if (args.length > 1 || args.some((a) => a.startsWith('-'))) {
-    USAGE.forEach((line) => io.err(line));
-    return 1;
-  }
-  let config: CloseloopConfig | null = loadConfigOrReport(io, env, args[0]);
+async function checkConfig(configPath: string | undefined, run: CliRun): Promise<number> {
+  const { io, env, cwd } = run;
+  let config: CloseloopConfig | null = loadConfigOrReport(io, env, cwd, configPath);
   if (config === null) return 1;
   if (hasRuleNames(config) && config.amocrm.api !== null) {
     // Names are looked up the way `start` does, so a typo is found before the service refuses to start.
-    const store = await openStoreBesideService(env);
+    const amocrm = await openAmocrmClientBesideService(config.amocrm.api, run, configPath, {
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+    });
     try {
-      const client = createAmocrmClient(config.amocrm.api, {
-        store,
-        logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      });
-      const resolved = resolveRuleNames(config, await client.getPipelines());
+      const resolved = resolveRuleNames(config, await amocrm.client.getPipelines());
       if (resolved.problems.length > 0) {
         io.err(formatConfigProblems(resolved.problems));
         return 1;
@@ -56,7 +53,7 @@ export async function runCheckConfig(
       );
       return 1;
     } finally {
-      await store.close();
+      await amocrm.close();
     }
   }
   describeConfig(config).forEach((line) => io.out(line));

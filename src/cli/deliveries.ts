@@ -4,57 +4,47 @@
  *
  *   closeloop deliveries [--lead <id>] [--outcome sent|dry_run|skipped|duplicate|retrying|failed]
  *                        [--limit <n>] [--json]
+ *
+ * Reads the store the service uses and never creates one (open-store-beside-service.ts).
  */
+import type { Command } from 'commander';
 import type { DeliveryOutcome } from '../ports/delivery-log';
-import type { CliIo } from './cli-io';
-import { openStoreBesideService } from './open-store-beside-service';
+import type { CliRun } from './cli-run';
+import { OUTCOMES, parseLeadId, parseOutcome, parseRowCount } from './cli-values';
+import { openStoreBesideService, STORE_HELP } from './open-store-beside-service';
 
-const OUTCOMES: readonly DeliveryOutcome[] = [
-  'sent',
-  'dry_run',
-  'skipped',
-  'duplicate',
-  'retrying',
-  'failed',
-];
-const USAGE =
-  'usage: closeloop deliveries [--lead <id>] [--outcome sent|dry_run|skipped|duplicate|retrying|failed] [--limit <n>] [--json]';
+interface DeliveriesOptions {
+  lead?: number;
+  outcome?: DeliveryOutcome;
+  limit: number;
+  json?: boolean;
+}
 
-export async function runDeliveries(
-  args: string[],
-  io: CliIo,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<number> {
-  const opts: { leadId?: number; outcome?: DeliveryOutcome; limit: number; json: boolean } = {
-    limit: 50,
-    json: false,
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const v = args[i + 1];
-    if (a === '--json') {
-      opts.json = true;
-    } else if (a === '--lead' && v && /^\d+$/.test(v)) {
-      opts.leadId = Number(v);
-      i++;
-    } else if (a === '--limit' && v && /^\d+$/.test(v)) {
-      opts.limit = Number(v);
-      i++;
-    } else if (a === '--outcome' && v && (OUTCOMES as string[]).includes(v)) {
-      opts.outcome = v as DeliveryOutcome;
-      i++;
-    } else if (a === '--help' || a === '-h') {
-      io.out(USAGE);
-      return 0;
-    } else {
-      io.err(`unexpected argument "${a}"\n${USAGE}`);
-      return 2;
-    }
-  }
-  const store = await openStoreBesideService(env);
+export function deliveriesCommand(run: CliRun): Command {
+  return run
+    .command('deliveries')
+    .summary('the delivery log: sent, skipped and why, failed and why')
+    .description(
+      'The delivery log, newest first: what was sent to GA4, what was skipped and why, what failed and why. ' +
+        'The first place to look when a deal is not in GA4.',
+    )
+    .option('--lead <id>', 'only this amoCRM lead', run.value(parseLeadId))
+    .option(
+      '--outcome <outcome>',
+      `only this outcome: ${OUTCOMES.join(', ')}`,
+      run.value(parseOutcome),
+    )
+    .option('--limit <n>', 'at most this many rows', run.value(parseRowCount), 50)
+    .option('--json', 'one JSON object per line, for scripts')
+    .addHelpText('after', STORE_HELP)
+    .action(run.action('deliveries', (options: DeliveriesOptions) => listDeliveries(options, run)));
+}
+
+async function listDeliveries(opts: DeliveriesOptions, { io, env, cwd }: CliRun): Promise<number> {
+  const { store } = await openStoreBesideService({ env, cwd });
   try {
     const rows = await store.deliveryLog.list({
-      leadId: opts.leadId,
+      leadId: opts.lead,
       outcome: opts.outcome,
       limit: opts.limit,
     });

@@ -1,68 +1,109 @@
-/** `closeloop <command>`: one file per command. */
+/**
+ * `closeloop <command>`: one file per command, each declaring its own description, arguments and
+ * options; this file composes them into one program with `--help`, `--version` and `help`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
 import { processIo, type CliIo } from './cli-io';
-import { runStart } from './start';
-import { runCheckConfig } from './check-config';
-import { runDeliveries } from './deliveries';
-import { runReplay } from './replay';
-import { runStatuses } from './statuses';
-import { runAuth } from './auth';
-import { isAppError } from '../core/errors';
+import { CliRun } from './cli-run';
+import { startCommand } from './start';
+import { checkConfigCommand } from './check-config';
+import { deliveriesCommand } from './deliveries';
+import { replayCommand } from './replay';
+import { statusesCommand } from './statuses';
+import { authCommand } from './auth';
+import { withDotEnv } from '../config/load-dot-env';
 
-const USAGE = `usage: closeloop <command>
+const ENVIRONMENT = `
+Environment:
+  CLOSELOOP_CONFIG    the YAML config (default config/closeloop.yaml, else
+                      config/closeloop.example.yaml)
+  CLOSELOOP_DATA_DIR  the embedded store (default: the folder data beside the
+                      config's folder, so config/closeloop.yaml → ./data,
+                      wherever a command is run from)
+  REDIS_URL           Redis instead of the embedded store, shared by processes
+                      (redis://host:6379)
+  PORT                the HTTP port of \`closeloop start\` (default 3000)
+  HOST                the address it listens on (default 0.0.0.0; 127.0.0.1
+                      for this machine only)
+  CLOSELOOP_ROLE      all (default), web or worker
 
-commands:
-  start [config]          run the service (HTTP + worker)
-  check-config [config]   check the config and list every problem
-  deliveries [options]    the delivery log: sent, skipped and why, failed and why
-  replay [--all | <id>…]  list failed deliveries, or send them again
-  statuses [config]       amoCRM pipelines and their statuses, with ids
-  auth <code>             exchange an amoCRM OAuth authorization code for the first tokens
-  help                    this text
+Every command has --help. More in README.md and docs/.`;
 
-The config is CLOSELOOP_CONFIG, else config/closeloop.yaml, else config/closeloop.example.yaml.`;
-
+/**
+ * Runs the command `args` name (the arguments after `closeloop`) and resolves with its exit code:
+ * 0 done, 1 a problem the message explains, 2 a usage error. Never exits the process.
+ */
 export async function runCli(
   args: string[],
   io: CliIo = processIo,
   env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+  /** Read `.env` files (bin/closeloop.js does; tests pass their whole environment instead). */
+  options: { dotEnv?: boolean } = {},
 ): Promise<number> {
-  const [command = 'start', ...rest] = args;
-  try {
-    return await runCommand(command, rest, io, env);
-  } catch (e) {
-    // Errors a person must act on (Redis unreachable, a store that cannot open) read as such.
-    if (!isAppError(e)) throw e;
-    io.err(`closeloop ${command}: ${e.message}`);
-    return 1;
+  let files: string[] = [];
+  if (options.dotEnv === true) {
+    const loaded = withDotEnv(env, cwd, explicitConfig(args));
+    for (const problem of loaded.problems) io.err(`closeloop: ${problem}`);
+    env = loaded.env;
+    files = loaded.files;
   }
+  const run = new CliRun(io, env, cwd, files);
+  const program = createProgram(run);
+  if (args.length === 0) {
+    // Starting the service is `closeloop start`; a bare `closeloop` says what there is.
+    program.outputHelp();
+    return 0;
+  }
+  const [first, second] = args;
+  if (first === 'help' && second !== undefined && !second.startsWith('-')) {
+    // `closeloop help bogus`: commander would print the whole help as an error; name it instead.
+    if (!program.commands.some((c) => c.name() === second)) return run.parse(program, [second]);
+  }
+  return run.parse(program, args);
 }
 
-async function runCommand(
-  command: string,
-  rest: string[],
-  io: CliIo,
-  env: NodeJS.ProcessEnv,
-): Promise<number> {
-  switch (command) {
-    case 'start':
-      return runStart(rest, io, env);
-    case 'check-config':
-      return runCheckConfig(rest, io, env);
-    case 'deliveries':
-      return runDeliveries(rest, io, env);
-    case 'replay':
-      return runReplay(rest, io, env);
-    case 'statuses':
-      return runStatuses(rest, io, env);
-    case 'auth':
-      return runAuth(rest, io, env);
-    case 'help':
-    case '--help':
-    case '-h':
-      io.out(USAGE);
-      return 0;
-    default:
-      io.err(`unknown command "${command}"\n\n${USAGE}`);
-      return 2;
+/** The config path given to a command that takes one (`start path.yaml`), for its `.env`. */
+function explicitConfig(args: readonly string[]): string | undefined {
+  const [command, first] = args;
+  const takesConfig = command === 'start' || command === 'check-config' || command === 'statuses';
+  return takesConfig && first !== undefined && !first.startsWith('-') ? first : undefined;
+}
+
+function createProgram(run: CliRun): Command {
+  const program = run
+    .command('closeloop')
+    .description(
+      'closeloop turns amoCRM deal changes into Google Analytics 4 conversions: webhooks in, ' +
+        'Measurement Protocol events out, durably and exactly once. `closeloop start` runs the ' +
+        'service; the other commands work beside it, on the same store.',
+    )
+    .version(packageVersion(), '-V, --version', "print closeloop's version")
+    .helpCommand('help [command]', 'show the help of closeloop, or of a command')
+    .addHelpText('after', ENVIRONMENT);
+  for (const command of [
+    startCommand,
+    checkConfigCommand,
+    deliveriesCommand,
+    replayCommand,
+    statusesCommand,
+    authCommand,
+  ]) {
+    program.addCommand(command(run));
+  }
+  return program;
+}
+
+/** The version in package.json, found from the compiled file (dist/src/cli) upwards. */
+function packageVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'closeloop' && typeof pkg.version === 'string') return pkg.version;
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
   }
 }

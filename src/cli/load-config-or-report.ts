@@ -4,14 +4,19 @@ import type { CloseloopConfig } from '../core/config-types';
 import { ConfigError } from '../core/errors';
 import type { CliIo } from './cli-io';
 
+/** The help of a command's `[config]` argument. */
+export const CONFIG_ARGUMENT =
+  'the YAML config (default: CLOSELOOP_CONFIG, else config/closeloop.yaml, else config/closeloop.example.yaml)';
+
 export function loadConfigOrReport(
   io: CliIo,
   env: NodeJS.ProcessEnv,
+  cwd: string,
   path?: string,
   prefix = '',
 ): CloseloopConfig | null {
   try {
-    return loadConfig({ path, env });
+    return loadConfig({ path, env, cwd });
   } catch (e) {
     if (e instanceof ConfigError) {
       io.err(`${prefix}${e.message}`);

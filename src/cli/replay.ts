@@ -9,30 +9,41 @@
  * takes effect), then removes the failed delivery. The ledger still guarantees that nothing already
  * sent is sent again.
  */
+import type { Command } from 'commander';
 import type { DeliveryJobPayload, InboundJobPayload } from '../worker/job-payloads';
-import type { CliIo } from './cli-io';
-import { openStoreBesideService } from './open-store-beside-service';
+import type { CliRun } from './cli-run';
+import { openStoreBesideService, STORE_HELP } from './open-store-beside-service';
 
 const LIST_LIMIT = 10_000;
 
-export async function runReplay(
-  args: string[],
-  io: CliIo,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    io.out(
-      'usage: closeloop replay [--all | <id> ...]\n\nWithout arguments: lists failed deliveries and failed lead creations.',
+export function replayCommand(run: CliRun): Command {
+  return run
+    .command('replay')
+    .summary('list failed deliveries, or send them again')
+    .description(
+      'Without arguments: lists failed deliveries and failed lead creations from site forms, newest first. ' +
+        'With --all or ids: puts their lead events back through the rules as they are now (so a fixed ' +
+        'config takes effect); the ledger still keeps anything already sent from being sent twice. ' +
+        'Safe beside a running service, which picks them up within a second.',
+    )
+    .argument('[id...]', 'the ids of failed deliveries or lead creations, as listed')
+    .option('--all', 'replay every failed delivery and lead creation')
+    .addHelpText('after', STORE_HELP)
+    .action(
+      run.action('replay', (ids: string[], options: { all?: boolean }) =>
+        replay(ids, options.all === true, run),
+      ),
     );
-    return 0;
-  }
-  const store = await openStoreBesideService(env);
+}
+
+async function replay(ids: string[], all: boolean, { io, env, cwd }: CliRun): Promise<number> {
+  const { store } = await openStoreBesideService({ env, cwd });
   try {
     const failed = await store.queue.listFailed<DeliveryJobPayload>('deliver', LIST_LIMIT);
     // Lead creations from site forms: their payload holds the visitor's name and phone, so only
     // ids, times and errors are printed.
     const failedLeads = await store.queue.listFailed('create_lead', LIST_LIMIT);
-    if (args.length === 0) {
+    if (ids.length === 0 && !all) {
       if (failed.length === 0 && failedLeads.length === 0) {
         io.out('No failed deliveries.');
         return 0;
@@ -61,12 +72,11 @@ export async function runReplay(
       io.out('\nReplay them with `closeloop replay --all`, or one with `closeloop replay <id>`.');
       return 0;
     }
-    const all = args.includes('--all');
-    const wanted = all ? failed : failed.filter((f) => args.includes(f.id));
-    const wantedLeads = all ? failedLeads : failedLeads.filter((f) => args.includes(f.id));
+    const wanted = all ? failed : failed.filter((f) => ids.includes(f.id));
+    const wantedLeads = all ? failedLeads : failedLeads.filter((f) => ids.includes(f.id));
     const known = (a: string): boolean =>
       failed.some((f) => f.id === a) || failedLeads.some((f) => f.id === a);
-    const unknown = args.filter((a) => a !== '--all' && !known(a));
+    const unknown = ids.filter((a) => !known(a));
     for (const id of unknown) io.err(`no failed delivery with id ${id}`);
     if (wanted.length === 0 && wantedLeads.length === 0) {
       io.out('Nothing to replay.');

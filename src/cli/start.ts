@@ -1,18 +1,51 @@
 /** `closeloop start`: load and check the config, then run the service until SIGTERM/SIGINT. */
-import { isAppError } from '../core/errors';
+import type { Command } from 'commander';
+import { isAppError, type ErrorCode } from '../core/errors';
 import { chooseLogFormat, createLogger } from '../adapters/log/create-logger';
 import { Redactor } from '../adapters/log/redactor';
 import { ROLES, roleNeedsRedis, startService, type RedisSettings, type Role } from '../main';
-import type { CliIo } from './cli-io';
+import { locateDataDir } from '../config/locate-data-dir';
+import type { CliRun } from './cli-run';
 import { errorMessage } from '../core/error-message';
-import { loadConfigOrReport } from './load-config-or-report';
+import { CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
 
-export async function runStart(
-  args: string[],
-  io: CliIo,
-  env: NodeJS.ProcessEnv = process.env,
+/** Every interface (IPv4), as before HOST existed. */
+export const DEFAULT_HOST = '0.0.0.0';
+
+export function startCommand(run: CliRun): Command {
+  return run
+    .command('start')
+    .summary('run the service: HTTP (webhooks, site forms, snippet) and the worker')
+    .description(
+      'Runs closeloop until SIGTERM or Ctrl-C: the HTTP server (amoCRM webhooks, site forms, the ' +
+        'snippet, /healthz, /metrics) and the worker that turns deal changes into GA4 events. It checks ' +
+        'the config first and refuses to start on any problem, listing each.',
+    )
+    .argument('[config]', CONFIG_ARGUMENT)
+    .addHelpText(
+      'after',
+      `
+Environment:
+  PORT                HTTP port (default 3000; none for a worker unless set)
+  HOST                the address to listen on (default 0.0.0.0, every IPv4
+                      interface; :: every interface; 127.0.0.1 this machine
+                      only, behind a proxy on it)
+  CLOSELOOP_DATA_DIR  the embedded store (default: the folder data beside the
+                      config's folder, so config/closeloop.yaml → ./data)
+  REDIS_URL           Redis instead of the embedded store, shared by processes
+  CLOSELOOP_ROLE      all (default), web (webhooks, forms) or worker (jobs);
+                      web and worker need REDIS_URL
+  LOG_LEVEL           info (default), warn, error, debug
+  LOG_FORMAT          json or pretty (default: pretty in a terminal)`,
+    )
+    .action(run.action('start', (configPath: string | undefined) => start(configPath, run)));
+}
+
+async function start(
+  configPath: string | undefined,
+  { io, env, cwd, envFiles }: CliRun,
 ): Promise<number> {
-  const config = loadConfigOrReport(io, env, args[0], 'closeloop cannot start: ');
+  const config = loadConfigOrReport(io, env, cwd, configPath, 'closeloop cannot start: ');
   if (config === null) return 1;
   const redactor = new Redactor();
   const logger = createLogger({
@@ -31,14 +64,20 @@ export async function runStart(
       config,
       logger,
       redactor,
-      dataDir: env.CLOSELOOP_DATA_DIR || './data',
+      dataDir: locateDataDir(env, cwd, configPath).path,
       ...settings,
     });
   } catch (e) {
-    logger.error(`closeloop cannot start: ${errorMessage(e)}`, {
-      code: isAppError(e) ? e.code : undefined,
-    });
+    const listenProblem = settings.port === null ? null : describeListenError(e, settings);
+    const code: ErrorCode | undefined =
+      listenProblem === null ? (isAppError(e) ? e.code : undefined) : 'HTTP_LISTEN_FAILED';
+    logger.error(`closeloop cannot start: ${listenProblem ?? errorMessage(e)}`, { code });
     return 1;
+  }
+  if (envFiles.length > 0) {
+    logger.info('environment variables also read from .env files (the real environment wins)', {
+      files: envFiles,
+    });
   }
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -66,10 +105,11 @@ export async function runStart(
 interface ProcessSettings {
   role: Role;
   port: number | null;
+  host: string;
   redis?: RedisSettings;
 }
 
-/** PORT, CLOSELOOP_ROLE and the Redis variables; a string says what is wrong and how to fix it. */
+/** PORT, HOST, CLOSELOOP_ROLE and the Redis variables; a string says what is wrong and how to fix it. */
 export function readProcessSettings(env: NodeJS.ProcessEnv): ProcessSettings | string {
   const role = (env.CLOSELOOP_ROLE || 'all') as Role;
   if (!ROLES.includes(role)) {
@@ -102,9 +142,51 @@ export function readProcessSettings(env: NodeJS.ProcessEnv): ProcessSettings | s
     }
     port = n;
   }
+  const host = readHost(env.HOST);
+  if (host === null) {
+    return `HOST="${env.HOST}" is not a host name or an IP address. Fix: set HOST=0.0.0.0 (every IPv4 interface), HOST=:: (every interface) or HOST=127.0.0.1 (this machine only), or unset it (default ${DEFAULT_HOST}).`;
+  }
   return {
     role,
     port,
+    host,
     ...(redisUrl === undefined ? {} : { redis: { url: redisUrl, prefix, lockMs } }),
   };
+}
+
+/** HOST: unset or empty is the default; spaces alone, or characters no host or address has, are not. */
+function readHost(value: string | undefined): string | null {
+  if (value === undefined || value === '') return DEFAULT_HOST;
+  const host = value.trim();
+  // Letters, digits, dots and hyphens (names, IPv4), colons (IPv6), and %zone for link-local IPv6.
+  return /^[A-Za-z0-9._:%-]+$/.test(host) ? host : null;
+}
+
+/**
+ * Why the HTTP server could not listen, for a person: the port taken, a port that needs rights, a
+ * HOST that is not this machine's. Null for any other error.
+ */
+export function describeListenError(
+  e: unknown,
+  { host, port }: { host: string; port: number | null },
+): string | null {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  const on = host === DEFAULT_HOST ? '' : ` on ${host}`;
+  const other = port === null || port >= 65535 ? 3001 : port + 1;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `port ${port}${on} is in use (another closeloop, or another program). Fix: stop it, or set PORT to a free port, e.g. PORT=${other}`;
+    case 'EACCES':
+      return port !== null && port < 1024
+        ? `port ${port} needs administrator rights (ports below 1024 do). Fix: set PORT to a port from 1024 up, e.g. PORT=3000, and let a proxy (nginx, Caddy) or the platform's router take port ${port}`
+        : `the system does not let closeloop listen on port ${port}${on} (EACCES). Fix: set PORT to another port, e.g. PORT=${other}`;
+    case 'EADDRNOTAVAIL':
+      return `HOST=${host} is not an address of this machine, so closeloop cannot listen on it. Fix: set HOST to one of its addresses, or to 0.0.0.0 (every IPv4 interface), :: (every interface) or 127.0.0.1 (this machine only), or unset it`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return `HOST=${host} is not a host name this machine can resolve, so closeloop cannot listen on it. Fix: set HOST to an IP address of this machine, or to 0.0.0.0 (every IPv4 interface), :: (every interface) or 127.0.0.1 (this machine only), or unset it`;
+    default:
+      return null;
+  }
 }

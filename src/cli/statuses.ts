@@ -2,26 +2,30 @@
  * `closeloop statuses`: every pipeline of the amoCRM account and its statuses with ids, as a
  * table, so a marketer can write rules by id or check the names they use.
  */
+import type { Command } from 'commander';
 import { isAppError } from '../core/errors';
 import { errorMessage } from '../core/error-message';
 import type { Pipeline } from '../ports/crm-client';
-import type { CliIo } from './cli-io';
-import { openStoreBesideService } from './open-store-beside-service';
-import { createAmocrmClient } from '../adapters/crm/amocrm/create-amocrm-client';
-import { loadConfigOrReport } from './load-config-or-report';
+import type { CliRun } from './cli-run';
+import { openAmocrmClientBesideService } from './amocrm-client-beside-service';
+import { CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
 
-export async function runStatuses(
-  args: string[],
-  io: CliIo,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    io.out(
-      'usage: closeloop statuses [config]\n\nPrints every pipeline of the amoCRM account with its statuses and ids.',
-    );
-    return 0;
-  }
-  const config = loadConfigOrReport(io, env, args[0]);
+export function statusesCommand(run: CliRun): Command {
+  return run
+    .command('statuses')
+    .summary('amoCRM pipelines and their statuses, with ids')
+    .description(
+      'Prints every pipeline of the amoCRM account with its statuses and their ids, to write rules by ' +
+        'id or to check the names they use. Needs amoCRM API access: AMOCRM_SUBDOMAIN and AMOCRM_TOKEN ' +
+        '(a long-lived token), or amocrm.oauth in the config and `closeloop auth` once.',
+    )
+    .argument('[config]', CONFIG_ARGUMENT)
+    .action(run.action('statuses', (configPath: string | undefined) => statuses(configPath, run)));
+}
+
+async function statuses(configPath: string | undefined, run: CliRun): Promise<number> {
+  const { io, env, cwd } = run;
+  const config = loadConfigOrReport(io, env, cwd, configPath);
   if (config === null) return 1;
   const api = config.amocrm.api;
   if (api === null) {
@@ -30,13 +34,13 @@ export async function runStatuses(
     );
     return 1;
   }
-  const store = await openStoreBesideService(env);
+  const amocrm = await openAmocrmClientBesideService(api, run, configPath, {
+    warn: (m) => io.err(m),
+    error: (m) => io.err(m),
+    info: () => undefined,
+  });
   try {
-    const client = createAmocrmClient(api, {
-      store,
-      logger: { warn: (m) => io.err(m), error: (m) => io.err(m), info: () => undefined },
-    });
-    const pipelines = await client.getPipelines();
+    const pipelines = await amocrm.client.getPipelines();
     for (const line of formatPipelines(pipelines)) io.out(line);
     return 0;
   } catch (e) {
@@ -45,7 +49,7 @@ export async function runStatuses(
     );
     return 1;
   } finally {
-    await store.close();
+    await amocrm.close();
   }
 }
 

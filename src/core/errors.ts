@@ -110,6 +110,15 @@ export const ERROR_CODES = {
     who: 'nobody (transient)',
     summary: 'The conversion was already sent; the ledger kept it from being sent twice.',
   },
+  DATA_NOT_FOUND: {
+    who: 'operator',
+    summary:
+      'A command found no embedded store where it looked (the data folder beside the config).',
+  },
+  HTTP_LISTEN_FAILED: {
+    who: 'operator',
+    summary: 'The service could not listen: the port is in use or needs rights, or HOST is wrong.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

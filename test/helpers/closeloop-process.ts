@@ -19,7 +19,7 @@ export interface CloseloopProcess {
 }
 
 /** Where the compiled CLI is, from dist/test/helpers. */
-const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'closeloop.js');
+export const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'closeloop.js');
 export const EXAMPLE_CONFIG = path.resolve(
   __dirname,
   '..',
@@ -37,7 +37,7 @@ export const EXAMPLE_CONFIG = path.resolve(
  */
 export async function startCloseloopProcess(
   env: Record<string, string | undefined>,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; cwd?: string } = {},
 ): Promise<CloseloopProcess> {
   const quiet = env.LOG_LEVEL === 'warn' || env.LOG_LEVEL === 'error';
   const merged: Record<string, string | undefined> = {
@@ -54,6 +54,7 @@ export async function startCloseloopProcess(
   );
   const proc = spawn(process.execPath, [BIN, 'start'], {
     env: childEnv,
+    cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

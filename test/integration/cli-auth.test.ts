@@ -9,7 +9,7 @@ import path from 'node:path';
 import nock from 'nock';
 import { oauthTokenAccount } from '../../src/adapters/crm/amocrm/oauth-token-source';
 import { createSqliteStore } from '../../src/adapters/store/sqlite';
-import { runAuth } from '../../src/cli/auth';
+import { runCli } from '../../src/cli';
 
 const ORIGIN = 'https://example.amocrm.ru';
 const CLIENT_ID = '4b6f2a1e-9c3d-4e5f-8a7b-1c2d3e4f5a6b';
@@ -64,7 +64,11 @@ describe('CLI: closeloop auth', function () {
   async function auth(args: string[], env: NodeJS.ProcessEnv) {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runAuth(args, { out: (l) => out.push(l), err: (l) => err.push(l) }, env);
+    const code = await runCli(
+      ['auth', ...args],
+      { out: (l) => out.push(l), err: (l) => err.push(l) },
+      env,
+    );
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
 
@@ -101,7 +105,8 @@ describe('CLI: closeloop auth', function () {
     assert.equal(result.code, 0, result.err);
     assert.equal(
       result.out,
-      `amoCRM authorized: tokens stored in ${dataDir}; they refresh themselves.`,
+      `Created the data folder ${dataDir} (set by CLOSELOOP_DATA_DIR); closeloop start finds the tokens there when it runs with the same CLOSELOOP_DATA_DIR.\n` +
+        `amoCRM authorized: tokens stored in ${dataDir}; they refresh themselves.`,
     );
     assert.equal(result.err, '');
     const stored = await storedTokens();
@@ -167,9 +172,36 @@ describe('CLI: closeloop auth', function () {
     assert.ok(!result.err.includes('long-lived-token-value'));
   });
 
-  it('prints the usage without a code', async function () {
+  it('says the code is missing, and where the help is, with exit 2', async function () {
     const result = await auth([], envWith(OAUTH_CONFIG));
-    assert.equal(result.code, 1);
-    assert.match(result.err, /usage: closeloop auth <authorization-code>/);
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.err,
+      "closeloop auth: missing required argument 'authorization-code'\nSee `closeloop auth --help`.",
+    );
+    const noCode = await auth(['https://example.com/amocrm/oauth?state=x'], envWith(OAUTH_CONFIG));
+    assert.equal(noCode.code, 2);
+    assert.match(noCode.err, /^closeloop auth: the address has no code= parameter; paste the code/);
+    assert.equal(fs.existsSync(dataDir), false, 'nothing stored, no data folder made');
+  });
+
+  it('says once it created the data folder, beside the config when CLOSELOOP_DATA_DIR is unset', async function () {
+    codeGrant().reply(200, {
+      token_type: 'Bearer',
+      expires_in: 86400,
+      access_token: ACCESS,
+      refresh_token: REFRESH,
+    });
+    const { CLOSELOOP_DATA_DIR: _, ...env } = envWith(OAUTH_CONFIG);
+    const result = await auth([CODE], env);
+    assert.equal(result.code, 0, result.err);
+    // The config is dir/closeloop.yaml, so the data folder is dir/data (dataDir).
+    assert.match(
+      result.out,
+      new RegExp(
+        `^Created the data folder ${dataDir} \\(the data folder beside ${dir}/closeloop\\.yaml\\)`,
+      ),
+    );
+    assert.equal((await storedTokens())?.refreshToken, REFRESH);
   });
 });

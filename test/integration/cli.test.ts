@@ -102,7 +102,10 @@ describe('CLI: deliveries and replay', function () {
     assert.match(r.err, /no failed delivery with id no-such-id/);
     const d = await cli(['deliveries', '--outcome', 'bogus'], env);
     assert.equal(d.code, 2);
-    assert.match(d.err, /usage: closeloop deliveries/);
+    assert.match(d.err, /^closeloop deliveries: bogus is not an outcome; one of sent, dry_run,/);
+    const o = await cli(['replay', '--everything'], env);
+    assert.equal(o.code, 2);
+    assert.match(o.err, /^closeloop replay: unknown option '--everything'/);
   });
 });
 
@@ -120,10 +123,16 @@ describe('CLI: start with a bad config', () => {
     assert.equal(r.stderr.trim(), `closeloop cannot start: ${expected}`);
   });
 
-  it('prints usage for an unknown command and exits 2', async () => {
+  it('names an unknown command, suggests one, and exits 2', async () => {
     const r = await cli(['bogus'], {});
     assert.equal(r.code, 2);
-    assert.match(r.err, /unknown command "bogus"/);
+    assert.equal(
+      r.err,
+      "closeloop: unknown command 'bogus'\nSee `closeloop --help` for the commands.",
+    );
+    const typo = await cli(['delivery'], {});
+    assert.equal(typo.code, 2);
+    assert.match(typo.err, /^closeloop: unknown command 'delivery'\n\(Did you mean deliveries\?\)/);
   });
 });
 

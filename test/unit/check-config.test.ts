@@ -5,7 +5,8 @@
 import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeRule, runCheckConfig } from '../../src/cli/check-config';
+import { describeRule } from '../../src/cli/check-config';
+import { runCli } from '../../src/cli';
 import type { Rule } from '../../src/core/config-types';
 
 interface Captured {
@@ -17,8 +18,8 @@ interface Captured {
 async function check(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Captured> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCheckConfig(
-    args,
+  const code = await runCli(
+    ['check-config', ...args],
     { out: (l) => out.push(l), err: (l) => err.push(l) },
     env,
   );
@@ -174,13 +175,13 @@ describe('check-config', () => {
     );
   });
 
-  it('prints usage for --help (exit 0) and for bad arguments (exit 1)', async () => {
+  it('prints its help for --help (exit 0), and a usage error for bad arguments (exit 2)', async () => {
     const help = await check(['--help']);
     assert.equal(help.code, 0);
-    assert.match(help.out[0] ?? '', /^usage: closeloop check-config/);
+    assert.match(help.out[0] ?? '', /^Usage: closeloop check-config \[options\] \[config\]/);
     const bad = await check(['a.yaml', 'b.yaml']);
-    assert.equal(bad.code, 1);
-    assert.match(bad.err[0] ?? '', /^usage: closeloop check-config/);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err[0] ?? '', /^closeloop check-config: too many arguments/);
   });
 
   it('describes rules in one line each', () => {

@@ -3,10 +3,11 @@ import { readProcessSettings } from '../../src/cli/start';
 
 describe('readProcessSettings (PORT, CLOSELOOP_ROLE, REDIS_URL and friends)', () => {
   it('defaults to one process on the embedded store, port 3000', () => {
-    assert.deepEqual(readProcessSettings({}), { role: 'all', port: 3000 });
-    assert.deepEqual(readProcessSettings({ CLOSELOOP_ROLE: '', PORT: '' }), {
+    assert.deepEqual(readProcessSettings({}), { role: 'all', port: 3000, host: '0.0.0.0' });
+    assert.deepEqual(readProcessSettings({ CLOSELOOP_ROLE: '', PORT: '', HOST: '' }), {
       role: 'all',
       port: 3000,
+      host: '0.0.0.0',
     });
   });
 
@@ -18,12 +19,24 @@ describe('readProcessSettings (PORT, CLOSELOOP_ROLE, REDIS_URL and friends)', ()
         CLOSELOOP_REDIS_PREFIX: 'shop-staging',
         CLOSELOOP_REDIS_LOCK_MS: '5000',
         PORT: '8080',
+        HOST: '::',
       }),
       {
         role: 'web',
         port: 8080,
+        host: '::',
         redis: { url: 'redis://:pw@10.0.0.5:6380/2', prefix: 'shop-staging', lockMs: 5000 },
       },
+    );
+  });
+
+  it('reads HOST: a name or an address, IPv4 or IPv6', () => {
+    for (const host of ['127.0.0.1', '::', '::1', 'fe80::1%eth0', 'localhost', 'web-1.internal']) {
+      assert.equal((readProcessSettings({ HOST: host }) as { host: unknown }).host, host);
+    }
+    assert.equal(
+      (readProcessSettings({ HOST: ' 127.0.0.1 ' }) as { host: unknown }).host,
+      '127.0.0.1',
     );
   });
 
@@ -48,6 +61,12 @@ describe('readProcessSettings (PORT, CLOSELOOP_ROLE, REDIS_URL and friends)', ()
       ],
       [{ PORT: 'http' }, /PORT="http" is not a port number/],
       [{ PORT: '70000' }, /PORT="70000" is not a port number/],
+      [
+        { HOST: '   ' },
+        /HOST=" {3}" is not a host name or an IP address\. Fix: set HOST=0\.0\.0\.0/,
+      ],
+      [{ HOST: 'my host' }, /HOST="my host" is not a host name or an IP address/],
+      [{ HOST: 'http://localhost' }, /HOST="http:\/\/localhost" is not a host name/],
     ];
     for (const [env, message] of cases) {
       const got = readProcessSettings(env);
