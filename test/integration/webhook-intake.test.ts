@@ -170,31 +170,6 @@ describe('POST /webhooks/amocrm/:secret', () => {
     assert.deepEqual(res.body, { status: 'ok', store: 'sqlite' });
   });
 
-  it('serves the form snippet with caching, an ETag and CORS', async () => {
-    const snippet = Buffer.from('(function(){/* snippet */})();');
-    const withSnippet = createApp({
-      logger,
-      webhooks: {
-        webhookSecret: SECRET,
-        maxBodyBytes: 1024,
-        ingest: () => Promise.resolve(),
-      },
-      health: () => Promise.resolve({}),
-      snippet,
-    });
-    const res = await request(withSnippet)
-      .get('/snippet.js')
-      .expect(200)
-      .expect('content-type', 'application/javascript; charset=utf-8')
-      .expect('cache-control', 'public, max-age=3600')
-      .expect('access-control-allow-origin', '*');
-    assert.equal(res.text, snippet.toString());
-    const etag = res.headers.etag as string;
-    assert.match(etag, /^"[\w-]{22}"$/);
-    await request(withSnippet).get('/snippet.js').set('if-none-match', etag).expect(304);
-    await request(app()).get('/snippet.js').expect(404);
-  });
-
   it('answers unknown routes with a JSON 404', async () => {
     const res = await request(app()).get('/nope').expect(404);
     assert.equal(res.body.error.code, 'HTTP_NOT_FOUND');
