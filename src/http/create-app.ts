@@ -6,7 +6,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { AppError } from '../core/errors';
-import { errorMessage } from '../core/error-message';
+import { asClause, errorMessage } from '../core/error-message';
 import { sendError, type RequestLogger } from './send-error';
 import { prepareSnippet } from './serve-snippet';
 import { createWebhookHandler, WEBHOOK_PREFIX, type WebhookDeps } from './webhook-handler';
@@ -49,7 +49,11 @@ export function createApp(deps: AppDeps): RequestListener {
     deps.health().then(
       (details) => res.json({ status: 'ok', ...details }),
       (e: unknown) =>
-        next(new AppError('STORE_UNAVAILABLE', `store: ${errorMessage(e)}`, { httpStatus: 503 })),
+        next(
+          new AppError('STORE_UNAVAILABLE', `store: ${asClause(errorMessage(e))}`, {
+            httpStatus: 503,
+          }),
+        ),
     );
   });
 

@@ -8,7 +8,7 @@
  */
 import type { CloseloopConfig } from '../core/config-types';
 import { isAppError, RetryableError } from '../core/errors';
-import { errorMessage } from '../core/error-message';
+import { asClause, errorMessage } from '../core/error-message';
 import { decideRetry, type RetryPolicy } from '../core/retry-policy';
 import { mapLeadEvent, triggerOf } from '../core/map-lead-event';
 import type { CrmSource } from '../ports/crm-source';
@@ -37,7 +37,8 @@ export function createInboundHandler(deps: InboundDeps) {
     try {
       return await processOnce(job);
     } catch (e) {
-      const message = errorMessage(e);
+      // A clause, whatever the thrower wrote: it is joined with more text below.
+      const message = asClause(errorMessage(e));
       const decision = decideRetry(deps.retryPolicy, {
         failures: job.attempts + 1,
         firstAttemptAtMs: job.firstAttemptAt,
