@@ -42,13 +42,15 @@ export function sendError(
     ip: req.socket.remoteAddress,
     message: e.message,
   };
+  // The reason is in the line itself, so a person reading only messages sees why; the fields
+  // stay for queries.
   if (e.httpStatus >= 500) {
-    logger.error('request failed', {
+    logger.error(`request failed: ${e.message}`, {
       ...meta,
       stack: err instanceof Error ? err.stack : undefined,
     });
   } else if (e.httpStatus !== 404 || route.startsWith('/webhooks')) {
-    logger.warn('request rejected', meta);
+    logger.warn(`request rejected: ${e.message}`, meta);
   }
   if (res.headersSent) {
     res.end();

@@ -108,6 +108,12 @@ describe('POST /webhooks/amocrm/:secret', () => {
     assert.equal(await stored(), 0);
     const line = logs.find((l) => l.level === 'warn' && l.meta?.code === 'WEBHOOK_NOT_AMOCRM');
     assert.ok(line, `no log line for the rejected webhook: ${JSON.stringify(logs)}`);
+    // The line says why, and keeps the fields.
+    assert.equal(line.message, `request rejected: ${res.body.error.message}`);
+    assert.match(line.message, /^request rejected: Not an amoCRM webhook: /);
+    assert.equal(line.meta?.message, res.body.error.message);
+    assert.equal(line.meta?.status, 400);
+    assert.equal(line.meta?.route, '/webhooks/amocrm/:secret');
     assert.equal(JSON.stringify(logs).includes(SECRET), false, 'the secret must not be logged');
   });
 
@@ -168,6 +174,21 @@ describe('POST /webhooks/amocrm/:secret', () => {
   it('serves /healthz', async () => {
     const res = await request(app()).get('/healthz').expect(200);
     assert.deepEqual(res.body, { status: 'ok', store: 'sqlite' });
+  });
+
+  it('logs an unexpected error as "request failed: <message>", and answers only "internal error"', async () => {
+    const failing = createApp({
+      logger,
+      health: () => Promise.resolve({}),
+      metrics: () => Promise.reject(new TypeError('metrics registry is gone')),
+    });
+    const res = await request(failing).get('/metrics').expect(500);
+    assert.deepEqual(res.body.error, { code: 'INTERNAL', message: 'internal error' });
+    const line = logs.find((l) => l.level === 'error');
+    assert.equal(line?.message, 'request failed: metrics registry is gone');
+    assert.equal(line.meta?.code, 'INTERNAL');
+    assert.equal(line.meta?.message, 'metrics registry is gone');
+    assert.match(String(line.meta?.stack), /TypeError: metrics registry is gone/);
   });
 
   it('answers unknown routes with a JSON 404', async () => {
