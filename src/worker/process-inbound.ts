@@ -126,14 +126,15 @@ function createProcessOnce(deps: InboundDeps) {
         : event.lead.customFields === null
           ? 'the webhook carried no lead fields (a Digital Pipeline hook?), so there is no GA client ID'
           : 'the lead has no GA client ID (is the form snippet on the site?)';
-      await deps.deliveryLog.record({
-        ...base,
-        outcome: 'skipped',
-        code: mapped.clientIdInvalid ? 'LEAD_CLIENT_ID_INVALID' : 'LEAD_NO_CLIENT_ID',
-        reason,
+      const code = mapped.clientIdInvalid ? 'LEAD_CLIENT_ID_INVALID' : 'LEAD_NO_CLIENT_ID';
+      await deps.deliveryLog.record({ ...base, outcome: 'skipped', code, reason, events });
+      // The same code and reason as the delivery-log row, so the log and `closeloop deliveries` agree.
+      deps.logger.info(`conversion skipped: ${code}`, {
+        leadId: event.lead.id,
         events,
+        code,
+        reason,
       });
-      deps.logger.info('conversion skipped: no client ID', { leadId: event.lead.id, events });
       return { status: 'done' };
     }
 
