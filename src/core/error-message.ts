@@ -8,3 +8,13 @@ export function errorMessage(e: unknown): string {
     return String(e);
   }
 }
+
+/**
+ * A message ready to be joined with more text (`${asClause(m)}; next attempt in 5 s`): without a
+ * final period or trailing space. closeloop's own messages are written as clauses already; this is
+ * for text from elsewhere (a vendor's error body, Node's or a driver's error), which often ends in
+ * a period.
+ */
+export function asClause(message: string): string {
+  return message.replace(/[\s.]+$/, '');
+}

@@ -3,12 +3,12 @@
  * that sends amoCRM webhooks and site lead forms to their lean handlers (see webhook-handler.ts
  * and lead-intake-handler.ts) and everything else to express.
  */
-import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { AppError } from '../core/errors';
-import { errorMessage } from '../core/error-message';
+import { asClause, errorMessage } from '../core/error-message';
 import { sendError, type RequestLogger } from './send-error';
+import { prepareSnippet } from './serve-snippet';
 import { createWebhookHandler, WEBHOOK_PREFIX, type WebhookDeps } from './webhook-handler';
 import {
   createLeadIntakeHandler,
@@ -39,33 +39,21 @@ export function createApp(deps: AppDeps): RequestListener {
   app.disable('etag');
   app.set('trust proxy', 'loopback');
 
-  const snippet = deps.snippet;
-  if (snippet) {
-    const etag = `"${createHash('sha256').update(snippet).digest('base64url').slice(0, 22)}"`;
-    app.get('/snippet.js', (req, res) => {
-      // Any site may load it (it is public code); an hour of caching keeps page loads cheap while
-      // an upgrade still reaches visitors the same day, and the ETag makes revalidation a 304.
-      res.set({
-        'Content-Type': 'application/javascript; charset=utf-8',
-        'Cache-Control': 'public, max-age=3600',
-        'Access-Control-Allow-Origin': '*',
-        'Cross-Origin-Resource-Policy': 'cross-origin',
-        'X-Content-Type-Options': 'nosniff',
-        ETag: etag,
-      });
-      if (req.headers['if-none-match'] === etag) {
-        res.status(304).end();
-        return;
-      }
-      res.send(snippet);
-    });
+  if (deps.snippet) {
+    // Compressed here, once, not per request (serve-snippet.ts); express routes HEAD here too.
+    const snippet = prepareSnippet(deps.snippet);
+    app.get('/snippet.js', (req, res) => snippet.serve(req, res));
   }
 
   app.get('/healthz', (_req, res, next) => {
     deps.health().then(
       (details) => res.json({ status: 'ok', ...details }),
       (e: unknown) =>
-        next(new AppError('STORE_UNAVAILABLE', `store: ${errorMessage(e)}`, { httpStatus: 503 })),
+        next(
+          new AppError('STORE_UNAVAILABLE', `store: ${asClause(errorMessage(e))}`, {
+            httpStatus: 503,
+          }),
+        ),
     );
   });
 

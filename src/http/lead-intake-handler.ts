@@ -23,6 +23,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseLeadForm } from '../core/build-complex-lead';
 import type { LeadIntakeSettings } from '../core/config-types';
 import { AppError, PayloadError } from '../core/errors';
+import { asClause } from '../core/error-message';
 import { nextSlot, pruneSent } from '../core/sliding-window';
 import type { JobQueue } from '../ports/job-queue';
 import type { CreateLeadJobPayload } from '../worker/process-create-lead';
@@ -129,7 +130,10 @@ export function createLeadIntakeHandler(deps: LeadIntakeDeps) {
         fail(
           req,
           res,
-          new PayloadError('LEAD_FORM_INVALID', `the body could not be read: ${e.message}`),
+          new PayloadError(
+            'LEAD_FORM_INVALID',
+            `the body could not be read: ${asClause(e.message)}`,
+          ),
         ),
       body: (text) => {
         const receivedAt = deps.now();

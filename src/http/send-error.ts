@@ -1,7 +1,7 @@
 /** The one way errors leave over HTTP: `{"error":{"code","message"}}`, and a log line. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, isAppError, PayloadError } from '../core/errors';
-import { errorMessage } from '../core/error-message';
+import { asClause, errorMessage } from '../core/error-message';
 
 export interface RequestLogger {
   info(message: string, meta?: Record<string, unknown>): unknown;
@@ -18,7 +18,10 @@ export function toAppError(err: unknown): AppError {
     });
   }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-    return new PayloadError('WEBHOOK_NOT_AMOCRM', `unreadable request: ${errorMessage(err)}`);
+    return new PayloadError(
+      'WEBHOOK_NOT_AMOCRM',
+      `unreadable request: ${asClause(errorMessage(err))}`,
+    );
   }
   return new AppError('INTERNAL', errorMessage(err), { cause: err });
 }
@@ -39,13 +42,15 @@ export function sendError(
     ip: req.socket.remoteAddress,
     message: e.message,
   };
+  // The reason is in the line itself, so a person reading only messages sees why; the fields
+  // stay for queries.
   if (e.httpStatus >= 500) {
-    logger.error('request failed', {
+    logger.error(`request failed: ${e.message}`, {
       ...meta,
       stack: err instanceof Error ? err.stack : undefined,
     });
   } else if (e.httpStatus !== 404 || route.startsWith('/webhooks')) {
-    logger.warn('request rejected', meta);
+    logger.warn(`request rejected: ${e.message}`, meta);
   }
   if (res.headersSent) {
     res.end();
@@ -71,7 +76,7 @@ export function storeUnavailable(e: unknown, what: string): AppError {
     'STORE_UNAVAILABLE',
     isAppError(e) && e.code === 'STORE_UNAVAILABLE'
       ? e.message
-      : `could not store the ${what}: ${errorMessage(e)}`,
+      : `could not store the ${what}: ${asClause(errorMessage(e))}`,
     { httpStatus: 503, cause: e },
   );
 }

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppError, PayloadError } from '../core/errors';
+import { asClause } from '../core/error-message';
 import type { LeadEvent } from '../core/lead';
 import { parseWebhook } from '../adapters/crm/amocrm/parse-webhook';
 import { sendError, storeUnavailable, type RequestLogger } from './send-error';
@@ -70,7 +71,10 @@ export function createWebhookHandler(deps: WebhookDeps) {
         fail(
           req,
           res,
-          new PayloadError('WEBHOOK_NOT_AMOCRM', `the body could not be read: ${e.message}`),
+          new PayloadError(
+            'WEBHOOK_NOT_AMOCRM',
+            `the body could not be read: ${asClause(e.message)}`,
+          ),
         ),
       body: (text) => {
         const receivedAt = deps.now();

@@ -31,7 +31,7 @@
 import { buildComplexLead, type LeadForm } from '../core/build-complex-lead';
 import type { LeadIntakeSettings } from '../core/config-types';
 import { isAppError, RetryableError, type ErrorCode } from '../core/errors';
-import { errorMessage } from '../core/error-message';
+import { asClause, errorMessage } from '../core/error-message';
 import type { CustomField, LeadEvent } from '../core/lead';
 import { decideRetry, type RetryPolicy } from '../core/retry-policy';
 import type { CrmAccount, CrmClient } from '../ports/crm-client';
@@ -145,7 +145,8 @@ export function createCreateLeadHandler(deps: CreateLeadDeps) {
       acct = await getAccount();
       [created] = await deps.client.createLeadComplex([buildComplexLead(form, deps.settings)]);
     } catch (e) {
-      const message = scrub(errorMessage(e));
+      // A clause, whatever the thrower wrote: it is joined with more text below.
+      const message = asClause(scrub(errorMessage(e)));
       const retryAfterMs = transientDelay(e, deps.now());
       if (retryAfterMs !== undefined) {
         const decision = decideRetry(deps.retryPolicy, {
@@ -199,7 +200,7 @@ export function createCreateLeadHandler(deps: CreateLeadDeps) {
       return fail(
         job,
         'STORE_UNAVAILABLE',
-        `lead ${created.id} was created in amoCRM, but its generate_lead job could not be stored: ${scrub(errorMessage(e))}. Do not retry this job (it would create the lead again).`,
+        `lead ${created.id} was created in amoCRM, but its generate_lead job could not be stored: ${asClause(scrub(errorMessage(e)))}. Do not retry this job (it would create the lead again)`,
         created.id,
       );
     }

@@ -7,6 +7,7 @@
  * the retry then sends it again, and GA4 de-duplicates purchases by `transaction_id`.
  */
 import { isAppError, RetryableError } from '../core/errors';
+import { asClause, errorMessage } from '../core/error-message';
 import { decideRetry, type RetryPolicy } from '../core/retry-policy';
 import type { DeliveryLog, DeliveryRecord } from '../ports/delivery-log';
 import type { Destination, DeliveryRequest } from '../ports/destination';
@@ -105,7 +106,8 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
       );
       return { status: 'done' };
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      // A clause, whatever the thrower wrote: it is joined with more text below.
+      const message = asClause(errorMessage(e));
       if (!isAppError(e) || e.retryable) {
         const decision = decideRetry(deps.retryPolicy, {
           failures: job.attempts + 1,

@@ -8,7 +8,7 @@
  */
 import type { CloseloopConfig } from '../core/config-types';
 import { isAppError, RetryableError } from '../core/errors';
-import { errorMessage } from '../core/error-message';
+import { asClause, errorMessage } from '../core/error-message';
 import { decideRetry, type RetryPolicy } from '../core/retry-policy';
 import { mapLeadEvent, triggerOf } from '../core/map-lead-event';
 import type { CrmSource } from '../ports/crm-source';
@@ -37,7 +37,8 @@ export function createInboundHandler(deps: InboundDeps) {
     try {
       return await processOnce(job);
     } catch (e) {
-      const message = errorMessage(e);
+      // A clause, whatever the thrower wrote: it is joined with more text below.
+      const message = asClause(errorMessage(e));
       const decision = decideRetry(deps.retryPolicy, {
         failures: job.attempts + 1,
         firstAttemptAtMs: job.firstAttemptAt,
@@ -125,14 +126,15 @@ function createProcessOnce(deps: InboundDeps) {
         : event.lead.customFields === null
           ? 'the webhook carried no lead fields (a Digital Pipeline hook?), so there is no GA client ID'
           : 'the lead has no GA client ID (is the form snippet on the site?)';
-      await deps.deliveryLog.record({
-        ...base,
-        outcome: 'skipped',
-        code: mapped.clientIdInvalid ? 'LEAD_CLIENT_ID_INVALID' : 'LEAD_NO_CLIENT_ID',
-        reason,
+      const code = mapped.clientIdInvalid ? 'LEAD_CLIENT_ID_INVALID' : 'LEAD_NO_CLIENT_ID';
+      await deps.deliveryLog.record({ ...base, outcome: 'skipped', code, reason, events });
+      // The same code and reason as the delivery-log row, so the log and `closeloop deliveries` agree.
+      deps.logger.info(`conversion skipped: ${code}`, {
+        leadId: event.lead.id,
         events,
+        code,
+        reason,
       });
-      deps.logger.info('conversion skipped: no client ID', { leadId: event.lead.id, events });
       return { status: 'done' };
     }
 

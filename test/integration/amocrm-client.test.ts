@@ -641,7 +641,8 @@ describe('AmocrmClient (nock)', () => {
     assert.match(error.message, /Bad Request: Request validation failed/);
     assert.match(
       error.message,
-      /custom_fields_values\.0\.field_id: The value you selected is not a valid choice\./,
+      // amoCRM's sentence, as a clause of closeloop's message (its final period dropped)
+      /custom_fields_values\.0\.field_id: The value you selected is not a valid choice$/,
     );
     const details = error.details as { problem: { validationErrors: unknown[] } };
     assert.deepEqual(details.problem.validationErrors, [

@@ -278,8 +278,15 @@ describe('Ga4Destination (nock)', () => {
         ['NAME_INVALID', 'VALUE_INVALID', 'VALUE_REQUIRED', 'VALUE_INVALID'],
       );
       assert.equal(details.payload.events.length, 2);
+      // Each of Google's sentences as a clause, with its code: no ". (" in the middle.
       for (const problem of details.problems)
-        assert.ok(error.message.includes(problem.description));
+        assert.ok(
+          error.message.includes(
+            `${problem.description.replace(/\.$/, '')} (${problem.validationCode})`,
+          ),
+          error.message,
+        );
+      assert.doesNotMatch(error.message, /\.[ ;]*[.;(]/);
       assert.match(error.message, /param \[value\] must be a number, got string "1500"/);
       assertNoSecret(error);
     }

@@ -108,6 +108,12 @@ describe('POST /webhooks/amocrm/:secret', () => {
     assert.equal(await stored(), 0);
     const line = logs.find((l) => l.level === 'warn' && l.meta?.code === 'WEBHOOK_NOT_AMOCRM');
     assert.ok(line, `no log line for the rejected webhook: ${JSON.stringify(logs)}`);
+    // The line says why, and keeps the fields.
+    assert.equal(line.message, `request rejected: ${res.body.error.message}`);
+    assert.match(line.message, /^request rejected: Not an amoCRM webhook: /);
+    assert.equal(line.meta?.message, res.body.error.message);
+    assert.equal(line.meta?.status, 400);
+    assert.equal(line.meta?.route, '/webhooks/amocrm/:secret');
     assert.equal(JSON.stringify(logs).includes(SECRET), false, 'the secret must not be logged');
   });
 
@@ -170,29 +176,19 @@ describe('POST /webhooks/amocrm/:secret', () => {
     assert.deepEqual(res.body, { status: 'ok', store: 'sqlite' });
   });
 
-  it('serves the form snippet with caching, an ETag and CORS', async () => {
-    const snippet = Buffer.from('(function(){/* snippet */})();');
-    const withSnippet = createApp({
+  it('logs an unexpected error as "request failed: <message>", and answers only "internal error"', async () => {
+    const failing = createApp({
       logger,
-      webhooks: {
-        webhookSecret: SECRET,
-        maxBodyBytes: 1024,
-        ingest: () => Promise.resolve(),
-      },
       health: () => Promise.resolve({}),
-      snippet,
+      metrics: () => Promise.reject(new TypeError('metrics registry is gone')),
     });
-    const res = await request(withSnippet)
-      .get('/snippet.js')
-      .expect(200)
-      .expect('content-type', 'application/javascript; charset=utf-8')
-      .expect('cache-control', 'public, max-age=3600')
-      .expect('access-control-allow-origin', '*');
-    assert.equal(res.text, snippet.toString());
-    const etag = res.headers.etag as string;
-    assert.match(etag, /^"[\w-]{22}"$/);
-    await request(withSnippet).get('/snippet.js').set('if-none-match', etag).expect(304);
-    await request(app()).get('/snippet.js').expect(404);
+    const res = await request(failing).get('/metrics').expect(500);
+    assert.deepEqual(res.body.error, { code: 'INTERNAL', message: 'internal error' });
+    const line = logs.find((l) => l.level === 'error');
+    assert.equal(line?.message, 'request failed: metrics registry is gone');
+    assert.equal(line.meta?.code, 'INTERNAL');
+    assert.equal(line.meta?.message, 'metrics registry is gone');
+    assert.match(String(line.meta?.stack), /TypeError: metrics registry is gone/);
   });
 
   it('answers unknown routes with a JSON 404', async () => {

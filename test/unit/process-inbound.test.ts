@@ -6,14 +6,20 @@ import type { LeadEvent } from '../../src/core/lead';
 import type { DeliveryRecord } from '../../src/ports/delivery-log';
 import type { Job, JobQueue, NewJob } from '../../src/ports/job-queue';
 import type { DeliveryJobPayload, InboundJobPayload } from '../../src/worker/job-payloads';
+import type { WorkerLogger } from '../../src/worker/worker-logger';
+import { captureLogger } from '../helpers/capture-logger';
 import { field, leadEvent, testConfig } from '../helpers/builders';
 
 const HOUR = 3600_000;
 
-function setup(complete: (e: LeadEvent) => Promise<LeadEvent> = (e) => Promise.resolve(e)) {
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function setup(
+  complete: (e: LeadEvent) => Promise<LeadEvent> = (e) => Promise.resolve(e),
+  logger: WorkerLogger = silent,
+) {
   const added: Array<NewJob<unknown>> = [];
   const records: DeliveryRecord[] = [];
-  const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
   let now = 1_000 * HOUR;
   const handler = createInboundHandler({
     config: testConfig(),
@@ -32,7 +38,7 @@ function setup(complete: (e: LeadEvent) => Promise<LeadEvent> = (e) => Promise.r
       list: () => Promise.resolve([]),
     },
     destinationName: 'ga4',
-    logger: silent,
+    logger,
     retryPolicy: { retryWindowMs: 72 * HOUR, retryBaseMs: 1000, retryMaxDelayMs: HOUR },
     now: () => now,
     random: () => 0.5,
@@ -80,6 +86,22 @@ describe('inbound handler', () => {
       ],
     );
     assert.equal(t.added.length, 0);
+  });
+
+  it('logs a skip with the code and reason of its delivery-log row', async () => {
+    const capture = captureLogger();
+    const t = setup(undefined, capture.logger);
+    await t.handler(t.job(leadEvent({ lead: { customFields: [field('GCLIENTID', 'oops')] } })));
+    await t.handler(t.job(leadEvent({ lead: { customFields: [] } })));
+    const skips = capture.lines().filter((l) => String(l.message).startsWith('conversion skipped'));
+    assert.deepEqual(
+      skips.map((l) => [l.level, l.message, l.code, l.reason, l.leadId]),
+      t.records.map((r) => ['info', `conversion skipped: ${r.code}`, r.code, r.reason, r.leadId]),
+    );
+    assert.deepEqual(
+      skips.map((l) => l.code),
+      ['LEAD_CLIENT_ID_INVALID', 'LEAD_NO_CLIENT_ID'],
+    );
   });
 
   it('retries a CRM outage with backoff, honouring Retry-After', async () => {

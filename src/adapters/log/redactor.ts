@@ -1,16 +1,33 @@
 /**
  * Keeps secrets out of log lines. Known secret values (GA4 api_secret, webhook secret, tokens) are
  * replaced wherever they appear, and so is anything that looks like one by its place: an
- * `api_secret=` query value, a Bearer token, the secret segment of the webhook URL.
+ * `api_secret=` query value, a Bearer token, the secret segment of a webhook URL, the value of a
+ * token-named key.
+ *
+ * Each pattern takes the secret's own characters only, so the text around it survives as written:
+ * `(api_secret=abc)` keeps its `)`, `/webhooks/amocrm/<secret>, next` its `, next`.
  */
+
 const PATTERNS: ReadonlyArray<[RegExp, string]> = [
-  [/(api_secret=)[^&\s"'\\]+/gi, '$1[REDACTED]'],
-  [/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1[REDACTED]'],
-  [/(\/webhooks\/amocrm\/)[^/?\s"'\\]+/g, '$1[REDACTED]'],
+  // b64token's characters: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "=" (RFC 6750
+  // §2.1); an "=" inside too, so a malformed token is not cut in two with its tail in the log.
+  [/(\bBearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1[REDACTED]'],
+  // The secret segment of every webhook route (amocrm; bitrix24 and generic next): a path
+  // segment's unreserved characters and percent-escapes (RFC 3986 §2.3), not ending in a period
+  // (that ends the sentence around it). `/webhooks/amocrm/:secret`, the route's name, stays.
+  [/(\/webhooks\/(?:amocrm|bitrix24|generic)\/)[\w.~%-]*[\w~%-]/g, '$1[REDACTED]'],
   // a password in a Redis URL: redis://user:password@host
   [/(rediss?:\/\/[^:@\s/]*:)[^@\s]+@/gi, '$1[REDACTED]@'],
+  // A token-named key with a quoted value (JSON, YAML, util.inspect): all of it, up to the
+  // closing quote: {"access_token":"…"}, client_secret: '…'.
   [
-    /("?(?:access_token|refresh_token|client_secret|api_secret)"?\s*[:=]\s*"?)[^"&\s,}]+/gi,
+    /((?:access_token|refresh_token|client_secret|api_secret)["']?\s*[:=]\s*)(["'])(?:(?!\2)[^\\]|\\.)+(?=\2)/gi,
+    '$1$2[REDACTED]',
+  ],
+  // The same keys unquoted, as in a query (`api_secret=…&`, GA4's URL) or YAML, or a quoted
+  // value cut short: the URL's unreserved characters, percent-escapes and base64's `+ / =`.
+  [
+    /((?:access_token|refresh_token|client_secret|api_secret)["']?\s*[:=]\s*["']?)[\w.~%+/=-]*[\w~%+/=-]/gi,
     '$1[REDACTED]',
   ],
 ];

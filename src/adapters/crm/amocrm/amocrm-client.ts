@@ -23,6 +23,7 @@
  * other side (bodies, fetch errors) are scrubbed of it before they are kept.
  */
 import { AppError, AuthError, RetryableError } from '../../../core/errors';
+import { asClause } from '../../../core/error-message';
 import type { AmocrmApiSettings } from '../../../core/config-types';
 import type { LeadSnapshot } from '../../../core/lead';
 import type { AccessTokenSource } from '../../../ports/access-token-source';
@@ -275,7 +276,7 @@ export class AmocrmClient implements CrmClient {
         if (answers429 > MAX_RETRIES_AFTER_429) {
           throw new RetryableError(
             'AMOCRM_UNAVAILABLE',
-            `amoCRM answered HTTP 429 (too many requests) to ${target} ${answers429} times in a row; retryable after ${pauseMs} ms. closeloop sends at most ${this.settings.requestsPerSecond} requests per second to the account: another integration may be using the same budget.`,
+            `amoCRM answered HTTP 429 (too many requests) to ${target} ${answers429} times in a row; retryable after ${pauseMs} ms. closeloop sends at most ${this.settings.requestsPerSecond} requests per second to the account: another integration may be using the same budget`,
             { retryAfterMs: pauseMs, details: errorDetails(answer, target, scrub) },
           );
         }
@@ -301,7 +302,7 @@ export class AmocrmClient implements CrmClient {
         const described = describeErrorBody(answer, scrub);
         throw new RetryableError(
           'AMOCRM_UNAVAILABLE',
-          `amoCRM answered HTTP ${status} to ${target}${described.summary ? ` (${described.summary})` : ''}; retryable.`,
+          `amoCRM answered HTTP ${status} to ${target}${described.summary ? ` (${asClause(described.summary)})` : ''}; retryable`,
           { details: errorDetails(answer, target, scrub, described) },
         );
       }
@@ -349,7 +350,7 @@ export class AmocrmClient implements CrmClient {
     if (this.now() < this.blockedUntil) {
       throw new AuthError(
         'AMOCRM_ACCOUNT_BLOCKED',
-        `amoCRM blocked API access for account ${this.deps.accountKey} (HTTP 403 at ${iso(this.blockedAt)}); ${target} was not sent. closeloop tries again after ${iso(this.blockedUntil)}.`,
+        `amoCRM blocked API access for account ${this.deps.accountKey} (HTTP 403 at ${iso(this.blockedAt)}); ${target} was not sent. closeloop tries again after ${iso(this.blockedUntil)}`,
         {
           details: {
             account: this.deps.accountKey,
@@ -375,7 +376,7 @@ export class AmocrmClient implements CrmClient {
       `amoCRM blocked API access for this account (${this.deps.accountKey}): HTTP 403 to ${target}${said}. ` +
       `closeloop sends nothing to it until ${iso(this.blockedUntil)}. ` +
       'amoCRM blocks accounts that keep exceeding its request limits; its support can unblock them. ' +
-      "A 403 also comes when the server's IP is not on the account's allowed list.";
+      "A 403 also comes when the server's IP is not on the account's allowed list";
     // Loud, but once per block: calls in flight when it began would repeat the same news.
     if (!alreadyBlocked) {
       this.deps.logger.error(message, {
@@ -399,8 +400,8 @@ export class AmocrmClient implements CrmClient {
     const said = described.summary ? ` ("${described.summary}")` : '';
     const fix =
       this.deps.tokens.kind === 'long-lived'
-        ? 'The long-lived token expired or was revoked: generate a new one in amoCRM (the integration\'s "Keys and scopes" tab) and set AMOCRM_TOKEN.'
-        : 'The OAuth tokens were revoked or could not be refreshed: authorize the integration again.';
+        ? 'The long-lived token expired or was revoked: generate a new one in amoCRM (the integration\'s "Keys and scopes" tab) and set AMOCRM_TOKEN'
+        : 'The OAuth tokens were revoked or could not be refreshed: authorize the integration again';
     const after = refreshed ? ' even after a token refresh' : '';
     return new AuthError(
       'AMOCRM_AUTH',
@@ -416,13 +417,13 @@ export class AmocrmClient implements CrmClient {
       const location = scrub(answer.headers.get('location') ?? '');
       return new AppError(
         'AMOCRM_REQUEST_REJECTED',
-        `amoCRM redirected ${target} (HTTP ${answer.status}${location ? ` to ${location}` : ''}); not followed, so the token stays with amoCRM. Check the account's domain (AMOCRM_SUBDOMAIN) or AMOCRM_BASE_URL.`,
+        `amoCRM redirected ${target} (HTTP ${answer.status}${location ? ` to ${location}` : ''}); not followed, so the token stays with amoCRM. Check the account's domain (AMOCRM_SUBDOMAIN) or AMOCRM_BASE_URL`,
         { httpStatus: answer.status, details: { ...details, location } },
       );
     }
     return new AppError(
       'AMOCRM_REQUEST_REJECTED',
-      `amoCRM refused ${target} with HTTP ${answer.status}${described.summary ? `: ${described.summary}` : ''}.`,
+      `amoCRM refused ${target} with HTTP ${answer.status}${described.summary ? `: ${asClause(described.summary)}` : ''}`,
       { httpStatus: answer.status, details },
     );
   }
@@ -432,7 +433,7 @@ export class AmocrmClient implements CrmClient {
     if (cause.name === 'TimeoutError') {
       return new RetryableError(
         'AMOCRM_UNAVAILABLE',
-        `amoCRM did not answer ${target} within ${this.settings.timeoutMs} ms; retryable.`,
+        `amoCRM did not answer ${target} within ${this.settings.timeoutMs} ms; retryable`,
         { cause, details: { target, timeoutMs: this.settings.timeoutMs } },
       );
     }
@@ -440,7 +441,7 @@ export class AmocrmClient implements CrmClient {
     const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
     return new RetryableError(
       'AMOCRM_UNAVAILABLE',
-      `Could not reach amoCRM (${target}): ${cause.message}${inner}; retryable.`,
+      `Could not reach amoCRM (${target}): ${asClause(`${cause.message}${inner}`)}; retryable`,
       { cause, details: { target } },
     );
   }
@@ -460,7 +461,7 @@ function parseSuccessBody(answer: RawAnswer, target: string, scrub: Scrub): unkn
     const described = describeErrorBody(answer, scrub);
     throw new RetryableError(
       'AMOCRM_UNAVAILABLE',
-      `amoCRM answered HTTP ${answer.status} to ${target} with a body that is not JSON${described.summary ? ` (${described.summary})` : ''}; retryable.`,
+      `amoCRM answered HTTP ${answer.status} to ${target} with a body that is not JSON${described.summary ? ` (${asClause(described.summary)})` : ''}; retryable`,
       { details: errorDetails(answer, target, scrub, described) },
     );
   }
@@ -469,7 +470,7 @@ function parseSuccessBody(answer: RawAnswer, target: string, scrub: Scrub): unkn
 function unexpectedBody(target: string, expected: string, extra: object = {}): AppError {
   return new AppError(
     'AMOCRM_REQUEST_REJECTED',
-    `amoCRM answered ${target} with JSON closeloop does not understand (expected ${expected}).`,
+    `amoCRM answered ${target} with JSON closeloop does not understand (expected ${expected})`,
     { httpStatus: 502, details: { target, expected, ...extra } },
   );
 }

@@ -18,7 +18,7 @@
  * endpoint is scrubbed of them before it is quoted.
  */
 import { AuthError, RetryableError } from '../../../core/errors';
-import { errorMessage } from '../../../core/error-message';
+import { asClause, errorMessage } from '../../../core/error-message';
 import type { AccessTokenSource } from '../../../ports/access-token-source';
 import type { StoredTokens, TokenStore } from '../../../ports/token-store';
 
@@ -171,7 +171,7 @@ export class OAuthTokenSource implements AccessTokenSource {
           `amoCRM refused the authorization code (HTTP ${result.refused.status}${result.refused.reason ? `: ${result.refused.reason}` : ''}). ` +
             'A code lasts 20 minutes and works once: copy a new one from the integration in amoCRM ' +
             '(Settings → Integrations → your integration → Keys and scopes) and run `closeloop auth <code>` at once. ' +
-            'If it keeps failing, check client_id, client_secret and redirect_uri in the oauth section of the config.',
+            'If it keeps failing, check client_id, client_secret and redirect_uri in the oauth section of the config',
           { details: { status: result.refused.status, account: this.#account } },
         );
       }
@@ -232,7 +232,7 @@ export class OAuthTokenSource implements AccessTokenSource {
             'closeloop cannot use the amoCRM API until the integration is authorized again: copy a new ' +
             'authorization code from the integration in amoCRM and run `closeloop auth <code>` within 20 minutes. ' +
             'A refresh token works once; this happens when it was already used (another copy of closeloop ' +
-            'with the same integration, a restored backup of the data folder) or the integration was disabled.',
+            'with the same integration, a restored backup of the data folder) or the integration was disabled',
           { code: 'AMOCRM_AUTH', account: this.#account, status },
         );
         throw refusedError();
@@ -284,7 +284,7 @@ export class OAuthTokenSource implements AccessTokenSource {
         throw new RetryableError(
           'AMOCRM_UNAVAILABLE',
           `amoCRM answered HTTP ${status} to ${target} without a token pair; retryable. ` +
-            'If this repeats, check base_url: a proxy may be answering instead of amoCRM.',
+            'If this repeats, check base_url: a proxy may be answering instead of amoCRM',
           { details: { status, url: this.#tokenUrl } },
         );
       }
@@ -296,7 +296,7 @@ export class OAuthTokenSource implements AccessTokenSource {
     if (status === 429 || status >= 500) {
       throw new RetryableError(
         'AMOCRM_UNAVAILABLE',
-        `amoCRM answered HTTP ${status} to ${target}; retryable.`,
+        `amoCRM answered HTTP ${status} to ${target}; retryable`,
         { details },
       );
     }
@@ -305,14 +305,14 @@ export class OAuthTokenSource implements AccessTokenSource {
       // whitelist, with 403 (research §5); the block is lifted later or by support.
       throw new RetryableError(
         'AMOCRM_ACCOUNT_BLOCKED',
-        `amoCRM answered HTTP 403 to ${target}: the API is blocked for this account or this IP; retryable.`,
+        `amoCRM answered HTTP 403 to ${target}: the API is blocked for this account or this IP; retryable`,
         { details },
       );
     }
     throw new AuthError(
       'AMOCRM_AUTH',
       `amoCRM's token endpoint answered HTTP ${status} to ${target}${reason ? ` (${reason})` : ''}. ` +
-        'Check subdomain or base_url in the amocrm section of the config.',
+        'Check subdomain or base_url in the amocrm section of the config',
       { details },
     );
   }
@@ -323,7 +323,7 @@ function noTokensError(): AuthError {
     'AMOCRM_AUTH',
     'no amoCRM OAuth tokens yet: run `closeloop auth <code>` with an authorization code from the ' +
       'integration in amoCRM (Settings → Integrations → your integration → Keys and scopes); a code ' +
-      'lasts 20 minutes and works once.',
+      'lasts 20 minutes and works once',
   );
 }
 
@@ -331,7 +331,7 @@ function refusedError(): AuthError {
   return new AuthError(
     'AMOCRM_AUTH',
     'amoCRM refused to refresh the OAuth tokens: authorize the integration again with ' +
-      '`closeloop auth <code>` (a new authorization code from the integration in amoCRM).',
+      '`closeloop auth <code>` (a new authorization code from the integration in amoCRM)',
   );
 }
 
@@ -367,9 +367,10 @@ function parseProblemReason(text: string, scrub: (s: string) => string): string 
   const said = [body.hint, body.detail, body.title].find(
     (v): v is string => typeof v === 'string' && v.trim() !== '',
   );
+  // Quoted inside parentheses or before more text: a clause, without amoCRM's final period.
   return said === undefined
     ? ''
-    : scrub(said.replace(/\s+/g, ' ').trim()).slice(0, MAX_REASON_CHARS);
+    : asClause(scrub(said.replace(/\s+/g, ' ').trim()).slice(0, MAX_REASON_CHARS));
 }
 
 function buildScrubber(secrets: readonly string[]): (text: string) => string {
@@ -393,7 +394,7 @@ function transportError(
       'AMOCRM_UNAVAILABLE',
       `amoCRM's token endpoint did not answer ${target} within ${timeoutMs} ms; retryable. ` +
         'Should amoCRM have issued tokens before the answer was lost, the grant is spent and the next ' +
-        'refresh is refused: then run `closeloop auth <code>` with a new code.',
+        'refresh is refused: then run `closeloop auth <code>` with a new code',
       { details: { timeoutMs } },
     );
   }
@@ -402,7 +403,7 @@ function transportError(
   const message = scrub(`${errorMessage(e)}${inner}`);
   return new RetryableError(
     'AMOCRM_UNAVAILABLE',
-    `Could not reach amoCRM (${target}): ${message}; retryable.`,
+    `Could not reach amoCRM (${target}): ${asClause(message)}; retryable`,
     { cause: new Error(message) },
   );
 }

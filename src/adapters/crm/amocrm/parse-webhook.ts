@@ -308,7 +308,7 @@ function toDecimal(raw: string | undefined): number | null {
 }
 
 function notAmo(problem: string, key?: string): PayloadError {
-  return new PayloadError('WEBHOOK_NOT_AMOCRM', `Not an amoCRM webhook: ${problem}.`, {
+  return new PayloadError('WEBHOOK_NOT_AMOCRM', `Not an amoCRM webhook: ${problem}`, {
     details: key === undefined ? undefined : { key },
   });
 }

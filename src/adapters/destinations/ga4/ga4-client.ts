@@ -18,6 +18,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { DeliveryError, RetryableError } from '../../../core/errors';
+import { asClause } from '../../../core/error-message';
 import { parseRetryAfter } from '../../../core/retry-after';
 import type { Ga4HttpRequest } from './build-request';
 import { scrubbedErrorCopy, type Scrub } from '../../../core/scrubbed-error-copy';
@@ -89,13 +90,13 @@ export async function sendGa4Request(
     const retryAfterMs = parseRetryAfter(answer.headers['retry-after'] ?? null, Date.now());
     throw new RetryableError(
       'GA4_UNAVAILABLE',
-      `GA4 answered HTTP ${status} to ${target}; retryable${retryAfterMs === null ? '' : ` after ${retryAfterMs} ms (Retry-After)`}.`,
+      `GA4 answered HTTP ${status} to ${target}; retryable${retryAfterMs === null ? '' : ` after ${retryAfterMs} ms (Retry-After)`}`,
       { details, retryAfterMs },
     );
   }
   throw new DeliveryError(
     'GA4_REJECTED',
-    `GA4 refused ${target} with HTTP ${status}; not retried (Google: "Don't retry the same request"). Check the measurement ID, the API secret and GA4_ENDPOINT.`,
+    `GA4 refused ${target} with HTTP ${status}; not retried (Google: "Don't retry the same request"). Check the measurement ID, the API secret and GA4_ENDPOINT`,
     { details },
   );
 }
@@ -134,7 +135,7 @@ function buildTransportError(
   if (cause.name === 'TimeoutError') {
     return new RetryableError(
       'GA4_UNAVAILABLE',
-      `GA4 did not answer ${target} within ${timeoutMs} ms; retryable.`,
+      `GA4 did not answer ${target} within ${timeoutMs} ms; retryable`,
       {
         cause,
         details: { url: redactedUrl, timeoutMs },
@@ -145,7 +146,7 @@ function buildTransportError(
   const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
   return new RetryableError(
     'GA4_UNAVAILABLE',
-    `Could not reach GA4 (${target}): ${cause.message}${inner}; retryable.`,
+    `Could not reach GA4 (${target}): ${asClause(`${cause.message}${inner}`)}; retryable`,
     {
       cause,
       details: { url: redactedUrl },

@@ -24,6 +24,7 @@
  */
 import type { Ga4Settings } from '../../../core/config-types';
 import { DeliveryError } from '../../../core/errors';
+import { asClause } from '../../../core/error-message';
 import { validateGa4Payload, type Ga4Problem } from '../../../core/ga4/validate-ga4-payload';
 import type {
   DeliveryRequest,
@@ -106,7 +107,8 @@ function assertValidPayloads(requests: readonly Ga4HttpRequest[], nowMs: number)
   if (problems.length === 0) return;
 
   const n = problems.length;
-  const list = problems.map((p) => `${p.description} (${p.validationCode})`).join('; ');
+  // Descriptions are sentences in Google's words; joined, they read as clauses.
+  const list = problems.map((p) => `${asClause(p.description)} (${p.validationCode})`).join('; ');
   throw new DeliveryError(
     'GA4_PAYLOAD_INVALID',
     `GA4 payload has ${n} problem${n === 1 ? '' : 's'}, nothing was sent: ${list}`,

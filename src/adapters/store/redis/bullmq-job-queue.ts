@@ -24,7 +24,7 @@ import type { Redis } from 'ioredis';
 import { DelayedError, Job as BullJob, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
 import { AppError } from '../../../core/errors';
-import { errorMessage } from '../../../core/error-message';
+import { asClause, errorMessage } from '../../../core/error-message';
 import { withTimeout } from '../../with-timeout';
 import {
   QUEUE_NAMES,
@@ -222,7 +222,7 @@ export class BullmqJobQueue implements JobQueue {
       (e: unknown) => {
         const err = new AppError(
           'STORE_UNAVAILABLE',
-          `Redis could not take the jobs: ${errorMessage(e)}`,
+          `Redis could not take the jobs: ${asClause(errorMessage(e))}`,
           { cause: e, retryable: true },
         );
         for (const p of batch) p.reject(err);

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { AppError } from '../../../core/errors';
-import { errorMessage } from '../../../core/error-message';
+import { asClause, errorMessage } from '../../../core/error-message';
 import { withTimeout } from '../../with-timeout';
 import type { Store } from '../../../ports/store';
 import { RedisRateLimiter } from '../../rate-limit/redis-rate-limiter';
@@ -171,12 +171,12 @@ async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T>
       () =>
         new AppError(
           'STORE_UNAVAILABLE',
-          `Redis did not answer while ${what} within ${Math.round(ms / 1000)} s. Fix: check that Redis runs and answers (redis-cli -u "$REDIS_URL" ping).`,
+          `Redis did not answer while ${what} within ${Math.round(ms / 1000)} s. Fix: check that Redis runs and answers (redis-cli -u "$REDIS_URL" ping)`,
         ),
     );
   } catch (e) {
     if (e instanceof AppError) throw e;
-    throw new AppError('STORE_UNAVAILABLE', `Redis refused ${what}: ${errorMessage(e)}`, {
+    throw new AppError('STORE_UNAVAILABLE', `Redis refused ${what}: ${asClause(errorMessage(e))}`, {
       cause: e,
     });
   }
@@ -190,7 +190,7 @@ async function waitUntilReady(conns: Redis[], timeoutMs: number, where: string):
       (c) =>
         new Promise<void>((resolve) => {
           if (c.status === 'ready') return resolve();
-          const onError = (e: unknown): void => void (lastError = errorMessage(e));
+          const onError = (e: unknown): void => void (lastError = asClause(errorMessage(e)));
           c.once('ready', () => resolve());
           c.on('error', onError);
           listeners.push(() => c.off('error', onError));
@@ -204,7 +204,7 @@ async function waitUntilReady(conns: Redis[], timeoutMs: number, where: string):
       () =>
         new AppError(
           'STORE_UNAVAILABLE',
-          `cannot reach Redis at ${where} within ${Math.round(timeoutMs / 1000)} s (${lastError}). Fix: start Redis, or correct REDIS_URL (redis://[:password@]host:port[/db]); unset it to use the embedded store.`,
+          `cannot reach Redis at ${where} within ${Math.round(timeoutMs / 1000)} s (${lastError}). Fix: start Redis, or correct REDIS_URL (redis://[:password@]host:port[/db]); unset it to use the embedded store`,
         ),
     );
   } finally {

@@ -16,7 +16,7 @@
  * delivery job). Committed one by one, the fsyncs, not the CPU, set the pace (see decisions.md).
  */
 import { AppError } from '../../../core/errors';
-import { errorMessage } from '../../../core/error-message';
+import { asClause, errorMessage } from '../../../core/error-message';
 import type { SqliteDatabase } from './open-sqlite-database';
 
 interface Pending {
@@ -81,7 +81,7 @@ export class CommitGroup {
     } catch (e) {
       const error = new AppError(
         'STORE_UNAVAILABLE',
-        `the embedded store could not write: ${errorMessage(e)}`,
+        `the embedded store could not write: ${asClause(errorMessage(e))}`,
         { cause: e, retryable: true },
       );
       for (const p of batch) p.reject(error);

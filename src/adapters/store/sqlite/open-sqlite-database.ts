@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../../core/errors';
-import { errorMessage } from '../../../core/error-message';
+import { asClause, errorMessage } from '../../../core/error-message';
 
 export type SqliteDatabase = Database.Database;
 
@@ -95,7 +95,7 @@ export function openSqliteDatabase(
     releaseLock();
     throw new AppError(
       'STORE_UNAVAILABLE',
-      `cannot open the embedded store ${file}: ${errorMessage(e)}`,
+      `cannot open the embedded store ${file}: ${asClause(errorMessage(e))}`,
       {
         cause: e,
       },
@@ -141,7 +141,7 @@ function acquireLock(dataDir: string): () => void {
         throw new AppError(
           'STORE_UNAVAILABLE',
           `the data folder ${dataDir} is in use by another closeloop process (pid ${pid}). ` +
-            'Stop it, or give this one its own CLOSELOOP_DATA_DIR; to run several processes, set REDIS_URL.',
+            'Stop it, or give this one its own CLOSELOOP_DATA_DIR; to run several processes, set REDIS_URL',
         );
       }
       fs.rmSync(lockFile, { force: true }); // stale: its process died (SIGKILL, power loss)

@@ -23,7 +23,7 @@ import type {
 } from '../../../ports/job-queue';
 import type { SqliteDatabase } from './open-sqlite-database';
 import type { CommitGroup } from './commit-group';
-import { errorMessage } from '../../../core/error-message';
+import { asClause, errorMessage } from '../../../core/error-message';
 
 /** Serialised up front, so a payload that is not JSON fails its own caller, not the group. */
 type SerialisedJobs = ReadonlyArray<{
@@ -149,7 +149,7 @@ export class SqliteJobQueue implements JobQueue {
             ? e
             : new AppError(
                 'STORE_UNAVAILABLE',
-                `the embedded store could not take the jobs: ${errorMessage(e)}`,
+                `the embedded store could not take the jobs: ${asClause(errorMessage(e))}`,
                 { cause: e, retryable: true },
               );
         },
