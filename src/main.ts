@@ -34,7 +34,7 @@ import type { Destination } from './ports/destination';
 import { createInboundHandler } from './worker/process-inbound';
 import { createDeliveryHandler } from './worker/process-delivery';
 import type { DeliveryJobPayload, InboundJobPayload } from './worker/job-payloads';
-import { errorMessage } from './core/error-message';
+import { asClause, errorMessage } from './core/error-message';
 import { withTimeout } from './adapters/with-timeout';
 
 export type Role = 'all' | 'web' | 'worker';
@@ -476,7 +476,7 @@ async function connectAmocrm(
   } catch (e) {
     throw new AppError(
       'CONFIG_INVALID',
-      `the rules name pipelines or statuses, and closeloop could not read them from amoCRM: ${errorMessage(e)}`,
+      `the rules name pipelines or statuses, and closeloop could not read them from amoCRM: ${asClause(errorMessage(e))}`,
       { cause: e },
     );
   }
