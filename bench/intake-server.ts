@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { parseWebhook } from '../src/adapters/crm/amocrm/parse-webhook';
 import { createApp } from '../src/http/create-app';
 import { createSqliteStore } from '../src/adapters/store/sqlite';
-import type { InboundJobPayload } from '../src/worker/job-payloads';
+import type { InboundJobPayload } from '../src/ports/job-payloads';
 
 const SECRET = 'bench-webhook-secret-0123456789';
 const mode = process.argv[2];

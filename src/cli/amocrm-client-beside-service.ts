@@ -8,7 +8,7 @@
  * marketer lists the statuses to write the first rules). On Redis the command uses the store, and
  * its shared limiter, as the service does.
  */
-import type { AmocrmApiSettings } from '../core/config-types';
+import type { AmocrmApiSettings } from '../config/config-types';
 import type { TokenStore } from '../ports/token-store';
 import type { AmocrmClient } from '../adapters/crm/amocrm/amocrm-client';
 import {

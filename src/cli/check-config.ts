@@ -4,7 +4,9 @@
  * Secrets (the GA4 api_secret, the webhook secret) are never printed: only `set` / `not set`.
  */
 import type { Command } from 'commander';
-import type { CloseloopConfig, FieldRef, Rule } from '../core/config-types';
+import type { FieldRef, Rule } from '../core/config-types';
+import type { CloseloopConfig } from '../config/config-types';
+import { toCatalog } from '../adapters/crm/amocrm/amocrm-catalog';
 import { formatConfigProblems } from '../core/errors';
 import { errorMessage } from '../core/error-message';
 import { hasRuleNames, resolveRuleNames } from '../core/resolve-rule-names';
@@ -41,7 +43,11 @@ async function checkConfig(configPath: string | undefined, run: CliRun): Promise
       error: () => undefined,
     });
     try {
-      const resolved = resolveRuleNames(config, await amocrm.client.getPipelines());
+      const resolved = resolveRuleNames(
+        config,
+        toCatalog(await amocrm.client.getPipelines()),
+        'amoCRM',
+      );
       if (resolved.problems.length > 0) {
         io.err(formatConfigProblems(resolved.problems));
         return 1;
@@ -124,7 +130,7 @@ function describeField(ref: FieldRef): string {
   return `name "${ref.name}"`;
 }
 
-function ids(one: string, many: string, list: readonly number[]): string {
+function ids(one: string, many: string, list: readonly string[]): string {
   return `${list.length === 1 ? one : many} ${list.join(', ')}`;
 }
 
@@ -138,6 +144,8 @@ export function describeRule(rule: Rule): string {
   else if (rule.on === 'status_changed') parts.push('any status');
   if (rule.fromStatuses !== null)
     parts.push(ids('from status', 'from statuses', rule.fromStatuses));
+  if (rule.outcomes !== null) parts.push(`outcome ${rule.outcomes.join(' or ')}`);
+  if (rule.sources !== null) parts.push(`from ${rule.sources.join(', ')}`);
   return `${rule.name}: ${parts.join(', ')} → ${rule.send.map((e) => e.name).join(', ')}`;
 }
 

@@ -47,3 +47,24 @@ export function parseLeadId(value: string): number {
   }
   return n;
 }
+
+/** A deal id as the CRM shows it: amoCRM's number, a generic sender's `A-77`. */
+export function parseDealId(value: string): string {
+  const id = value.trim();
+  if (id === '' || id.length > 128 || /\s/.test(id)) {
+    throw new InvalidArgumentError(
+      `${shown(value)} is not a deal id; give the id as your CRM shows it (amoCRM: the number in the deal's address, …/leads/detail/4242)`,
+    );
+  }
+  return id;
+}
+
+/** An account name, as the config writes it (`default`, `shop`). */
+export function parseAccountName(value: string): string {
+  if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(value)) {
+    throw new InvalidArgumentError(
+      `${shown(value)} is not an account name; use default or a name listed under accounts: in the config`,
+    );
+  }
+  return value;
+}

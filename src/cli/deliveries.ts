@@ -2,19 +2,22 @@
  * `closeloop deliveries`: the delivery log, newest first — what was sent, skipped and why, failed
  * and why. The first place to look when a deal is not in GA4.
  *
- *   closeloop deliveries [--lead <id>] [--outcome sent|dry_run|skipped|duplicate|retrying|failed]
+ *   closeloop deliveries [--deal <id>] [--account <name>]
+ *                        [--outcome sent|dry_run|skipped|duplicate|retrying|failed]
  *                        [--limit <n>] [--json]
  *
  * Reads the store the service uses and never creates one (open-store-beside-service.ts).
  */
 import type { Command } from 'commander';
-import type { DeliveryOutcome } from '../ports/delivery-log';
+import type { DeliveryOutcome, DeliveryRecord } from '../ports/delivery-log';
 import type { CliRun } from './cli-run';
-import { OUTCOMES, parseLeadId, parseOutcome, parseRowCount } from './cli-values';
+import { OUTCOMES, parseAccountName, parseDealId, parseOutcome, parseRowCount } from './cli-values';
 import { openStoreBesideService, STORE_HELP } from './open-store-beside-service';
 
 interface DeliveriesOptions {
-  lead?: number;
+  deal?: string;
+  lead?: string;
+  account?: string;
   outcome?: DeliveryOutcome;
   limit: number;
   json?: boolean;
@@ -28,7 +31,17 @@ export function deliveriesCommand(run: CliRun): Command {
       'The delivery log, newest first: what was sent to GA4, what was skipped and why, what failed and why. ' +
         'The first place to look when a deal is not in GA4.',
     )
-    .option('--lead <id>', 'only this amoCRM lead', run.value(parseLeadId))
+    .option('--deal <id>', 'only this deal (its id in the CRM)', run.value(parseDealId))
+    .option(
+      '--lead <id>',
+      'the same as --deal (the name it had for amoCRM leads)',
+      run.value(parseDealId),
+    )
+    .option(
+      '--account <name>',
+      'only this account (default, or one under accounts:)',
+      run.value(parseAccountName),
+    )
     .option(
       '--outcome <outcome>',
       `only this outcome: ${OUTCOMES.join(', ')}`,
@@ -44,7 +57,8 @@ async function listDeliveries(opts: DeliveriesOptions, { io, env, cwd }: CliRun)
   const { store } = await openStoreBesideService({ env, cwd });
   try {
     const rows = await store.deliveryLog.list({
-      leadId: opts.lead,
+      dealId: opts.deal ?? opts.lead,
+      account: opts.account,
       outcome: opts.outcome,
       limit: opts.limit,
     });
@@ -59,7 +73,7 @@ async function listDeliveries(opts: DeliveriesOptions, { io, env, cwd }: CliRun)
     for (const r of rows) {
       const events = r.events.length ? r.events.join(', ') : '-';
       io.out(
-        `${new Date(r.at).toISOString()}  lead ${r.leadId}  ${r.action}${r.statusId === null ? '' : ` → ${r.statusId}`}  ${r.outcome.toUpperCase()}  ${events}` +
+        `${new Date(r.at).toISOString()}  ${describeDeal(r)}  ${r.outcome.toUpperCase()}  ${events}` +
           (r.code ? `  [${r.code}]` : ''),
       );
       if (r.reason) io.out(`    ${r.reason}`);
@@ -68,4 +82,11 @@ async function listDeliveries(opts: DeliveriesOptions, { io, env, cwd }: CliRun)
   } finally {
     await store.close();
   }
+}
+
+/** `amocrm deal 4711  stage → 142`, with the account in front when it is not the default. */
+export function describeDeal(r: DeliveryRecord): string {
+  const kind = r.kind === 'stage_changed' ? 'stage' : r.kind;
+  const account = r.account === 'default' ? '' : `${r.account}: `;
+  return `${account}${r.source} deal ${r.dealId}  ${kind}${r.stageId === null ? '' : ` → ${r.stageId}`}`;
 }

@@ -1,6 +1,6 @@
 /** Every command loads the config the same way: problems go to stderr, and the command stops. */
 import { loadConfig } from '../config/load-config';
-import type { CloseloopConfig } from '../core/config-types';
+import type { CloseloopConfig } from '../config/config-types';
 import { ConfigError } from '../core/errors';
 import type { CliIo } from './cli-io';
 

@@ -10,7 +10,8 @@
  * sent is sent again.
  */
 import type { Command } from 'commander';
-import type { DeliveryJobPayload, InboundJobPayload } from '../worker/job-payloads';
+import type { InboundJobPayload } from '../ports/job-payloads';
+import { AMOCRM_LEGACY_PAYLOADS } from '../adapters/crm/amocrm/legacy-payloads';
 import type { CliRun } from './cli-run';
 import { openStoreBesideService, STORE_HELP } from './open-store-beside-service';
 
@@ -39,7 +40,11 @@ export function replayCommand(run: CliRun): Command {
 async function replay(ids: string[], all: boolean, { io, env, cwd }: CliRun): Promise<number> {
   const { store } = await openStoreBesideService({ env, cwd });
   try {
-    const failed = await store.queue.listFailed<DeliveryJobPayload>('deliver', LIST_LIMIT);
+    // Jobs of an earlier version are read as today's (legacy-payloads.ts).
+    const failed = (await store.queue.listFailed('deliver', LIST_LIMIT)).map((f) => ({
+      ...f,
+      payload: AMOCRM_LEGACY_PAYLOADS.delivery(f.payload),
+    }));
     // Lead creations from site forms: their payload holds the visitor's name and phone, so only
     // ids, times and errors are printed.
     const failedLeads = await store.queue.listFailed('create_lead', LIST_LIMIT);
@@ -55,7 +60,7 @@ async function replay(ids: string[], all: boolean, { io, env, cwd }: CliRun): Pr
         for (const f of failed) {
           const events = f.payload.conversions.map((c) => c.event.name).join(', ');
           io.out(
-            `  ${f.id}  ${new Date(f.failedAt).toISOString()}  lead ${f.payload.leadId}  ${events}`,
+            `  ${f.id}  ${new Date(f.failedAt).toISOString()}  ${f.payload.deal.source} deal ${f.payload.deal.dealId}  ${events}`,
           );
           io.out(`      ${f.error ?? ''}`);
         }
@@ -87,7 +92,7 @@ async function replay(ids: string[], all: boolean, { io, env, cwd }: CliRun): Pr
     // makes harmless, never a lost one.
     await store.queue.add<InboundJobPayload>(
       'inbound',
-      wanted.map((f) => ({ id: `replay:${f.id}:${now}`, payload: f.payload.source })),
+      wanted.map((f) => ({ id: `replay:${f.id}:${now}`, payload: f.payload.origin })),
     );
     const removed = await store.queue.removeFailed(
       'deliver',

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { isAppError } from '../core/errors';
 import { errorMessage } from '../core/error-message';
-import type { Pipeline } from '../ports/crm-client';
+import type { Pipeline } from '../adapters/crm/amocrm/crm-client';
 import type { CliRun } from './cli-run';
 import { openAmocrmClientBesideService } from './amocrm-client-beside-service';
 import { CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';

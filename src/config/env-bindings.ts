@@ -10,42 +10,22 @@
  * one written in the file, and a problem with it names the variable instead of a line.
  */
 import type { SettingSource } from '../core/config-types';
-import type { ConfigPath } from './schema';
+import type { ConfigPath, EnvBinding } from '../ports/config-section';
+import { ACCOUNT_SECTIONS } from './sections';
 
-export interface EnvBinding {
-  /** The documented variable. */
-  variable: string;
-  /** Where its value goes, in the YAML's spelling. */
-  path: ConfigPath;
-  /** The value is a secret: check-config says only `set`. */
-  secret: boolean;
-  /** The schema's default, as check-config names it; absent: no default (the setting is off). */
-  fallback?: string;
-  /**
-   * The variable does not apply when the YAML sets this key (its parent section): a config that
-   * authorises amoCRM by OAuth ignores AMOCRM_TOKEN instead of refusing both.
-   */
-  unlessSet?: ConfigPath;
-}
-
+/**
+ * The variables of the top level (the default account): each adapter section's, at its key, and
+ * the core's own. Accounts under `accounts:` take theirs from the YAML (`${SHOP_GA4_SECRET}`).
+ */
 export const ENV_BINDINGS: readonly EnvBinding[] = [
-  { variable: 'GA4_MEASUREMENT_ID', path: ['ga4', 'measurement_id'], secret: false },
-  { variable: 'GA4_API_SECRET', path: ['ga4', 'api_secret'], secret: true },
-  {
-    variable: 'GA4_ENDPOINT',
-    path: ['ga4', 'endpoint'],
-    secret: false,
-    fallback: 'https://www.google-analytics.com',
-  },
+  ...ACCOUNT_SECTIONS.flatMap((section) =>
+    section.env.map((b) => ({
+      ...b,
+      path: [section.key, ...b.path],
+      ...(b.unlessSet === undefined ? {} : { unlessSet: [section.key, ...b.unlessSet] }),
+    })),
+  ),
   { variable: 'CLOSELOOP_WEBHOOK_SECRET', path: ['webhook', 'secret'], secret: true },
-  { variable: 'AMOCRM_SUBDOMAIN', path: ['amocrm', 'subdomain'], secret: false },
-  {
-    variable: 'AMOCRM_TOKEN',
-    path: ['amocrm', 'token'],
-    secret: true,
-    unlessSet: ['amocrm', 'oauth'],
-  },
-  { variable: 'AMOCRM_BASE_URL', path: ['amocrm', 'base_url'], secret: false },
 ];
 
 type Tree = Record<string, unknown>;

@@ -15,34 +15,15 @@ import {
   type Document,
   type YAMLError,
 } from 'yaml';
-import type {
-  AmocrmApiSettings,
-  AmocrmAuth,
-  CloseloopConfig,
-  EventTemplate,
-  FieldRef,
-  LeadIntakeSettings,
-  ParamSource,
-  Rule,
-  WritableFieldRef,
-} from '../core/config-types';
+import type { CloseloopConfig } from './config-types';
 import { ConfigError, type ConfigProblem, type ErrorCode } from '../core/errors';
 import { interpolateEnv } from './interpolate-env';
 import { applyEnvBindings, ENV_BINDINGS } from './env-bindings';
 import { displayPath, locateConfig } from './locate-config';
-import {
-  checkMeaning,
-  configSchema,
-  describeSchemaError,
-  VALIDATION_OPTIONS,
-  type ConfigPath,
-  type RawConfig,
-  type RawRule,
-  type RawFieldRef,
-  type RawParam,
-  type RawWritableFieldRef,
-  type SchemaProblem,
-} from './schema';
+import { configSchema, VALIDATION_OPTIONS, type ConfigPath, type SchemaProblem } from './schema';
+import { describeSchemaError } from './describe-problem';
+import { checkMeaning } from './check-meaning';
+import { buildConfig } from './build-config';
 
 export interface LoadConfigOptions {
   /** Config file; default: CLOSELOOP_CONFIG, else config/closeloop.yaml, else the example. */
@@ -338,159 +319,6 @@ function syntaxProblems(
     });
   }
   return [...byLine.values()].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-}
-
-// ---------------------------------------------------------------------------------------------
-// YAML spelling → internal model
-// ---------------------------------------------------------------------------------------------
-
-function fieldRef(ref: RawFieldRef): FieldRef {
-  if (ref.code !== undefined) return { code: ref.code };
-  if (ref.id !== undefined) return { id: ref.id };
-  return { name: ref.name ?? '' };
-}
-
-function paramSource(param: RawParam): ParamSource {
-  if (typeof param !== 'object') return { kind: 'literal', value: param };
-  const base = {
-    required: param.required,
-    ...(param.default === undefined ? {} : { default: param.default }),
-  };
-  if (param.lead !== undefined) return { kind: 'lead', attribute: param.lead, ...base };
-  if (param.field !== undefined) return { kind: 'field', field: fieldRef(param.field), ...base };
-  return { kind: 'utm', utm: param.utm ?? 'source', ...base };
-}
-
-function idsOf(list: Array<number | string> | null | undefined): number[] | null {
-  return list === undefined || list === null
-    ? null
-    : list.filter((v): v is number => typeof v === 'number');
-}
-
-function namesOf(
-  rule: RawRule,
-  index: number,
-  lineOf: (path: ConfigPath) => number | null,
-): Pick<Rule, 'names'> {
-  const names = (list: Array<number | string> | null | undefined): string[] =>
-    (list ?? []).filter((v): v is string => typeof v === 'string');
-  const result = {
-    pipelines: names(rule.pipeline),
-    statuses: names(rule.status),
-    fromStatuses: names(rule.from_status),
-  };
-  const any = result.pipelines.length + result.statuses.length + result.fromStatuses.length > 0;
-  const lines = {
-    pipeline: lineOf(['rules', index, 'pipeline']),
-    status: lineOf(['rules', index, 'status']),
-    from_status: lineOf(['rules', index, 'from_status']),
-  };
-  return any ? { names: { ...result, lines } } : {};
-}
-
-function buildConfig(
-  raw: RawConfig,
-  file: string,
-  lineOf: (path: ConfigPath) => number | null,
-): Omit<CloseloopConfig, 'sources'> {
-  const { ga4, delivery } = raw;
-  const rules: Rule[] = raw.rules.map((rule, index) => ({
-    name: rule.name,
-    on: rule.on,
-    pipelines: idsOf(rule.pipeline),
-    statuses: idsOf(rule.status),
-    fromStatuses: idsOf(rule.from_status),
-    ...namesOf(rule, index, lineOf),
-    send: rule.send.map((event): EventTemplate => ({
-      name: event.event,
-      params: Object.fromEntries(
-        Object.entries(event.params).map(([name, param]) => [name, paramSource(param)]),
-      ),
-    })),
-  }));
-  return {
-    file,
-    currency: raw.currency,
-    amocrm: {
-      subdomain: raw.amocrm.subdomain,
-      api: buildAmocrmApi(raw.amocrm),
-      fields: {
-        clientId: fieldRef(raw.amocrm.fields.client_id),
-        sessionId:
-          raw.amocrm.fields.session_id === null ? null : fieldRef(raw.amocrm.fields.session_id),
-      },
-    },
-    ga4: {
-      measurementId: ga4.measurement_id,
-      apiSecret: ga4.api_secret,
-      endpoint: ga4.endpoint.replace(/\/+$/, ''),
-      timeoutMs: ga4.timeout_ms,
-      dryRun: ga4.dry_run || ga4.measurement_id === null || ga4.api_secret === null,
-    },
-    webhook: { secret: raw.webhook.secret, maxBodyBytes: raw.webhook.max_body },
-    delivery: {
-      retryWindowMs: delivery.retry_window_hours * 3_600_000,
-      retryBaseMs: delivery.retry_base_seconds * 1000,
-      retryMaxDelayMs: delivery.retry_max_delay_minutes * 60_000,
-      concurrency: delivery.concurrency,
-    },
-    deliveryLogMaxRows: raw.delivery_log.max_rows,
-    rules,
-    leadIntake: buildLeadIntake(raw.lead_intake),
-  };
-}
-
-function writableFieldRef(ref: RawWritableFieldRef | null): WritableFieldRef | null {
-  if (ref === null) return null;
-  return ref.id !== undefined ? { id: ref.id } : { code: ref.code ?? '' };
-}
-
-function buildLeadIntake(l: RawConfig['lead_intake']): LeadIntakeSettings {
-  return {
-    enabled: l.enabled,
-    // The same site listed twice (`https://example.com` and `https://example.com/`) is one origin.
-    corsOrigins: [...new Set(l.cors_origins)],
-    honeypotField: l.honeypot_field,
-    perIpPerMinute: l.per_ip_per_minute,
-    pipeline: l.pipeline,
-    status: l.status,
-    leadName: l.lead_name,
-    sessionIdField: writableFieldRef(l.session_id_field),
-    commentField: writableFieldRef(l.comment_field),
-  };
-}
-
-/**
- * API access needs an address (subdomain or base_url) and credentials (a long-lived token or
- * OAuth); with either missing closeloop works from webhook data alone. checkMeaning reports a
- * half-configured pair.
- */
-function buildAmocrmApi(a: RawConfig['amocrm']): AmocrmApiSettings | null {
-  const baseUrl =
-    a.base_url?.replace(/\/+$/, '') ??
-    (a.subdomain === null
-      ? null
-      : `https://${a.subdomain.includes('.') ? a.subdomain : `${a.subdomain}.amocrm.ru`}`);
-  const auth: AmocrmAuth | null =
-    a.token !== null
-      ? { kind: 'long-lived', token: a.token }
-      : a.oauth !== null
-        ? {
-            kind: 'oauth',
-            clientId: a.oauth.client_id,
-            clientSecret: a.oauth.client_secret,
-            redirectUri: a.oauth.redirect_uri,
-          }
-        : null;
-  if (baseUrl === null || auth === null) return null;
-  return {
-    baseUrl,
-    auth,
-    requestsPerSecond: a.requests_per_second,
-    timeoutMs: a.timeout_ms,
-    batchWindowMs: a.batch_window_ms,
-    reconcile: { enabled: a.reconcile.enabled, intervalMs: a.reconcile.every_minutes * 60_000 },
-  };
 }
 
 /** Freeze an object and everything it holds. */

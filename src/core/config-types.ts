@@ -1,31 +1,55 @@
 /**
- * The validated, frozen configuration the rest of the program sees. The YAML spelling (snake_case)
- * lives in src/config; this is the internal model.
+ * The parts of the validated config the core works with: rules and their event templates, retry
+ * settings, and where a setting came from. Vendor-free: each adapter's settings live in its own
+ * folder, and src/config composes the whole (`CloseloopConfig`, src/config/config-types.ts).
  */
+import type { DealOutcome } from './deal';
+import type { UtmKey } from './deal';
 
-/** Names one CRM field: by code (tracking fields: `GCLIENTID`), by numeric id, or by its name. */
+export type { UtmKey } from './deal';
+export { UTM_KEYS } from './deal';
+
+/** Names one deal field: by code (amoCRM's `GCLIENTID`, Bitrix24's `UF_CRM_…`), numeric id, or name. */
 export type FieldRef = { code: string } | { id: number } | { name: string };
 
-/** Lead attributes a parameter may take. The lead's name is deliberately absent (personal data). */
-export const LEAD_ATTRIBUTES = [
+/** Where a CRM takes a written value: by id or by code (amoCRM writes no field by name). */
+export type WritableFieldRef = { id: number } | { code: string };
+
+/**
+ * Deal attributes a parameter may take. The deal's title is deliberately absent: it is free text,
+ * often a person's name (personal data).
+ */
+export const DEAL_ATTRIBUTES = [
   'id',
-  'price',
-  'status_id',
+  'amount',
+  'currency',
+  'stage_id',
   'pipeline_id',
-  'old_status_id',
-  'old_pipeline_id',
+  'previous_stage_id',
+  'previous_pipeline_id',
+  'outcome',
   'responsible_user_id',
   'created_at',
+  'source',
+  'account',
 ] as const;
-export type LeadAttribute = (typeof LEAD_ATTRIBUTES)[number];
+export type DealAttribute = (typeof DEAL_ATTRIBUTES)[number];
 
-export const UTM_KEYS = ['source', 'medium', 'campaign', 'content', 'term'] as const;
-export type UtmKey = (typeof UTM_KEYS)[number];
+/**
+ * The names the attributes had while closeloop spoke of amoCRM leads only (`{ lead: price }`);
+ * they keep working.
+ */
+export const LEGACY_ATTRIBUTES: Readonly<Record<string, DealAttribute>> = {
+  price: 'amount',
+  status_id: 'stage_id',
+  old_status_id: 'previous_stage_id',
+  old_pipeline_id: 'previous_pipeline_id',
+};
 
 export type ParamScalar = string | number | boolean;
 
 interface SourceBase {
-  /** Used when the lead has no value for the source. */
+  /** Used when the deal has no value for the source. */
   default?: ParamScalar;
   /** With no value and no default: skip this event (recorded, with the reason) instead of omitting the param. */
   required: boolean;
@@ -33,17 +57,17 @@ interface SourceBase {
 
 export type ParamSource =
   | { kind: 'literal'; value: ParamScalar }
-  | (SourceBase & { kind: 'lead'; attribute: LeadAttribute })
+  | (SourceBase & { kind: 'deal'; attribute: DealAttribute })
   | (SourceBase & { kind: 'field'; field: FieldRef })
   | (SourceBase & { kind: 'utm'; utm: UtmKey });
 
 export interface EventTemplate {
-  /** GA4 event name (`purchase`, `generate_lead`, or your own snake_case name). */
+  /** The event's name (`purchase`, `generate_lead`, or your own snake_case name). */
   name: string;
   params: Readonly<Record<string, ParamSource>>;
 }
 
-/** What happened to the lead, in the marketer's words. */
+/** What happened to the deal, in the marketer's words (`on:`). */
 export const RULE_TRIGGERS = [
   'lead_added',
   'status_changed',
@@ -56,15 +80,19 @@ export type RuleTrigger = (typeof RULE_TRIGGERS)[number];
 export interface Rule {
   name: string;
   on: RuleTrigger;
-  /** null = any pipeline. */
-  pipelines: readonly number[] | null;
-  /** null = any status. */
-  statuses: readonly number[] | null;
-  /** null = any previous status. Only `status_changed` events know the previous status. */
-  fromStatuses: readonly number[] | null;
+  /** null = any pipeline. Ids as strings, whatever the CRM uses (`4542166`, `C1`). */
+  pipelines: readonly string[] | null;
+  /** null = any stage. amoCRM calls stages statuses: `status: 142`. */
+  statuses: readonly string[] | null;
+  /** null = any previous stage. Only `status_changed` events know the previous stage. */
+  fromStatuses: readonly string[] | null;
+  /** null = any outcome. `won` matches every CRM's success stage in every pipeline. */
+  outcomes: readonly DealOutcome[] | null;
+  /** null = deals from every source; else only these (`amocrm`, `bitrix24`, `generic`). */
+  sources: readonly string[] | null;
   /**
-   * Pipeline and status names written in the YAML instead of ids, looked up through the amoCRM API
-   * at start (resolveRuleNames adds their ids to the lists above). Absent when the rule uses ids only.
+   * Pipeline and stage names written in the YAML instead of ids, looked up through the CRM's API
+   * at start (resolveRuleNames adds their ids to the lists above). Absent when the rule uses ids.
    */
   names?: {
     pipelines: readonly string[];
@@ -76,16 +104,6 @@ export interface Rule {
   send: readonly EventTemplate[];
 }
 
-export interface Ga4Settings {
-  measurementId: string | null;
-  apiSecret: string | null;
-  /** Base URL without a trailing slash: `https://www.google-analytics.com`. */
-  endpoint: string;
-  timeoutMs: number;
-  /** True when credentials are missing: validate and record, never send. */
-  dryRun: boolean;
-}
-
 export interface DeliverySettings {
   /** How long transient failures are retried, from the first attempt. GA4 backdates 72 h at most. */
   retryWindowMs: number;
@@ -95,59 +113,6 @@ export interface DeliverySettings {
   retryMaxDelayMs: number;
   concurrency: number;
 }
-
-export type AmocrmAuth =
-  | { kind: 'long-lived'; token: string }
-  | { kind: 'oauth'; clientId: string; clientSecret: string; redirectUri: string };
-
-/** Reading and writing leads through the amoCRM API. */
-export interface AmocrmApiSettings {
-  /** `https://<subdomain>.amocrm.ru`, a full domain, or AMOCRM_BASE_URL (proxy, test server). */
-  baseUrl: string;
-  auth: AmocrmAuth;
-  /** amoCRM allows about 7 per second per integration and blocks accounts that keep exceeding it. */
-  requestsPerSecond: number;
-  timeoutMs: number;
-  /** How long lead look-ups are gathered into one `filter[id][]` call (up to 250 ids). */
-  batchWindowMs: number;
-  reconcile: { enabled: boolean; intervalMs: number };
-}
-
-/**
- * Where lead intake writes a value in amoCRM. The API takes a field by `field_id` or `field_code`
- * only (research amocrm.md §3.2: "you need to pass its ID or character code"), so not by name.
- */
-export type WritableFieldRef = { id: number } | { code: string };
-
-/** `POST /leads`: site forms posted to closeloop, which creates the lead in amoCRM. */
-export interface LeadIntakeSettings {
-  enabled: boolean;
-  /** Exact origins (`https://example.com`) whose pages may post from a browser. */
-  corsOrigins: readonly string[];
-  /** A hidden form field that people leave empty and bots fill in. */
-  honeypotField: string;
-  perIpPerMinute: number;
-  /** null: amoCRM's main pipeline. */
-  pipeline: number | null;
-  /** null: the pipeline's first status, as amoCRM chooses. */
-  status: number | null;
-  leadName: string;
-  sessionIdField: WritableFieldRef | null;
-  commentField: WritableFieldRef | null;
-}
-
-/** The settings of a config without a `lead_intake` section. */
-export const LEAD_INTAKE_DISABLED: LeadIntakeSettings = Object.freeze({
-  enabled: false,
-  corsOrigins: Object.freeze([]),
-  honeypotField: 'website',
-  perIpPerMinute: 10,
-  pipeline: null,
-  status: null,
-  leadName: 'Заявка с сайта',
-  sessionIdField: null,
-  commentField: null,
-});
 
 /** Where a setting with a documented environment variable came from (src/config/env-bindings.ts). */
 export type ValueSource =
@@ -176,32 +141,42 @@ export interface SettingSource {
   source: ValueSource;
 }
 
-export interface CloseloopConfig {
-  /** The file the config came from (for messages). */
-  file: string;
-  /** Where each setting with a documented environment variable came from, for check-config. */
-  sources: readonly SettingSource[];
-  /** ISO 4217 code sent with every `value`. */
-  currency: string;
-  amocrm: {
-    subdomain: string | null;
-    /** null: no API access configured (webhook data only). */
-    api: AmocrmApiSettings | null;
-    fields: {
-      clientId: FieldRef;
-      sessionId: FieldRef | null;
-    };
-  };
-  ga4: Ga4Settings;
-  webhook: {
-    /** Secret path segment. null: one is generated and kept in the data folder. */
-    secret: string | null;
-    maxBodyBytes: number;
-  };
-  delivery: DeliverySettings;
-  /** Keep at most this many delivery-log rows (newest kept). */
-  deliveryLogMaxRows: number;
+/** `POST /leads`: site forms posted to closeloop, which creates the lead in the account's CRM. */
+export interface LeadIntakeSettings {
+  enabled: boolean;
+  /** The closeloop account whose CRM gets the leads. */
+  account: string;
+  /** Exact origins (`https://example.com`) whose pages may post from a browser. */
+  corsOrigins: readonly string[];
+  /** A hidden form field that people leave empty and bots fill in. */
+  honeypotField: string;
+  perIpPerMinute: number;
+  /** null: the CRM's main pipeline. */
+  pipeline: string | null;
+  /** null: the pipeline's first stage, as the CRM chooses. */
+  status: string | null;
+  leadName: string;
+  sessionIdField: WritableFieldRef | null;
+  commentField: WritableFieldRef | null;
+}
+
+/** The settings of a config without a `lead_intake` section. */
+export const LEAD_INTAKE_DISABLED: LeadIntakeSettings = Object.freeze({
+  enabled: false,
+  account: 'default',
+  corsOrigins: Object.freeze([]),
+  honeypotField: 'website',
+  perIpPerMinute: 10,
+  pipeline: null,
+  status: null,
+  leadName: 'Заявка с сайта',
+  sessionIdField: null,
+  commentField: null,
+});
+
+/** What the rules engine reads: an account's rules and its currency. */
+export interface MappingConfig {
   rules: readonly Rule[];
-  /** Lead intake from site forms (`POST /leads`); LEAD_INTAKE_DISABLED without the section. */
-  leadIntake: LeadIntakeSettings;
+  /** ISO 4217: sent with every `value` whose deal does not carry its own currency. */
+  currency: string;
 }

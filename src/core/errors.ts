@@ -67,9 +67,9 @@ export const ERROR_CODES = {
     who: 'nobody (transient)',
     summary: 'GA4 answered 429 or 5xx, or the network failed; retried with backoff.',
   },
-  GA4_RETRY_EXHAUSTED: {
+  DELIVERY_RETRY_EXHAUSTED: {
     who: 'operator',
-    summary: 'GA4 kept failing for the whole retry window (72 hours).',
+    summary: 'A destination kept failing for the whole retry window (72 hours).',
   },
   AMOCRM_UNAVAILABLE: {
     who: 'nobody (transient)',
@@ -102,9 +102,21 @@ export const ERROR_CODES = {
     who: 'nobody (transient)',
     summary: 'Too many forms from one IP address within a minute (lead_intake.per_ip_per_minute).',
   },
-  AMOCRM_LEAD_CREATE_FAILED: {
+  LEAD_CREATE_FAILED: {
     who: 'operator',
-    summary: 'A lead from a site form could not be created in amoCRM; the job is kept as failed.',
+    summary: 'A lead from a site form could not be created in the CRM; the job is kept as failed.',
+  },
+  ACCOUNT_UNKNOWN: {
+    who: 'operator',
+    summary: 'A stored event or delivery names an account or destination the config no longer has.',
+  },
+  WEBHOOK_SIGNATURE_INVALID: {
+    who: 'operator',
+    summary: 'A signed intake request has no valid X-Closeloop-Signature; nothing was stored.',
+  },
+  WEBHOOK_INVALID: {
+    who: 'site developer',
+    summary: 'A signed intake request is not a valid deal event; every problem is listed.',
   },
   DELIVERY_DUPLICATE: {
     who: 'nobody (transient)',

@@ -1,20 +1,20 @@
 /**
- * Rules may name pipelines and statuses ("Продажи", "Квалифицирован") as well as give ids. Names
- * are looked up in the account's pipelines (GET /api/v4/leads/pipelines) at start and by
- * check-config. Pure: the pipelines are passed in.
+ * Rules may name pipelines and stages ("Продажи", "Квалифицирован") as well as give ids. Names
+ * are looked up in the CRM's pipelines (its CrmCatalog) at start and by check-config. Pure: the
+ * pipelines are passed in.
  *
- * A status name is looked up in the rule's pipelines when it names any, else in every pipeline;
- * the same name in several pipelines gives every matching id (142 and 143 are the same in all
- * pipelines anyway, research amocrm.md §3.4). Comparison ignores case and surrounding spaces.
- * An unknown name is a config problem that lists the real names, so the marketer can pick one.
+ * A stage name is looked up in the rule's pipelines when it names any, else in every pipeline;
+ * the same name in several pipelines gives every matching id. Comparison ignores case and
+ * surrounding spaces, and treats ё as е. An unknown name is a config problem that lists the real
+ * names, so the marketer can pick one.
  */
-import type { CloseloopConfig, Rule } from './config-types';
+import type { Rule } from './config-types';
 import type { ConfigProblem } from './errors';
 
 export interface NamedPipeline {
-  id: number;
+  id: string;
   name: string;
-  statuses: ReadonlyArray<{ id: number; name: string }>;
+  stages: ReadonlyArray<{ id: string; name: string }>;
 }
 
 export interface ResolvedRules {
@@ -25,8 +25,10 @@ export interface ResolvedRules {
 const norm = (s: string): string => s.trim().toLowerCase().replace(/ё/g, 'е');
 
 export function resolveRuleNames(
-  config: Pick<CloseloopConfig, 'rules' | 'file'>,
+  config: { rules: readonly Rule[]; file: string },
   pipelines: readonly NamedPipeline[],
+  /** The CRM, as messages name it. */
+  crm = 'the CRM',
 ): ResolvedRules {
   const problems: ConfigProblem[] = [];
   const rules = config.rules.map((rule, i): Rule => {
@@ -53,8 +55,8 @@ export function resolveRuleNames(
       if (found.length === 0) {
         problem(
           'pipeline',
-          `there is no pipeline named "${name}" in amoCRM; the pipelines are: ${pipelines.map((p) => `"${p.name}" (${p.id})`).join(', ')}`,
-          'write one of these names or ids exactly as amoCRM shows it',
+          `there is no pipeline named "${name}" in ${crm}; the pipelines are: ${pipelines.map((p) => `"${p.name}" (${p.id})`).join(', ')}`,
+          `write one of these names or ids exactly as ${crm} shows it`,
         );
       }
       for (const p of found) if (!pipelineIds.includes(p.id)) pipelineIds.push(p.id);
@@ -63,22 +65,22 @@ export function resolveRuleNames(
     const scope = namedPipelines ? pipelines.filter((p) => pipelineIds.includes(p.id)) : pipelines;
 
     const statusIds = (
-      ids: readonly number[] | null,
+      ids: readonly string[] | null,
       names: readonly string[],
       key: 'status' | 'from_status',
-    ): number[] | null => {
+    ): string[] | null => {
       if (ids === null && names.length === 0) return null;
       const out = [...(ids ?? [])];
       for (const name of names) {
-        const found = scope.flatMap((p) => p.statuses.filter((s) => norm(s.name) === norm(name)));
+        const found = scope.flatMap((p) => p.stages.filter((s) => norm(s.name) === norm(name)));
         if (found.length === 0) {
           const known = [
-            ...new Set(scope.flatMap((p) => p.statuses.map((s) => `"${s.name}" (${s.id})`))),
+            ...new Set(scope.flatMap((p) => p.stages.map((s) => `"${s.name}" (${s.id})`))),
           ];
           problem(
             key,
             `there is no status named "${name}"${namedPipelines ? ' in the rule’s pipeline' : ''}; the statuses are: ${known.join(', ')}`,
-            'write one of these names or ids exactly as amoCRM shows it (`closeloop statuses` prints them all)',
+            `write one of these names or ids exactly as ${crm} shows it (\`closeloop statuses\` prints them all)`,
           );
         }
         for (const s of found) if (!out.includes(s.id)) out.push(s.id);
@@ -97,6 +99,6 @@ export function resolveRuleNames(
   return { rules, problems };
 }
 
-export function hasRuleNames(config: Pick<CloseloopConfig, 'rules'>): boolean {
+export function hasRuleNames(config: { rules: readonly Rule[] }): boolean {
   return config.rules.some((r) => r.names !== undefined);
 }

@@ -18,8 +18,8 @@ import {
 
 export interface AppDeps {
   logger: RequestLogger;
-  /** amoCRM webhooks (`POST /webhooks/amocrm/<secret>`); absent (a worker process): 404. */
-  webhooks?: Pick<WebhookDeps, 'webhookSecret' | 'maxBodyBytes' | 'ingest'>;
+  /** CRM webhooks (`POST /webhooks/<source>/<secret>`); absent (a worker process): 404. */
+  webhooks?: Pick<WebhookDeps, 'routes' | 'maxBodyBytes' | 'ingest'>;
   /** Resolves with details when healthy; throws when the store cannot serve. */
   health: () => Promise<Record<string, unknown>>;
   /** Prometheus text for GET /metrics. */

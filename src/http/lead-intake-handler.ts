@@ -20,7 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseLeadForm } from '../core/build-complex-lead';
+import { parseLeadForm } from '../core/lead-form';
 import type { LeadIntakeSettings } from '../core/config-types';
 import { AppError, PayloadError } from '../core/errors';
 import { asClause } from '../core/error-message';

@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export interface BodyHandlers {
   tooLarge: () => void;
   error: (e: Error) => void;
-  body: (text: string) => void;
+  /** The body as UTF-8 text, and the bytes as they came (a signature is over the bytes). */
+  body: (text: string, raw: Buffer) => void;
 }
 
 export function readLimitedBody(
@@ -45,6 +46,7 @@ export function readLimitedBody(
   req.on('end', () => {
     if (done) return;
     done = true;
-    handlers.body(Buffer.concat(chunks, size).toString('utf8'));
+    const raw = Buffer.concat(chunks, size);
+    handlers.body(raw.toString('utf8'), raw);
   });
 }

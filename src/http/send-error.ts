@@ -56,11 +56,14 @@ export function sendError(
     res.end();
     return;
   }
+  const problems = (e.details as { problems?: unknown } | undefined)?.problems;
   const body = JSON.stringify({
     error: {
       code: e.code,
       // An unexpected error's message may say more than a caller should read; the log has it.
       message: e.code === 'INTERNAL' ? 'internal error' : e.message,
+      // A refused body's problems, each located (`[3].amount`), for the sender to fix them all.
+      ...(e.httpStatus < 500 && Array.isArray(problems) ? { problems } : {}),
     },
   });
   res.writeHead(e.httpStatus, {

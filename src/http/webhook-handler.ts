@@ -1,91 +1,122 @@
 /**
- * The amoCRM webhook route, on bare node:http: it is the hot path, and amoCRM waits at most 2 s for
- * an answer and switches a hook off after 100 failed answers in 2 h (research amocrm.md §2). It does
- * the least it can: check the secret, read the body within the limit, parse, store durably, answer.
- * Everything else happens in the worker. Express's router and body parser cost about a third of
- * the throughput here (bench/intake.ts), so the route sits in front of express instead of in it.
+ * The webhook routes, `POST /webhooks/<source>/<secret>[/<more>]`, on bare node:http: the hot path.
+ * amoCRM waits at most 2 s for an answer and switches a hook off after 100 failed answers in 2 h
+ * (research amocrm.md §2), and Bitrix24 never resends one (bitrix24.md §1.5). It does the least it
+ * can: find the account by the URL's secret, read the body within the limit, let the source's
+ * intake check and translate it, store durably, answer. Everything else happens in the worker.
+ * Express's router and body parser cost about a third of the throughput here (bench/intake.ts), so
+ * the route sits in front of express instead of in it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppError, PayloadError } from '../core/errors';
-import { asClause } from '../core/error-message';
-import type { LeadEvent } from '../core/lead';
-import { parseWebhook } from '../adapters/crm/amocrm/parse-webhook';
+import type { DealEvent } from '../core/deal';
+import type { WebhookIntake } from '../ports/webhook-intake';
 import { sendError, storeUnavailable, type RequestLogger } from './send-error';
 import { readLimitedBody } from './read-limited-body';
 
-export const WEBHOOK_PREFIX = '/webhooks/amocrm/';
+export const WEBHOOK_PREFIX = '/webhooks/';
+
+/** One account's webhook URL for one source. */
+export interface WebhookRoute {
+  /** The closeloop account whose events these are. */
+  account: string;
+  secret: string;
+  intake: WebhookIntake;
+}
 
 export interface WebhookDeps {
   logger: RequestLogger;
-  webhookSecret: string;
+  routes: readonly WebhookRoute[];
   maxBodyBytes: number;
   /** Stores the events durably; resolves only once they would survive a crash. */
-  ingest: (events: readonly LeadEvent[], receivedAt: number) => Promise<void>;
+  ingest: (account: string, events: readonly DealEvent[], receivedAt: number) => Promise<void>;
   now: () => number;
 }
 
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** `/webhooks/amocrm/<secret>/more?x` → `{ source: 'amocrm', secret, subpath: 'more' }`. */
+function splitPath(url: string): { source: string; secret: string; subpath: string } | null {
+  const end = url.indexOf('?');
+  const path = url.slice(WEBHOOK_PREFIX.length, end === -1 ? undefined : end);
+  const [source, rawSecret, ...rest] = path.split('/');
+  if (source === undefined || rawSecret === undefined || rawSecret === '') return null;
+  let secret: string;
+  try {
+    secret = decodeURIComponent(rawSecret);
+  } catch {
+    secret = rawSecret;
+  }
+  return { source, secret, subpath: rest.join('/') };
+}
+
 export function createWebhookHandler(deps: WebhookDeps) {
-  const secretDigest = digest(deps.webhookSecret);
-  const fail = (req: IncomingMessage, res: ServerResponse, e: unknown): void =>
-    sendError(req, res, e, deps.logger, `${WEBHOOK_PREFIX}:secret`);
+  // By source, each route's secret digest. A guess is compared with every digest of its source in
+  // constant time, so the comparison takes the same time whatever the guess and whichever matches.
+  const bySource = new Map<string, Array<{ digest: Buffer; route: WebhookRoute }>>();
+  for (const route of deps.routes) {
+    const list = bySource.get(route.intake.source) ?? [];
+    list.push({ digest: digest(route.secret), route });
+    bySource.set(route.intake.source, list);
+  }
 
   return function handleWebhook(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '';
-    const end = url.indexOf('?');
-    const raw = url.slice(WEBHOOK_PREFIX.length, end === -1 ? undefined : end);
-    let given: string;
-    try {
-      given = decodeURIComponent(raw);
-    } catch {
-      given = raw;
-    }
-    // Compare digests, so the comparison takes the same time whatever the guess.
-    if (raw.includes('/') || !timingSafeEqual(digest(given), secretDigest)) {
+    const parts = splitPath(req.url ?? '');
+    const candidates = parts === null ? undefined : bySource.get(parts.source);
+    const route = parts === null ? null : findRoute(candidates, parts.secret);
+    const where = `${WEBHOOK_PREFIX}${parts?.source ?? ':source'}/:secret`;
+    const fail = (e: unknown): void => sendError(req, res, e, deps.logger, where);
+    if (
+      parts === null ||
+      route === null ||
+      (parts.subpath !== '' && !route.intake.subpaths)
+    ) {
       req.resume();
-      fail(req, res, new AppError('HTTP_NOT_FOUND', 'not found', { httpStatus: 404 }));
+      fail(new AppError('HTTP_NOT_FOUND', 'not found', { httpStatus: 404 }));
       return;
     }
-    const type = req.headers['content-type'] ?? '';
-    if (type && !type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    const intake = route.intake;
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (type !== '' && !intake.contentTypes.includes(type)) {
       req.resume();
       fail(
-        req,
-        res,
         new PayloadError(
-          'WEBHOOK_NOT_AMOCRM',
-          `expected an application/x-www-form-urlencoded body as amoCRM sends, got ${type.split(';')[0]}`,
+          intake.invalidCode,
+          `expected an ${intake.contentTypes.join(' or ')} body, got ${type}`,
         ),
       );
       return;
     }
-    const tooLarge = (): AppError =>
-      new AppError(
-        'WEBHOOK_TOO_LARGE',
-        `the body is over the ${deps.maxBodyBytes} byte limit (webhook.max_body in the config)`,
-        { httpStatus: 413 },
-      );
     readLimitedBody(req, res, deps.maxBodyBytes, {
-      tooLarge: () => fail(req, res, tooLarge()),
-      error: (e) =>
+      tooLarge: () =>
         fail(
-          req,
-          res,
-          new PayloadError(
-            'WEBHOOK_NOT_AMOCRM',
-            `the body could not be read: ${asClause(e.message)}`,
+          new AppError(
+            'WEBHOOK_TOO_LARGE',
+            `the body is over the ${deps.maxBodyBytes} byte limit (webhook.max_body in the config)`,
+            { httpStatus: 413 },
           ),
         ),
-      body: (text) => {
+      error: (e) =>
+        fail(new PayloadError(intake.invalidCode, `the body could not be read: ${e.message}`)),
+      body: (text, raw) => {
         const receivedAt = deps.now();
-        let events: readonly LeadEvent[];
+        let events: readonly DealEvent[];
         try {
-          events = parseWebhook(text).events;
+          events = intake.parse({
+            raw,
+            text,
+            headers: req.headers,
+            subpath: parts.subpath,
+            receivedAt,
+          }).events;
         } catch (e) {
-          fail(req, res, e);
+          fail(e);
           return;
         }
-        deps.ingest(events, receivedAt).then(
+        deps.ingest(route.account, events, receivedAt).then(
           () => {
             const body = `{"ok":true,"stored":${events.length}}`;
             res.writeHead(200, {
@@ -94,15 +125,20 @@ export function createWebhookHandler(deps: WebhookDeps) {
             });
             res.end(body);
           },
-          (e: unknown) => {
-            fail(req, res, storeUnavailable(e, 'webhook'));
-          },
+          (e: unknown) => fail(storeUnavailable(e, 'webhook')),
         );
       },
     });
   };
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+function findRoute(
+  candidates: ReadonlyArray<{ digest: Buffer; route: WebhookRoute }> | undefined,
+  secret: string,
+): WebhookRoute | null {
+  if (candidates === undefined || secret.includes('/')) return null;
+  const given = digest(secret);
+  let found: WebhookRoute | null = null;
+  for (const c of candidates) if (timingSafeEqual(given, c.digest)) found ??= c.route;
+  return found;
 }

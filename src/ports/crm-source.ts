@@ -1,17 +1,23 @@
 /**
- * CrmSource: completes a lead event with what the webhook did not carry.
+ * CrmSource: makes a deal event complete enough for the rules, for one account of one CRM.
  *
- * amoCRM webhooks are triggers, not the truth: Digital Pipeline hooks carry no fields, and any hook
- * may lack the client-ID field. A CrmSource returns the event with the lead as complete as it can
- * make it. The webhook-only source (embedded default) returns it unchanged; the amoCRM API source
- * reads the lead from the API, batched and rate-limited.
+ * Webhooks are triggers, not the truth: amoCRM's Digital Pipeline hooks carry no fields, any hook
+ * may lack the client-ID field, and Bitrix24's carry nothing but an id. A CrmSource returns the
+ * event with the deal as complete as it can make it: read through the CRM's API where the event
+ * lacks what a rule needs (batched and rate-limited by the adapter), and with the visitor's
+ * identities read from wherever that CRM keeps them (its field settings are the adapter's).
  *
- * Contract: never drops the event; a lead it cannot complete is returned as it came. Transient
- * failures throw `RetryableError` so the job is retried.
+ * Contract:
+ * - Never drops the event; a deal it cannot complete (deleted, no API access) comes back with
+ *   what it had. What happened (the kind, the stage the event reached) stays the event's own.
+ * - Transient failures (the CRM down, a rate limit) throw `RetryableError`, so the job is retried;
+ *   refusals for good (a revoked token) throw `AuthError`.
+ * - Idempotent: completing an event twice gives the same deal (modulo changes in the CRM).
  */
-import type { LeadEvent } from '../core/lead';
+import type { DealEvent } from '../core/deal';
 
 export interface CrmSource {
+  /** The source name events carry (`amocrm`). */
   readonly name: string;
-  completeLead(event: LeadEvent): Promise<LeadEvent>;
+  complete(event: DealEvent): Promise<DealEvent>;
 }

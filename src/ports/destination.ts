@@ -1,9 +1,15 @@
 /**
- * Destination: where conversions go (GA4 today; Yandex Metrica next).
+ * Destination: where conversions go (GA4; Yandex Metrica next), one instance per account.
  *
  * Contract:
+ * - `id` is unique in the process and stable across restarts: it is the first part of every ledger
+ *   key (`ga4` for the default account, `<account>/ga4` for the others), so that a conversion is
+ *   sent at most once to each place.
+ * - `identify` says which of the deal's identities this destination sends with (GA4: the GA client
+ *   ID, normalised, and the session ID), or why the deal cannot go there: a skip with its code and
+ *   reason, recorded in the delivery log. A deal skipped by one destination still goes to others.
  * - `deliver` validates every payload locally before sending anything. An invalid payload is never
- *   sent: it throws `DeliveryError` (code `GA4_PAYLOAD_INVALID`, the exact reasons in `details`).
+ *   sent: it throws `DeliveryError` (GA4: `GA4_PAYLOAD_INVALID`, the exact reasons in `details`).
  * - A refusal for good (a 4xx other than 429) throws `DeliveryError`; the caller records it and does
  *   not retry. Transient failures (network, timeout, 429, 5xx) throw `RetryableError`, with
  *   `retryAfterMs` when the destination said how long to wait; the caller schedules the retry.
@@ -16,19 +22,27 @@
  * backoff (the job queue and the core retry policy own them).
  */
 import type { ParamScalar } from '../core/config-types';
+import type { Identities } from '../core/deal';
+import type { ErrorCode } from '../core/errors';
 
 export interface ConversionEvent {
   name: string;
   params: Readonly<Record<string, ParamScalar>>;
 }
 
+/** The identity a destination sends with, in its own terms (GA4: `clientId`, `sessionId`). */
+export type DestinationIdentity = Readonly<Record<string, string>>;
+
+export type IdentifyResult =
+  | { identity: DestinationIdentity }
+  | { skip: { code: ErrorCode; reason: string } };
+
 export interface DeliveryRequest {
-  accountId: string;
-  leadId: number;
-  /** Normalised GA client ID (`123.456`). */
-  clientId: string;
-  /** GA session ID (digits) when the lead has one; never invented. */
-  sessionId: string | null;
+  /** The CRM account and deal, for the destination's own records (never sent as personal data). */
+  account: string;
+  dealId: string;
+  /** What `identify` chose. */
+  identity: DestinationIdentity;
   /** When it happened in the CRM, Unix milliseconds; null when unknown. */
   occurredAtMs: number | null;
   events: readonly ConversionEvent[];
@@ -36,7 +50,7 @@ export interface DeliveryRequest {
 
 /** What went (or would have gone) on the wire, minus secrets. */
 export interface RecordedRequest {
-  /** URL with `api_secret` redacted. */
+  /** URL with secrets redacted. */
   url: string;
   payload: unknown;
   status: number | null;
@@ -48,8 +62,14 @@ export interface DeliveryResult {
 }
 
 export interface Destination {
+  /** The kind (`ga4`), as the delivery log and the metrics show it. */
   readonly name: string;
+  /** Unique in the process; the ledger keys' first part (see the contract). */
+  readonly id: string;
   readonly dryRun: boolean;
-  /** `nowMs` decides `timestamp_micros` (GA4 backdates at most 72 hours). */
+  /** Why the destination runs dry (`GA4_MEASUREMENT_ID is not set`); null when it sends. */
+  readonly dryRunReason: string | null;
+  identify(identities: Identities, context: { fieldsKnown: boolean }): IdentifyResult;
+  /** `nowMs` decides backdating (GA4 backdates at most 72 hours). */
   deliver(request: DeliveryRequest, nowMs: number): Promise<DeliveryResult>;
 }

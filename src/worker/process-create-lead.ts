@@ -1,43 +1,32 @@
 /**
- * `create_lead` job: a site form stored by `POST /leads` becomes a lead and a contact in amoCRM,
- * in one `POST /api/v4/leads/complex` call (research amocrm.md §3.3), and then an inbound job, so
- * the new lead's `generate_lead` goes through the normal pipeline.
- *
- * The inbound job carries a synthesized `add` event keyed like amoCRM's own `add` webhook for the
- * same lead: the account id from `GET /api/v4/account` (what webhooks carry as `account[id]`), the
- * new lead id, and `price: null`, so the inbound handler's completion reads the lead back from the
- * API (batched) and takes its real status and pipeline from there. The idempotency key
- * (account, lead, generate_lead, status) is then the one the webhook produces too, and the ledger
- * sends `generate_lead` once, whichever of the two arrives first.
+ * `create_lead` job: a site form stored by `POST /leads` becomes a lead in the account's CRM (the
+ * CrmLeadWriter: amoCRM's one `leads/complex` call), and then an inbound job, so the new lead's
+ * `generate_lead` goes through the normal pipeline. The writer returns the event keyed like the
+ * CRM's own "deal added" webhook, so the ledger sends `generate_lead` once, whichever arrives first.
  *
  * Creating a lead is not idempotent, so it must happen at most once per form:
- * - The account is read before creating, so its failure cannot follow a creation.
- * - amoCRM down (RetryableError: 5xx, timeout, 429 after the client's own retries) is retried
- *   until the retry window ends. A 5xx or a timeout may come after amoCRM created the lead
- *   (amocrm-client.ts); the retry then creates a second one, which amoCRM's duplicate control
- *   merges when the account has it on. This is the price of not losing a visitor's form.
+ * - The CRM down (RetryableError: 5xx, timeout, 429, a blocked account) is retried until the retry
+ *   window ends. A 5xx or a timeout may come after the CRM created the lead; the retry then
+ *   creates a second one, which the CRM's duplicate control merges when it is on. This is the
+ *   price of not losing a visitor's form.
  * - Refusals (AuthError, other AppErrors) are not retried: the job fails, with a delivery-log row.
- *   Except a blocked account (403, AMOCRM_ACCOUNT_BLOCKED): amoCRM refused before creating
- *   anything, and the block lifts, so the job waits for it within the retry window.
  * - After success the inbound job's id is derived from this job's (`created:<job id>`), so running
- *   the enqueue twice stores one job. The one window left: a crash after amoCRM created the lead
+ *   the enqueue twice stores one job. The one window left: a crash after the CRM created the lead
  *   and before the inbound job is stored. The job is then handed out again after restart and
- *   creates the lead a second time; amoCRM's own `add` webhook still brings `generate_lead` for
- *   the first. A store that fails right after the creation is reported (failed, never retried).
+ *   creates the lead a second time; the CRM's own webhook still brings `generate_lead` for the
+ *   first. A store that fails right after the creation is reported (failed, never retried).
  *
- * Personal data (name, phone, email, comment) goes to amoCRM and nowhere else: not into log lines,
+ * Personal data (name, phone, email, comment) goes to the CRM and nowhere else: not into log lines,
  * the delivery log, or the inbound job.
  */
-import { buildComplexLead, type LeadForm } from '../core/build-complex-lead';
-import type { LeadIntakeSettings } from '../core/config-types';
 import { isAppError, RetryableError, type ErrorCode } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
-import type { CustomField, LeadEvent } from '../core/lead';
+import type { LeadForm } from '../core/lead-form';
 import { decideRetry, type RetryPolicy } from '../core/retry-policy';
-import type { CrmAccount, CrmClient } from '../ports/crm-client';
+import type { CrmLeadWriter } from '../ports/crm-lead-writer';
 import type { DeliveryLog } from '../ports/delivery-log';
 import type { Job, JobOutcome, JobQueue } from '../ports/job-queue';
-import type { InboundJobPayload } from './job-payloads';
+import type { InboundJobPayload } from '../ports/job-payloads';
 import type { WorkerLogger } from './worker-logger';
 
 /** What a `create_lead` job carries: the validated form and when closeloop received it. */
@@ -45,15 +34,15 @@ export interface CreateLeadJobPayload {
   form: LeadForm;
   /** Unix ms. */
   receivedAt: number;
+  /** The closeloop account whose CRM gets the lead; absent in jobs of earlier versions: `default`. */
+  account?: string;
 }
 
 export interface CreateLeadDeps {
-  client: Pick<CrmClient, 'getAccount'> & {
-    createLeadComplex(leads: unknown[]): Promise<Array<{ id: number; contact_id: number | null }>>;
-  };
+  /** The CRM lead writer of each account that takes site forms, by account name. */
+  writers: ReadonlyMap<string, CrmLeadWriter>;
   queue: JobQueue;
   deliveryLog: DeliveryLog;
-  settings: LeadIntakeSettings;
   retryPolicy: RetryPolicy;
   logger: WorkerLogger;
   now: () => number;
@@ -65,106 +54,48 @@ export function createdJobId(createJobId: string): string {
   return `created:${createJobId}`;
 }
 
-/** amoCRM's tracking fields as the API names them (research amocrm.md §3.2). */
-const TRACKING_FIELDS = [
-  ['clientId', 'gclientid', 'GCLIENTID'],
-  ['utmSource', 'utm_source', 'UTM_SOURCE'],
-  ['utmMedium', 'utm_medium', 'UTM_MEDIUM'],
-  ['utmCampaign', 'utm_campaign', 'UTM_CAMPAIGN'],
-  ['utmContent', 'utm_content', 'UTM_CONTENT'],
-  ['utmTerm', 'utm_term', 'UTM_TERM'],
-  ['gclid', 'gclid', 'GCLID'],
-  ['yclid', 'yclid', 'YCLID'],
-  ['ymUid', '_ym_uid', '_YM_UID'],
-] as const satisfies ReadonlyArray<readonly [keyof LeadForm, string, string]>;
-
-/**
- * The `add` event amoCRM's webhook would carry for the new lead: the analytics fields as written,
- * status and pipeline as configured (null: the API read fills them in), no price (so it is read).
- */
-export function createdLeadEvent(
-  account: CrmAccount,
-  leadId: number,
-  payload: CreateLeadJobPayload,
-  settings: Pick<LeadIntakeSettings, 'pipeline' | 'status' | 'sessionIdField'>,
-): LeadEvent {
-  const { form } = payload;
-  const fields: CustomField[] = [];
-  const value = (v: string): CustomField['values'] => [{ value: v, enumId: null }];
-  for (const [key, name, code] of TRACKING_FIELDS) {
-    const v = form[key];
-    if (v !== null) fields.push({ id: null, name, code, values: value(v) });
-  }
-  if (form.sessionId !== null) {
-    // Named as amocrm.fields.session_id expects by default ({ name: ga_session_id }), and with the
-    // id or code it was written to, so a reference by either finds it too.
-    const ref = settings.sessionIdField;
-    fields.push({
-      id: ref !== null && 'id' in ref ? ref.id : null,
-      name: 'ga_session_id',
-      code: ref !== null && 'code' in ref ? ref.code : null,
-      values: value(form.sessionId),
-    });
-  }
-  const occurredAt = Math.floor(payload.receivedAt / 1000);
-  return {
-    crm: 'amocrm',
-    accountId: account.id,
-    subdomain: account.subdomain,
-    action: 'add',
-    oldStatusId: null,
-    oldPipelineId: null,
-    occurredAt,
-    lead: {
-      id: leadId,
-      statusId: settings.status ?? null,
-      pipelineId: settings.pipeline ?? null,
-      price: null,
-      responsibleUserId: null,
-      createdAt: occurredAt,
-      updatedAt: occurredAt,
-      customFields: fields,
-      tags: ['closeloop'],
-    },
-  };
-}
-
 export function createCreateLeadHandler(deps: CreateLeadDeps) {
-  let account: CrmAccount | null = null;
-  const getAccount = async (): Promise<CrmAccount> => {
-    account ??= await deps.client.getAccount();
-    return account;
-  };
-
   return async function processCreateLead(job: Job<CreateLeadJobPayload>): Promise<JobOutcome> {
-    const { form } = job.payload;
+    const { form, receivedAt } = job.payload;
+    const accountName = job.payload.account ?? 'default';
     const scrub = scrubberFor(form);
-    let created: { id: number; contact_id: number | null } | undefined;
-    let acct: CrmAccount;
+    const writer = deps.writers.get(accountName);
+    if (writer === undefined) {
+      return fail(
+        job,
+        accountName,
+        'LEAD_CREATE_FAILED',
+        `the account "${accountName}" has no CRM that takes site forms any more (the config changed after the form was stored)`,
+      );
+    }
+    let event;
     try {
-      acct = await getAccount();
-      [created] = await deps.client.createLeadComplex([buildComplexLead(form, deps.settings)]);
+      event = await writer.createLead(form, receivedAt);
     } catch (e) {
       // A clause, whatever the thrower wrote: it is joined with more text below.
       const message = asClause(scrub(errorMessage(e)));
-      const retryAfterMs = transientDelay(e, deps.now());
-      if (retryAfterMs !== undefined) {
+      if (e instanceof RetryableError) {
         const decision = decideRetry(deps.retryPolicy, {
           failures: job.attempts + 1,
           firstAttemptAtMs: job.firstAttemptAt,
           nowMs: deps.now(),
-          retryAfterMs,
+          retryAfterMs: e.retryAfterMs,
           random: deps.random,
         });
         if (decision.retry) {
-          deps.logger.warn('lead not created yet: amoCRM is unavailable, will retry', {
+          deps.logger.warn(`lead not created yet: ${writer.name} is unavailable, will retry`, {
             jobId: job.id,
             error: message,
             delayMs: decision.delayMs,
           });
           return { status: 'retry', delayMs: decision.delayMs, error: message };
         }
-        return fail(job, 'AMOCRM_LEAD_CREATE_FAILED', `${decision.reason}; last error: ${message}`);
+        return fail(
+          job,
+          accountName,
+          'LEAD_CREATE_FAILED',
+          `${decision.reason}; last error: ${message}`,
+        );
       }
       if (!isAppError(e)) {
         deps.logger.error('unexpected error while creating a lead', {
@@ -174,34 +105,28 @@ export function createCreateLeadHandler(deps: CreateLeadDeps) {
         });
       }
       // A refusal is not retried: the same body would be refused again, and an unknown error may
-      // have come after amoCRM created the lead.
-      return fail(job, isAppError(e) ? e.code : 'AMOCRM_LEAD_CREATE_FAILED', message);
-    }
-    if (created === undefined) {
-      return fail(job, 'AMOCRM_LEAD_CREATE_FAILED', 'amoCRM answered without the new lead’s id');
+      // have come after the CRM created the lead.
+      return fail(job, accountName, isAppError(e) ? e.code : 'LEAD_CREATE_FAILED', message);
     }
 
-    deps.logger.info('lead created in amoCRM from a site form', {
+    deps.logger.info(`lead created in ${writer.name} from a site form`, {
       jobId: job.id,
-      leadId: created.id,
-      contactId: created.contact_id,
+      dealId: event.deal.id,
     });
-    const inbound: InboundJobPayload = {
-      event: createdLeadEvent(acct, created.id, job.payload, deps.settings),
-      receivedAt: job.payload.receivedAt,
-    };
+    const inbound: InboundJobPayload = { v: 2, account: accountName, event, receivedAt };
     try {
       await deps.queue.add<InboundJobPayload>('inbound', [
         { id: createdJobId(job.id), payload: inbound },
       ]);
     } catch (e) {
-      // Retrying would create the lead again: report it instead. amoCRM's own add webhook still
+      // Retrying would create the lead again: report it instead. The CRM's own webhook still
       // brings this lead's generate_lead when webhooks are set up.
       return fail(
         job,
+        accountName,
         'STORE_UNAVAILABLE',
-        `lead ${created.id} was created in amoCRM, but its generate_lead job could not be stored: ${asClause(scrub(errorMessage(e)))}. Do not retry this job (it would create the lead again)`,
-        created.id,
+        `lead ${event.deal.id} was created in ${writer.name}, but its generate_lead job could not be stored: ${asClause(scrub(errorMessage(e)))}. Do not retry this job (it would create the lead again)`,
+        { source: event.source, crmAccount: event.account, dealId: event.deal.id },
       );
     }
     return { status: 'done' };
@@ -209,9 +134,11 @@ export function createCreateLeadHandler(deps: CreateLeadDeps) {
 
   async function fail(
     job: Job<CreateLeadJobPayload>,
+    account: string,
     code: ErrorCode,
     reason: string,
-    leadId = 0,
+    /** The lead, when the CRM created one before the failure. */
+    created: { source: string; crmAccount: string; dealId: string } | null = null,
   ): Promise<JobOutcome> {
     deps.logger.error('create_lead job failed', {
       jobId: job.id,
@@ -221,11 +148,13 @@ export function createCreateLeadHandler(deps: CreateLeadDeps) {
     try {
       await deps.deliveryLog.record({
         at: deps.now(),
-        accountId: account?.id ?? '',
-        // No lead exists (0) unless amoCRM created one before the failure.
-        leadId,
-        action: 'add',
-        statusId: null,
+        account,
+        source: created?.source ?? deps.writers.get(account)?.name ?? 'unknown',
+        crmAccount: created?.crmAccount ?? '',
+        // No deal exists ('') unless the CRM created one before the failure.
+        dealId: created?.dealId ?? '',
+        kind: 'created',
+        stageId: null,
         jobId: job.id,
         destination: null,
         outcome: 'failed',
@@ -243,22 +172,6 @@ export function createCreateLeadHandler(deps: CreateLeadDeps) {
     }
     return { status: 'failed', error: `${code}: ${reason}` };
   }
-}
-
-/**
- * For an error worth retrying, the least wait it asks for (null: none); undefined otherwise.
- * Besides RetryableError (amoCRM down, 429), a blocked account (403): the client sends nothing to
- * the account for a while and then tries again, and nothing was created, so the lead waits for the
- * block to lift instead of failing for good.
- */
-function transientDelay(e: unknown, nowMs: number): number | null | undefined {
-  if (e instanceof RetryableError) return e.retryAfterMs;
-  if (isAppError(e) && e.code === 'AMOCRM_ACCOUNT_BLOCKED') {
-    const until = (e.details as { blockedUntil?: unknown } | undefined)?.blockedUntil;
-    const untilMs = typeof until === 'string' ? Date.parse(until) : NaN;
-    return Number.isFinite(untilMs) ? Math.max(untilMs - nowMs, 0) : null;
-  }
-  return undefined;
 }
 
 /**

@@ -6,18 +6,21 @@
  * left is a crash after GA4 accepted the request and before the ledger recorded it (milliseconds);
  * the retry then sends it again, and GA4 de-duplicates purchases by `transaction_id`.
  */
-import { isAppError, RetryableError } from '../core/errors';
+import { AppError, isAppError, RetryableError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
 import { decideRetry, type RetryPolicy } from '../core/retry-policy';
 import type { DeliveryLog, DeliveryRecord } from '../ports/delivery-log';
 import type { Destination, DeliveryRequest } from '../ports/destination';
 import type { Job, JobOutcome } from '../ports/job-queue';
 import type { Ledger } from '../ports/ledger';
-import type { DeliveryJobPayload } from './job-payloads';
+import type { PayloadUpgrades } from '../ports/job-payloads';
+import { ledgerKey } from '../core/map-deal-event';
 import type { WorkerLogger } from './worker-logger';
 
 export interface DeliveryDeps {
-  destination: Destination;
+  /** Every account's destinations, by id. */
+  destinations: ReadonlyMap<string, Destination>;
+  upgrades: PayloadUpgrades;
   ledger: Ledger;
   deliveryLog: DeliveryLog;
   retryPolicy: RetryPolicy;
@@ -27,35 +30,51 @@ export interface DeliveryDeps {
 }
 
 export function createDeliveryHandler(deps: DeliveryDeps) {
-  return async function processDelivery(job: Job<DeliveryJobPayload>): Promise<JobOutcome> {
-    const p = job.payload;
+  return async function processDelivery(job: Job<unknown>): Promise<JobOutcome> {
+    const p = deps.upgrades.delivery(job.payload);
     const base: Omit<DeliveryRecord, 'outcome' | 'code' | 'reason' | 'events' | 'payload'> = {
       at: deps.now(),
-      accountId: p.accountId,
-      leadId: p.leadId,
-      action: p.action,
-      statusId: p.statusId,
+      account: p.account,
+      source: p.deal.source,
+      crmAccount: p.deal.crmAccount,
+      dealId: p.deal.dealId,
+      kind: p.deal.kind,
+      stageId: p.deal.stageId,
       jobId: job.id,
-      destination: deps.destination.name,
+      destination: p.destination,
       attempts: job.attempts + 1,
     };
-    const claims = await deps.ledger.claim(
-      p.conversions.map((c) => c.key),
-      job.id,
-      deps.now(),
-      job.fence,
-    );
+    const destination = deps.destinations.get(p.destination);
+    if (destination === undefined) {
+      // Its account or destination was removed from the config after the job was stored.
+      const e = new AppError(
+        'ACCOUNT_UNKNOWN',
+        `the destination "${p.destination}" of this delivery is not in the config (destinations: ${[...deps.destinations.keys()].join(', ')})`,
+      );
+      await deps.deliveryLog.record({
+        ...base,
+        outcome: 'failed',
+        code: e.code,
+        reason: e.message,
+        events: p.conversions.map((c) => c.event.name),
+        payload: null,
+      });
+      return { status: 'failed', error: e.message };
+    }
+    // The conversion's key, with the destination in front: once per conversion and destination.
+    const keyOf = (c: { key: string }): string => ledgerKey(destination.id, c.key);
+    const claims = await deps.ledger.claim(p.conversions.map(keyOf), job.id, deps.now(), job.fence);
     if ([...claims.values()].includes('lost_lock')) {
       // This run lost its job to another worker (its lock lapsed: Redis was away longer than the
       // lock). The job's current run sends; this one must not, or the conversion goes twice.
       deps.logger.warn('delivery skipped: this worker lost the job to another one', {
-        leadId: p.leadId,
+        dealId: p.deal.dealId,
         jobId: job.id,
       });
       return { status: 'retry', delayMs: 0, error: 'lost the job lock to another worker' };
     }
-    const mine = p.conversions.filter((c) => claims.get(c.key) === 'claimed');
-    const others = p.conversions.filter((c) => claims.get(c.key) !== 'claimed');
+    const mine = p.conversions.filter((c) => claims.get(keyOf(c)) === 'claimed');
+    const others = p.conversions.filter((c) => claims.get(keyOf(c)) !== 'claimed');
     if (others.length > 0) {
       await deps.deliveryLog.record({
         ...base,
@@ -64,7 +83,7 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
         reason: others
           .map(
             (c) =>
-              `${c.event.name}: ${claims.get(c.key) === 'already_sent' ? 'already sent' : 'being sent by another job'} (${c.key})`,
+              `${c.event.name}: ${claims.get(keyOf(c)) === 'already_sent' ? 'already sent' : 'being sent by another job'} (${keyOf(c)})`,
           )
           .join('; '),
         events: others.map((c) => c.event.name),
@@ -73,18 +92,17 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
     }
     if (mine.length === 0) return { status: 'done' };
 
-    const keys = mine.map((c) => c.key);
+    const keys = mine.map(keyOf);
     const events = mine.map((c) => c.event.name);
     const request: DeliveryRequest = {
-      accountId: p.accountId,
-      leadId: p.leadId,
-      clientId: p.clientId,
-      sessionId: p.sessionId,
+      account: p.deal.crmAccount,
+      dealId: p.deal.dealId,
+      identity: p.identity,
       occurredAtMs: p.occurredAtMs,
       events: mine.map((c) => c.event),
     };
     try {
-      const result = await deps.destination.deliver(request, deps.now());
+      const result = await destination.deliver(request, deps.now());
       if (result.outcome === 'sent') await deps.ledger.markSent(keys, job.id, deps.now());
       else await deps.ledger.release(keys, job.id);
       await deps.deliveryLog.record({
@@ -92,16 +110,16 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
         at: deps.now(),
         outcome: result.outcome,
         code: null,
-        reason: result.outcome === 'dry_run' ? 'dry-run mode: GA4 credentials are not set' : null,
+        reason: result.outcome === 'dry_run' ? `dry-run mode: ${destination.dryRunReason ?? 'on'}` : null,
         events,
         payload: result.requests,
       });
       deps.logger.info(
         result.outcome === 'sent' ? 'conversion sent' : 'conversion recorded (dry run)',
         {
-          leadId: p.leadId,
+          dealId: p.deal.dealId,
           events,
-          destination: deps.destination.name,
+          destination: destination.id,
         },
       );
       return { status: 'done' };
@@ -126,7 +144,7 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
             payload: null,
           });
           deps.logger.warn('delivery failed, will retry', {
-            leadId: p.leadId,
+            dealId: p.deal.dealId,
             events,
             error: message,
             delayMs: decision.delayMs,
@@ -139,12 +157,12 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
         await deps.deliveryLog.record({
           ...base,
           outcome: 'failed',
-          code: 'GA4_RETRY_EXHAUSTED',
+          code: 'DELIVERY_RETRY_EXHAUSTED',
           reason: `${decision.reason}; last error: ${message}`,
           events,
           payload: null,
         });
-        deps.logger.error('delivery failed for good', { leadId: p.leadId, events, error: message });
+        deps.logger.error('delivery failed for good', { dealId: p.deal.dealId, events, error: message });
         return { status: 'failed', error: `${decision.reason}; last error: ${message}` };
       }
       await deps.ledger.release(keys, job.id);
@@ -158,7 +176,7 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
         payload: details?.payload ?? null,
       });
       deps.logger.error('delivery refused', {
-        leadId: p.leadId,
+        dealId: p.deal.dealId,
         events,
         code: e.code,
         error: message,

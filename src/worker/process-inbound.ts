@@ -1,41 +1,75 @@
 /**
- * Inbound job: a stored lead event becomes delivery jobs.
+ * Inbound job: a stored deal event becomes delivery jobs.
  *
- * complete the lead (CrmSource) → rules (pure core) → a delivery job per destination, or a
- * delivery-log row saying why nothing is sent. The delivery job's id is derived from the inbound
- * job's id, so if this job runs twice (a crash after enqueueing, before completing) the second
- * enqueue is ignored by the queue; and the ledger would catch it anyway.
+ * complete the deal (the account's CrmSource for the event's source) → rules (pure core) → for
+ * each of the account's destinations, a delivery job, or a delivery-log row saying why nothing
+ * goes there (no identity that destination can use). The delivery job's id is derived from the
+ * inbound job's id and the destination's, so if this job runs twice (a crash after enqueueing,
+ * before completing) the second enqueue is ignored by the queue; and the ledger would catch it
+ * anyway.
  */
-import type { CloseloopConfig } from '../core/config-types';
-import { isAppError, RetryableError } from '../core/errors';
+import type { MappingConfig } from '../core/config-types';
+import type { DealEvent } from '../core/deal';
+import { AppError, isAppError, RetryableError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
 import { decideRetry, type RetryPolicy } from '../core/retry-policy';
-import { mapLeadEvent, triggerOf } from '../core/map-lead-event';
+import { mapDealEvent, triggerOf } from '../core/map-deal-event';
 import type { CrmSource } from '../ports/crm-source';
 import type { DeliveryLog, DeliveryRecord } from '../ports/delivery-log';
+import type { Destination } from '../ports/destination';
 import type { Job, JobOutcome, JobQueue } from '../ports/job-queue';
-import type { DeliveryJobPayload, InboundJobPayload } from './job-payloads';
+import type {
+  DeliveryJobPayload,
+  InboundJobPayload,
+  PayloadUpgrades,
+} from '../ports/job-payloads';
 import type { WorkerLogger } from './worker-logger';
 
+/** What the worker knows of one closeloop account. */
+export interface AccountRuntime {
+  name: string;
+  mapping: MappingConfig;
+  /** By source name (`amocrm`); an event from a source without one is taken as it came. */
+  sources: ReadonlyMap<string, CrmSource>;
+  destinations: readonly Destination[];
+}
+
 export interface InboundDeps {
-  config: Pick<CloseloopConfig, 'rules' | 'currency' | 'amocrm'>;
-  crmSource: CrmSource;
+  accounts: ReadonlyMap<string, AccountRuntime>;
+  upgrades: PayloadUpgrades;
   queue: JobQueue;
   deliveryLog: DeliveryLog;
-  destinationName: string;
   logger: WorkerLogger;
   retryPolicy: RetryPolicy;
   now: () => number;
   random: () => number;
 }
 
+type RowBase = Omit<DeliveryRecord, 'outcome' | 'code' | 'reason' | 'events' | 'destination'>;
+
+function rowBase(account: string, event: DealEvent, job: Job<unknown>, at: number): RowBase {
+  return {
+    at,
+    account,
+    source: event.source,
+    crmAccount: event.account,
+    dealId: event.deal.id,
+    kind: event.kind,
+    stageId: event.deal.stageId,
+    jobId: job.id,
+    payload: null,
+    attempts: job.attempts + 1,
+  };
+}
+
 export function createInboundHandler(deps: InboundDeps) {
   const processOnce = createProcessOnce(deps);
   // A CRM outage (retryable) or a bug (anything else) is retried with the delivery backoff, then
   // recorded as failed, so that nothing loops forever and nothing disappears without a trace.
-  return async function processInbound(job: Job<InboundJobPayload>): Promise<JobOutcome> {
+  return async function processInbound(job: Job<unknown>): Promise<JobOutcome> {
+    const payload = deps.upgrades.inbound(job.payload);
     try {
-      return await processOnce(job);
+      return await processOnce(job, payload);
     } catch (e) {
       // A clause, whatever the thrower wrote: it is joined with more text below.
       const message = asClause(errorMessage(e));
@@ -59,21 +93,13 @@ export function createInboundHandler(deps: InboundDeps) {
         });
         return { status: 'retry', delayMs: decision.delayMs, error: message };
       }
-      const event = job.payload.event;
       await deps.deliveryLog.record({
-        at: deps.now(),
-        accountId: event.accountId,
-        leadId: event.lead.id,
-        action: event.action,
-        statusId: event.lead.statusId,
-        jobId: job.id,
+        ...rowBase(payload.account, payload.event, job, deps.now()),
         destination: null,
         outcome: 'failed',
         code: isAppError(e) ? e.code : 'INTERNAL',
         reason: `${decision.reason}; last error: ${message}`,
         events: [],
-        payload: null,
-        attempts: job.attempts + 1,
       });
       return { status: 'failed', error: `${decision.reason}; last error: ${message}` };
     }
@@ -81,24 +107,27 @@ export function createInboundHandler(deps: InboundDeps) {
 }
 
 function createProcessOnce(deps: InboundDeps) {
-  return async function processOnce(job: Job<InboundJobPayload>): Promise<JobOutcome> {
-    const event = await deps.crmSource.completeLead(job.payload.event);
-    const mapped = mapLeadEvent(event, deps.config);
-    const base: Omit<DeliveryRecord, 'outcome' | 'code' | 'reason' | 'events'> = {
-      at: deps.now(),
-      accountId: event.accountId,
-      leadId: event.lead.id,
-      action: event.action,
-      statusId: event.lead.statusId,
-      jobId: job.id,
-      destination: deps.destinationName,
-      payload: null,
-      attempts: job.attempts + 1,
-    };
+  return async function processOnce(
+    job: Job<unknown>,
+    payload: InboundJobPayload,
+  ): Promise<JobOutcome> {
+    const account = deps.accounts.get(payload.account);
+    if (account === undefined) {
+      // Its account was removed from the config after the webhook was stored.
+      throw new AppError(
+        'ACCOUNT_UNKNOWN',
+        `the account "${payload.account}" of this event is not in the config (accounts: ${[...deps.accounts.keys()].join(', ')})`,
+      );
+    }
+    const source = account.sources.get(payload.event.source);
+    const event = source ? await source.complete(payload.event) : payload.event;
+    const mapped = mapDealEvent(event, account.mapping);
+    const base = rowBase(account.name, event, job, deps.now());
 
     for (const s of mapped.skipped) {
       await deps.deliveryLog.record({
         ...base,
+        destination: null,
         outcome: 'skipped',
         code: s.code,
         reason: `${s.eventName} (rule "${s.rule}"): ${s.reason}`,
@@ -112,7 +141,7 @@ function createProcessOnce(deps: InboundDeps) {
           destination: null,
           outcome: 'skipped',
           code: null,
-          reason: `no rule matches ${triggerOf(event.action) ?? event.action} in pipeline ${event.lead.pipelineId ?? '?'}, status ${event.lead.statusId ?? '?'}`,
+          reason: `no rule matches ${triggerOf(event.kind) ?? event.kind} in pipeline ${event.deal.pipelineId ?? '?'}, stage ${event.deal.stageId ?? '?'}${event.deal.outcome ? ` (${event.deal.outcome})` : ''}`,
           events: [],
         });
       }
@@ -120,39 +149,52 @@ function createProcessOnce(deps: InboundDeps) {
     }
 
     const events = mapped.conversions.map((c) => c.event.name);
-    if (mapped.clientId === null) {
-      const reason = mapped.clientIdInvalid
-        ? `the client-ID field holds "${mapped.clientIdInvalid.slice(0, 60)}", which is not a GA client ID`
-        : event.lead.customFields === null
-          ? 'the webhook carried no lead fields (a Digital Pipeline hook?), so there is no GA client ID'
-          : 'the lead has no GA client ID (is the form snippet on the site?)';
-      const code = mapped.clientIdInvalid ? 'LEAD_CLIENT_ID_INVALID' : 'LEAD_NO_CLIENT_ID';
-      await deps.deliveryLog.record({ ...base, outcome: 'skipped', code, reason, events });
-      // The same code and reason as the delivery-log row, so the log and `closeloop deliveries` agree.
-      deps.logger.info(`conversion skipped: ${code}`, {
-        leadId: event.lead.id,
-        events,
-        code,
-        reason,
+    const jobs: Array<{ id: string; payload: DeliveryJobPayload }> = [];
+    for (const destination of account.destinations) {
+      const chosen = destination.identify(event.deal.identities, {
+        fieldsKnown: event.deal.fields !== null,
       });
-      return { status: 'done' };
+      if ('skip' in chosen) {
+        const { code, reason } = chosen.skip;
+        await deps.deliveryLog.record({
+          ...base,
+          destination: destination.id,
+          outcome: 'skipped',
+          code,
+          reason,
+          events,
+        });
+        // The same code and reason as the delivery-log row, so the log and `closeloop deliveries` agree.
+        deps.logger.info(`conversion skipped: ${code}`, {
+          dealId: event.deal.id,
+          destination: destination.id,
+          events,
+          code,
+          reason,
+        });
+        continue;
+      }
+      jobs.push({
+        id: `${job.id}:${destination.id}`,
+        payload: {
+          v: 2,
+          account: account.name,
+          destination: destination.id,
+          deal: {
+            source: event.source,
+            crmAccount: event.account,
+            dealId: event.deal.id,
+            kind: event.kind,
+            stageId: event.deal.stageId,
+          },
+          identity: chosen.identity,
+          occurredAtMs: event.occurredAt === null ? null : event.occurredAt * 1000,
+          conversions: mapped.conversions,
+          origin: payload,
+        },
+      });
     }
-
-    const delivery: DeliveryJobPayload = {
-      destination: deps.destinationName,
-      accountId: event.accountId,
-      leadId: event.lead.id,
-      action: event.action,
-      statusId: event.lead.statusId,
-      clientId: mapped.clientId,
-      sessionId: mapped.sessionId,
-      occurredAtMs: event.occurredAt === null ? null : event.occurredAt * 1000,
-      conversions: mapped.conversions,
-      source: { event: job.payload.event, receivedAt: job.payload.receivedAt },
-    };
-    await deps.queue.add('deliver', [
-      { id: `${job.id}:${deps.destinationName}`, payload: delivery },
-    ]);
+    if (jobs.length > 0) await deps.queue.add('deliver', jobs);
     return { status: 'done' };
   };
 }

@@ -1,24 +1,24 @@
 /**
- * Catches status changes whose webhook never arrived. amoCRM's staff say undelivered hooks are
- * retried, yet users report status hooks that never come (research amocrm.md §2): so every few
- * minutes closeloop asks the API for leads updated since the last check and puts each through the
- * rules as a status event. The ledger keeps anything already sent from being sent again, and the
- * job id keeps one lead state from being queued twice.
+ * Catches deal changes whose webhook never arrived: every few minutes the account's change feed
+ * (src/ports/crm-change-feed.ts) lists deals changed since the stored cursor, and each goes
+ * through the rules like a webhook. The ledger keeps anything already sent from being sent again,
+ * and the change's job id keeps one change from being queued twice.
  *
- * The cursor (the newest `updated_at` seen) is stored, so a restart resumes where it stopped; the
- * first run looks back one interval only, not through the account's history.
+ * The cursor is stored, so a restart resumes where it stopped; the first run looks back one
+ * interval only, not through the account's history. However many workers run, one of them
+ * reconciles per interval (the lease).
  */
-import type { LeadEvent } from '../core/lead';
-import type { CrmAccount, CrmClient } from '../ports/crm-client';
+import { errorMessage } from '../core/error-message';
+import type { CrmChangeFeed } from '../ports/crm-change-feed';
 import type { JobQueue } from '../ports/job-queue';
 import type { Store } from '../ports/store';
-import { errorMessage } from '../core/error-message';
-import type { InboundJobPayload } from './job-payloads';
+import type { InboundJobPayload } from '../ports/job-payloads';
 import type { WorkerLogger } from './worker-logger';
 
 export interface ReconcilerDeps {
-  /** `getAccount` gives the account id webhooks carry, so idempotency keys match theirs. */
-  client: Pick<CrmClient, 'listLeadsUpdatedSince' | 'getAccount'>;
+  feed: CrmChangeFeed;
+  /** The closeloop account the feed's deals belong to. */
+  account: string;
   queue: JobQueue;
   settings: Pick<Store, 'getSetting' | 'setSetting'>;
   intervalMs: number;
@@ -29,21 +29,21 @@ export interface ReconcilerDeps {
   lease?: (ms: number) => Promise<boolean>;
   logger: WorkerLogger;
   now: () => number;
-  /** At most this many pages (250 leads each) per run; the next run goes on from the cursor. */
+  /** At most this many API pages per run; the next run goes on from the cursor. */
   maxPagesPerRun?: number;
 }
 
 export interface ReconcileRun {
+  /** Deals read. */
   leads: number;
   enqueued: number;
-  cursor: number;
+  cursor: string;
 }
 
 export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
-  private account: CrmAccount | null = null;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -54,6 +54,8 @@ export class Reconciler {
         this.running = this.runIfLeased()
           .catch((e: unknown) =>
             this.deps.logger.warn('reconciliation failed; next try at the next interval', {
+              source: this.deps.feed.name,
+              account: this.deps.account,
               error: errorMessage(e),
             }),
           )
@@ -82,46 +84,34 @@ export class Reconciler {
 
   async runOnce(): Promise<ReconcileRun> {
     const { deps } = this;
-    const account = (this.account ??= await deps.client.getAccount());
-    const cursorKey = `amocrm.reconcile.cursor.${account.id}`;
+    const cursorKey = await deps.feed.cursorKey();
     const stored = await deps.settings.getSetting(cursorKey);
-    const from =
-      stored === null ? Math.floor((deps.now() - deps.intervalMs) / 1000) : Number(stored);
-    let cursor = from;
-    let leads = 0;
-    let enqueued = 0;
-    const maxPages = deps.maxPagesPerRun ?? 40;
-    for (let page = 1; page <= maxPages; page++) {
-      const result = await deps.client.listLeadsUpdatedSince(from, page);
-      const jobs = result.leads
-        .filter((lead) => lead.statusId !== null)
-        .map((lead) => {
-          const event: LeadEvent = {
-            crm: 'amocrm',
-            accountId: account.id,
-            subdomain: account.subdomain,
-            action: 'status',
-            oldStatusId: null,
-            oldPipelineId: null,
-            occurredAt: lead.updatedAt,
-            lead,
-          };
-          return {
-            id: `reconcile:${lead.id}:${lead.statusId}:${lead.updatedAt ?? 0}`,
-            payload: { event, receivedAt: deps.now() } satisfies InboundJobPayload,
-          };
-        });
-      await deps.queue.add('inbound', jobs);
-      leads += result.leads.length;
-      enqueued += jobs.length;
-      for (const lead of result.leads)
-        if (lead.updatedAt !== null && lead.updatedAt > cursor) cursor = lead.updatedAt;
-      if (!result.hasMore) break;
+    const page = await deps.feed.changesSince(stored, {
+      nowMs: deps.now(),
+      lookBackMs: deps.intervalMs,
+      maxPages: deps.maxPagesPerRun ?? 40,
+    });
+    const receivedAt = deps.now();
+    // In pieces of a page: one add of thousands of jobs would outlast the queue's add deadline.
+    for (let i = 0; i < page.changes.length; i += 250) {
+      await deps.queue.add<InboundJobPayload>(
+        'inbound',
+        page.changes.slice(i, i + 250).map((c) => ({
+          id: c.jobId,
+          payload: { v: 2, account: deps.account, event: c.event, receivedAt },
+        })),
+      );
     }
-    // `from` is inclusive: leads updated in the cursor's second are read again next time, which
-    // the job ids and the ledger make harmless, and nothing updated in that second is missed.
-    await deps.settings.setSetting(cursorKey, String(cursor));
-    if (leads > 0) deps.logger.info('reconciliation', { leads, enqueued, since: from });
-    return { leads, enqueued, cursor };
+    await deps.settings.setSetting(cursorKey, page.cursor);
+    if (page.read > 0) {
+      deps.logger.info('reconciliation', {
+        source: deps.feed.name,
+        account: deps.account,
+        leads: page.read,
+        enqueued: page.changes.length,
+        since: stored,
+      });
+    }
+    return { leads: page.read, enqueued: page.changes.length, cursor: page.cursor };
   }
 }

@@ -16,7 +16,7 @@ import type { Ledger } from '../../src/ports/ledger';
 import { createCreateLeadHandler } from '../../src/worker/process-create-lead';
 import { createDeliveryHandler } from '../../src/worker/process-delivery';
 import { createInboundHandler } from '../../src/worker/process-inbound';
-import type { DeliveryJobPayload } from '../../src/worker/job-payloads';
+import type { DeliveryJobPayload } from '../../src/ports/job-payloads';
 import { leadEvent, testConfig } from '../helpers/builders';
 
 const HOUR = 3600_000;
@@ -115,7 +115,7 @@ describe('failure reasons read as one sentence', () => {
     const last = await handler(job(payload, 90, LONG_AGO));
     assert.equal(last.status, 'failed');
     const failed = log.rows[1]!;
-    assert.equal(failed.code, 'GA4_RETRY_EXHAUSTED');
+    assert.equal(failed.code, 'DELIVERY_RETRY_EXHAUSTED');
     assert.match(failed.reason!, /^gave up after .*; last error: GA4 answered HTTP 503/);
     assertReadsCleanly(failed.reason);
     assertReadsCleanly(last.status === 'failed' ? last.error : '');
@@ -186,7 +186,7 @@ describe('failure reasons read as one sentence', () => {
     const outcome = await handler(job({ form, receivedAt: NOW }, 90, LONG_AGO));
     assert.equal(outcome.status, 'failed');
     const failed = log.rows[0]!;
-    assert.equal(failed.code, 'AMOCRM_LEAD_CREATE_FAILED');
+    assert.equal(failed.code, 'LEAD_CREATE_FAILED');
     assertReadsCleanly(failed.reason);
   });
 });

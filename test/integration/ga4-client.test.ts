@@ -12,7 +12,7 @@ import {
 import { sendGa4Request, type PostImpl } from '../../src/adapters/destinations/ga4/ga4-client';
 import type { Ga4Settings } from '../../src/core/config-types';
 import { AppError, DeliveryError, RetryableError } from '../../src/core/errors';
-import type { Ga4Problem } from '../../src/core/ga4/validate-ga4-payload';
+import type { Ga4Problem } from '../../src/adapters/destinations/ga4/validate-ga4-payload';
 import type { ConversionEvent, DeliveryRequest } from '../../src/ports/destination';
 import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
 

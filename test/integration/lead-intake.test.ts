@@ -26,7 +26,7 @@ import {
   type CreateLeadJobPayload,
 } from '../../src/worker/process-create-lead';
 import { createInboundHandler } from '../../src/worker/process-inbound';
-import type { DeliveryJobPayload, InboundJobPayload } from '../../src/worker/job-payloads';
+import type { DeliveryJobPayload, InboundJobPayload } from '../../src/ports/job-payloads';
 import {
   FIRST_CREATED_LEAD_ID,
   FIRST_STATUS,
@@ -576,7 +576,7 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       const outcome = await create({ ...job!, attempts: 7 });
       assert.equal(outcome.status, 'failed');
       const [row] = await store.deliveryLog.list();
-      assert.equal(row?.code, 'AMOCRM_LEAD_CREATE_FAILED');
+      assert.equal(row?.code, 'LEAD_CREATE_FAILED');
       assert.match(row?.reason ?? '', /gave up after 8 attempts.*HTTP 503/);
     });
 

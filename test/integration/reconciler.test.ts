@@ -8,7 +8,7 @@ import { createSqliteStore } from '../../src/adapters/store/sqlite';
 import type { Store } from '../../src/ports/store';
 import type { LeadPage } from '../../src/ports/crm-client';
 import type { LeadSnapshot } from '../../src/core/lead';
-import type { InboundJobPayload } from '../../src/worker/job-payloads';
+import type { InboundJobPayload } from '../../src/ports/job-payloads';
 import { field } from '../helpers/builders';
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -12,7 +12,7 @@ import { createApp } from '../../src/http/create-app';
 import { createSqliteStore } from '../../src/adapters/store/sqlite';
 import type { Store } from '../../src/ports/store';
 import type { LeadEvent } from '../../src/core/lead';
-import type { InboundJobPayload } from '../../src/worker/job-payloads';
+import type { InboundJobPayload } from '../../src/ports/job-payloads';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { AppError } from '../../src/core/errors';
 

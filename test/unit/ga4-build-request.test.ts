@@ -6,7 +6,7 @@ import {
   TIMESTAMP_SAFETY_MARGIN_MS,
 } from '../../src/adapters/destinations/ga4/build-request';
 import type { Ga4Settings } from '../../src/core/config-types';
-import { validateGa4Payload } from '../../src/core/ga4/validate-ga4-payload';
+import { validateGa4Payload } from '../../src/adapters/destinations/ga4/validate-ga4-payload';
 import type { ConversionEvent, DeliveryRequest } from '../../src/ports/destination';
 
 const NOW_MS = Date.parse('2025-05-10T12:00:00Z');

@@ -5,7 +5,7 @@ import { RetryableError } from '../../src/core/errors';
 import type { LeadEvent } from '../../src/core/lead';
 import type { DeliveryRecord } from '../../src/ports/delivery-log';
 import type { Job, JobQueue, NewJob } from '../../src/ports/job-queue';
-import type { DeliveryJobPayload, InboundJobPayload } from '../../src/worker/job-payloads';
+import type { DeliveryJobPayload, InboundJobPayload } from '../../src/ports/job-payloads';
 import type { WorkerLogger } from '../../src/worker/worker-logger';
 import { captureLogger } from '../helpers/capture-logger';
 import { field, leadEvent, testConfig } from '../helpers/builders';

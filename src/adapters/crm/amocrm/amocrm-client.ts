@@ -24,10 +24,10 @@
  */
 import { AppError, AuthError, RetryableError } from '../../../core/errors';
 import { asClause } from '../../../core/error-message';
-import type { AmocrmApiSettings } from '../../../core/config-types';
-import type { LeadSnapshot } from '../../../core/lead';
+import type { AmocrmApiSettings } from './config';
+import type { LeadSnapshot } from './amocrm-lead';
 import type { AccessTokenSource } from '../../../ports/access-token-source';
-import type { CrmAccount, CrmClient, LeadPage, Pipeline } from '../../../ports/crm-client';
+import type { CrmAccount, CrmClient, LeadPage, Pipeline } from './crm-client';
 import type { RateLimiter } from '../../../ports/rate-limiter';
 import type {
   AmoApiAccount,

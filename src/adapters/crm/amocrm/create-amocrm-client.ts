@@ -4,7 +4,7 @@
  * deployment on Redis. One client serves every caller of a process (worker, reconciliation), which
  * is what keeps the account under amoCRM's limit.
  */
-import type { AmocrmApiSettings } from '../../../core/config-types';
+import type { AmocrmApiSettings } from './config';
 import type { AccessTokenSource } from '../../../ports/access-token-source';
 import type { RateLimiter } from '../../../ports/rate-limiter';
 import type { Store } from '../../../ports/store';

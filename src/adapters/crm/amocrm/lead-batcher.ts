@@ -6,8 +6,8 @@
  * look-up waits at most `windowMs` for others to join it; a full batch goes at once. Several
  * batches may be in flight together; the client's rate limiter paces them.
  */
-import type { LeadSnapshot } from '../../../core/lead';
-import type { CrmClient } from '../../../ports/crm-client';
+import type { LeadSnapshot } from './amocrm-lead';
+import type { CrmClient } from './crm-client';
 
 /** The API's page size: `limit` is at most 250 (research §3.1, §5). */
 export const MAX_IDS_PER_CALL = 250;

@@ -15,7 +15,7 @@
  * - Numbers are checked, not trusted: a field that is not a finite number becomes `null`
  *   ("not known"), never 0.
  */
-import type { CustomField, CustomFieldValue, LeadSnapshot } from '../../../core/lead';
+import type { CustomField, CustomFieldValue, LeadSnapshot } from './amocrm-lead';
 import type { AmoApiCustomField, AmoApiFieldValue, AmoApiLead } from './api-types';
 
 export function mapApiLead(lead: AmoApiLead): LeadSnapshot {

@@ -14,7 +14,7 @@ import {
   type LeadAction,
   type LeadEvent,
   type LeadSnapshot,
-} from '../../../core/lead';
+} from './amocrm-lead';
 import { decodeForm, type FormTree } from './decode-form';
 import { htmlUnescape } from './html-unescape';
 import {

@@ -2,8 +2,9 @@
  * Turns a delivery request into the exact HTTP requests GA4 will get. Pure: no I/O and no clock
  * (`nowMs` is passed in), so every byte that goes on the wire can be checked in a unit test.
  */
-import type { Ga4Settings, ParamScalar } from '../../../core/config-types';
-import { GA4_MAX_BACKDATE_MS, GA4_MAX_EVENTS } from '../../../core/ga4/validate-ga4-payload';
+import type { ParamScalar } from '../../../core/config-types';
+import type { Ga4Settings } from './ga4-settings';
+import { GA4_MAX_BACKDATE_MS, GA4_MAX_EVENTS } from './validate-ga4-payload';
 import type { ConversionEvent, DeliveryRequest } from '../../../ports/destination';
 import type { Ga4Event, Ga4Payload } from './ga4-types';
 
@@ -39,7 +40,8 @@ export function buildGa4Requests(
   const url = buildGa4Url(settings, COLLECT_PATH);
   const redactedUrl = redactGa4Url(url);
   const timestampMicros = buildTimestampMicros(request.occurredAtMs, nowMs);
-  const events = request.events.map((event) => buildGa4Event(event, request.sessionId));
+  const sessionId = request.identity.sessionId ?? null;
+  const events = request.events.map((event) => buildGa4Event(event, sessionId));
 
   const chunks: Ga4Event[][] = [];
   for (let start = 0; start < events.length; start += GA4_MAX_EVENTS) {
@@ -49,7 +51,7 @@ export function buildGa4Requests(
 
   return chunks.map((chunk) => {
     const payload: Ga4Payload = {
-      client_id: request.clientId,
+      client_id: request.identity.clientId ?? '',
       ...(timestampMicros === undefined ? {} : { timestamp_micros: timestampMicros }),
       events: chunk,
     };

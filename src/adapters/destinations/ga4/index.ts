@@ -22,14 +22,17 @@
  * 3. in dry run, return what would have been sent;
  * 4. otherwise send the requests one after another (`ga4-client.ts`).
  */
-import type { Ga4Settings } from '../../../core/config-types';
+import type { Identities } from '../../../core/deal';
+import { normalizeGaClientId, parseGaSessionId } from '../../../core/identities';
+import type { Ga4Settings } from './ga4-settings';
 import { DeliveryError } from '../../../core/errors';
 import { asClause } from '../../../core/error-message';
-import { validateGa4Payload, type Ga4Problem } from '../../../core/ga4/validate-ga4-payload';
+import { validateGa4Payload, type Ga4Problem } from './validate-ga4-payload';
 import type {
   DeliveryRequest,
   DeliveryResult,
   Destination,
+  IdentifyResult,
   RecordedRequest,
 } from '../../../ports/destination';
 import { buildGa4Requests, type Ga4HttpRequest } from './build-request';
@@ -44,23 +47,66 @@ export {
 export { sendGa4Request } from './ga4-client';
 export type { Ga4Event, Ga4Payload } from './ga4-types';
 
+export type { Ga4Settings } from './ga4-settings';
+
 export interface Ga4DestinationOptions {
+  /** Unique in the process (the ledger keys' first part): `ga4`, or `<account>/ga4`. */
+  id?: string;
   /** Injected in tests; node:http(s) by default. */
   postImpl?: PostImpl;
 }
 
 export class Ga4Destination implements Destination {
   readonly name = 'ga4';
+  readonly id: string;
   readonly dryRun: boolean;
+  readonly dryRunReason: string | null;
   private readonly settings: Ga4Settings;
   private readonly postImpl: PostImpl | undefined;
 
   constructor(settings: Ga4Settings, options: Ga4DestinationOptions = {}) {
     this.settings = settings;
+    this.id = options.id ?? 'ga4';
     this.postImpl = options.postImpl;
     // Without both credentials a request could only be dropped by GA4 (or refused), so it is a
     // dry run whatever the flag says (DESIGN.md: without credentials it runs in dry-run mode).
-    this.dryRun = settings.dryRun || !settings.measurementId || !settings.apiSecret;
+    this.dryRunReason =
+      !settings.measurementId || !settings.apiSecret
+        ? 'GA4 credentials are not set'
+        : settings.dryRun
+          ? 'ga4.dry_run is true'
+          : null;
+    this.dryRun = this.dryRunReason !== null;
+  }
+
+  /**
+   * GA4 attributes a conversion through the visitor's client ID, exactly as the site's GA tag made
+   * it, and the session ID when there is one (research ga4-mp.md A2, A4): a deal without a usable
+   * client ID cannot reach GA4, and is recorded as skipped with why.
+   */
+  identify(identities: Identities, context: { fieldsKnown: boolean }): IdentifyResult {
+    const raw = identities.gaClientId;
+    const clientId = normalizeGaClientId(raw);
+    if (clientId === null) {
+      if (raw !== null && raw.trim() !== '') {
+        return {
+          skip: {
+            code: 'LEAD_CLIENT_ID_INVALID',
+            reason: `the client-ID field holds "${raw.slice(0, 60)}", which is not a GA client ID`,
+          },
+        };
+      }
+      return {
+        skip: {
+          code: 'LEAD_NO_CLIENT_ID',
+          reason: context.fieldsKnown
+            ? 'the deal has no GA client ID (is the form snippet on the site?)'
+            : 'the CRM sent no deal fields and they could not be read through its API, so there is no GA client ID',
+        },
+      };
+    }
+    const sessionId = parseGaSessionId(identities.gaSessionId);
+    return { identity: sessionId === null ? { clientId } : { clientId, sessionId } };
   }
 
   async deliver(request: DeliveryRequest, nowMs: number): Promise<DeliveryResult> {

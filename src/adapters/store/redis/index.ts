@@ -25,7 +25,7 @@ import type { Store } from '../../../ports/store';
 import { RedisRateLimiter } from '../../rate-limit/redis-rate-limiter';
 import { BullmqJobQueue } from './bullmq-job-queue';
 import { RedisDeliveryLog } from './redis-delivery-log';
-import { RedisLedger } from './redis-ledger';
+import { migrateLegacyLedgerKeys, RedisLedger } from './redis-ledger';
 import { RedisTokenStore } from './redis-token-store';
 
 export interface RedisStoreOptions {
@@ -115,16 +115,21 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     addTimeoutMs: 1500,
     onError,
   });
+  const keys = `${prefix}:`;
+  const settingsKey = `${prefix}:settings`;
   try {
     await waitUntilReady([intake, work], connectTimeoutMs, where);
     await within(queue.ready(), connectTimeoutMs, `setting up the queues at ${where}`);
+    await within(
+      migrateLegacyLedgerKeys(work, keys, settingsKey),
+      60_000,
+      'renaming the ledger keys of an earlier version',
+    );
   } catch (e) {
     await queue.close().catch(() => undefined);
     for (const c of connections) c.disconnect();
     throw e;
   }
-  const keys = `${prefix}:`;
-  const settingsKey = `${prefix}:settings`;
 
   return {
     kind: 'redis',

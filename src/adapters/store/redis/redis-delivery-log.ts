@@ -13,7 +13,12 @@
  * restart as far as its persistence (AOF `appendfsync`) is configured to.
  */
 import type { Redis } from 'ioredis';
-import type { DeliveryLog, DeliveryLogFilter, DeliveryRecord } from '../../../ports/delivery-log';
+import {
+  upgradeDeliveryRow,
+  type DeliveryLog,
+  type DeliveryLogFilter,
+  type DeliveryRecord,
+} from '../../../ports/delivery-log';
 import { LuaScript } from './lua-script';
 
 /** KEYS: the list, the id counter. ARGV: the record's JSON, maxRows. Returns the new id. */
@@ -46,10 +51,12 @@ export class RedisDeliveryLog implements DeliveryLog {
     // Every field spelled out: what the SQLite log keeps, nothing more (undefined payload → null).
     const stored: DeliveryRecord = {
       at: entry.at,
-      accountId: entry.accountId,
-      leadId: entry.leadId,
-      action: entry.action,
-      statusId: entry.statusId,
+      account: entry.account,
+      source: entry.source,
+      crmAccount: entry.crmAccount,
+      dealId: entry.dealId,
+      kind: entry.kind,
+      stageId: entry.stageId,
       jobId: entry.jobId,
       destination: entry.destination,
       outcome: entry.outcome,
@@ -69,14 +76,17 @@ export class RedisDeliveryLog implements DeliveryLog {
   async list(filter: DeliveryLogFilter = {}): Promise<Array<DeliveryRecord & { id: number }>> {
     const limit = Math.floor(filter.limit ?? DEFAULT_LIMIT);
     if (limit <= 0) return [];
-    const filtered = filter.outcome !== undefined || filter.leadId !== undefined;
+    const filtered =
+      filter.outcome !== undefined || filter.dealId !== undefined || filter.account !== undefined;
     // Unfiltered: the newest `limit`. Filtered: everything kept, at most maxRows (see above).
     const texts = await this.redis.lrange(this.listKey, 0, filtered ? -1 : limit - 1);
     const rows: Array<DeliveryRecord & { id: number }> = [];
     for (const text of texts) {
-      const [id, record] = JSON.parse(text) as [number, DeliveryRecord];
+      const [id, stored] = JSON.parse(text) as [number, Record<string, unknown>];
+      const record = upgradeDeliveryRow(stored);
       if (filter.outcome !== undefined && record.outcome !== filter.outcome) continue;
-      if (filter.leadId !== undefined && record.leadId !== filter.leadId) continue;
+      if (filter.dealId !== undefined && record.dealId !== filter.dealId) continue;
+      if (filter.account !== undefined && record.account !== filter.account) continue;
       rows.push({ id, ...record });
       if (rows.length >= limit) break;
     }

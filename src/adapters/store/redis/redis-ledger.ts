@@ -131,3 +131,41 @@ export class RedisLedger implements Ledger {
     return `${this.prefix}ledger:${key}`;
   }
 }
+
+/** KEYS: a legacy key and its new name. Renames unless already done (by another process). */
+const RENAME_LEGACY = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  return 1
+end
+return 0
+`);
+
+/**
+ * Ledger keys written before the deal model (`account:lead:event:status`, all amoCRM → GA4) take
+ * the destination and source in front (`ga4:amocrm:…`), as every key has now, so nothing already
+ * sent is sent again. Runs once per Redis (a settings flag), safely beside other processes doing
+ * the same. Returns how many keys were renamed.
+ */
+export async function migrateLegacyLedgerKeys(
+  redis: Redis,
+  prefix: string,
+  settingsKey: string,
+): Promise<number> {
+  const FLAG = 'ledger.keys';
+  if ((await redis.hget(settingsKey, FLAG)) === 'v2') return 0;
+  const head = `${prefix}ledger:`;
+  let renamed = 0;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${head}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of found) {
+      const suffix = key.slice(head.length);
+      if (suffix.split(':').length !== 4) continue;
+      renamed += Number(await RENAME_LEGACY.run(redis, [key, `${head}ga4:amocrm:${suffix}`], []));
+    }
+  } while (cursor !== '0');
+  await redis.hset(settingsKey, FLAG, 'v2');
+  return renamed;
+}

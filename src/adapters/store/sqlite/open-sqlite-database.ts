@@ -68,6 +68,14 @@ const MIGRATIONS: readonly string[] = [
      owner TEXT NOT NULL,
      expires_at INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // The deal model (several CRMs, several accounts). Rows before it are amoCRM's, of the one
+  // account; their ledger keys (account:lead:event:status, all sent to GA4) take the destination
+  // and source in front, as every key has now, so nothing already sent is sent again.
+  `ALTER TABLE delivery_log ADD COLUMN source TEXT NOT NULL DEFAULT 'amocrm';
+   ALTER TABLE delivery_log ADD COLUMN account TEXT NOT NULL DEFAULT 'default';
+   CREATE INDEX delivery_log_account ON delivery_log(account, id);
+   UPDATE ledger SET key = 'ga4:amocrm:' || key
+     WHERE length(key) - length(replace(key, ':', '')) = 3;`,
 ];
 
 export interface OpenedDatabase {

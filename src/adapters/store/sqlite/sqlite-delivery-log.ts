@@ -3,23 +3,30 @@
  * the store's group (CommitGroup) and resolve once durable.
  */
 import type { ErrorCode } from '../../../core/errors';
-import type { LeadAction } from '../../../core/lead';
-import type {
-  DeliveryLog,
-  DeliveryLogFilter,
-  DeliveryOutcome,
-  DeliveryRecord,
+import {
+  upgradeKind,
+  type DeliveryLog,
+  type DeliveryLogFilter,
+  type DeliveryOutcome,
+  type DeliveryRecord,
 } from '../../../ports/delivery-log';
 import type { SqliteDatabase } from './open-sqlite-database';
 import type { CommitGroup } from './commit-group';
 
+/**
+ * A row. The column names are from before the deal model: `account_id` holds the CRM account,
+ * `lead_id` the deal id, `action` the kind, `status_id` the stage. A numeric deal id or stage
+ * comes back as a number (SQLite's INTEGER affinity), and is read as a string.
+ */
 interface Row {
   id: number;
   at: number;
+  account: string;
+  source: string;
   account_id: string;
-  lead_id: number;
-  action: LeadAction;
-  status_id: number | null;
+  lead_id: number | string;
+  action: string;
+  status_id: number | string | null;
   job_id: string;
   destination: string | null;
   outcome: DeliveryOutcome;
@@ -44,10 +51,10 @@ export class SqliteDeliveryLog implements DeliveryLog {
     private readonly maxRows: number,
   ) {
     this.insert = db.prepare(
-      `INSERT INTO delivery_log (at, account_id, lead_id, action, status_id, job_id, destination,
-         outcome, code, reason, events, payload, attempts)
-       VALUES (@at, @accountId, @leadId, @action, @statusId, @jobId, @destination, @outcome, @code,
-         @reason, @events, @payload, @attempts)`,
+      `INSERT INTO delivery_log (at, account, source, account_id, lead_id, action, status_id,
+         job_id, destination, outcome, code, reason, events, payload, attempts)
+       VALUES (@at, @account, @source, @crmAccount, @dealId, @kind, @stageId, @jobId,
+         @destination, @outcome, @code, @reason, @events, @payload, @attempts)`,
     );
     this.prune = db.prepare(
       `DELETE FROM delivery_log WHERE id <= (SELECT MAX(id) FROM delivery_log) - ?`,
@@ -81,9 +88,14 @@ export class SqliteDeliveryLog implements DeliveryLog {
       where.push('outcome = @outcome');
       params.outcome = filter.outcome;
     }
-    if (filter.leadId !== undefined) {
-      where.push('lead_id = @leadId');
-      params.leadId = filter.leadId;
+    if (filter.dealId !== undefined) {
+      // The column's INTEGER affinity makes '4711' match a stored 4711, and 'A-77' a stored 'A-77'.
+      where.push('lead_id = @dealId');
+      params.dealId = filter.dealId;
+    }
+    if (filter.account !== undefined) {
+      where.push('account = @account');
+      params.account = filter.account;
     }
     const sql = `SELECT * FROM delivery_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY id DESC LIMIT @limit`;
@@ -92,10 +104,12 @@ export class SqliteDeliveryLog implements DeliveryLog {
       rows.map((r) => ({
         id: r.id,
         at: r.at,
-        accountId: r.account_id,
-        leadId: r.lead_id,
-        action: r.action,
-        statusId: r.status_id,
+        account: r.account,
+        source: r.source,
+        crmAccount: r.account_id,
+        dealId: String(r.lead_id),
+        kind: upgradeKind(r.action),
+        stageId: r.status_id === null ? null : String(r.status_id),
         jobId: r.job_id,
         destination: r.destination,
         outcome: r.outcome,

@@ -1,5 +1,5 @@
 /**
- * CrmClient: the few amoCRM API calls closeloop needs, typed in the internal model.
+ * CrmClient (amoCRM's adapter only): the few amoCRM API calls closeloop needs, typed in the internal model.
  *
  * Contract (the amoCRM implementation; research amocrm.md §3–§6):
  * - Every call has a timeout, and goes through the account's rate limiter (at most 7 requests per
@@ -14,7 +14,7 @@
  *   problem+json `detail` or the first line of an HTML body.
  * - Tokens never appear in an error message or a log line.
  */
-import type { LeadSnapshot } from '../core/lead';
+import type { LeadSnapshot } from './amocrm-lead';
 
 export interface PipelineStatus {
   id: number;

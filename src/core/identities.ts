@@ -1,4 +1,6 @@
 /**
+ * The visitor's analytics identities as the site's form put them into the CRM, checked. Pure.
+ *
  * GA identity from what the site's form put into the CRM: the client ID from the `_ga` cookie and
  * the session ID from the `_ga_<stream>` cookie. Pure.
  *
@@ -29,7 +31,7 @@ const STREAM_COOKIE_PREFIX = /^_ga_[A-Za-z0-9]+=/;
  * Normalises a GA client ID to `<random>.<timestamp>`, or returns null when the value is not a GA
  * client ID (empty, a UUID, a CRM id, free text).
  */
-export function normalizeClientId(raw: string | null | undefined): string | null {
+export function normalizeGaClientId(raw: string | null | undefined): string | null {
   if (typeof raw !== 'string') return null;
   let value = raw.trim();
   const inHeader = GA_COOKIE_IN_HEADER.exec(value);
@@ -45,7 +47,7 @@ export function normalizeClientId(raw: string | null | undefined): string | null
  *   starts with `s`; "order is not guaranteed" (research A2, [P1], [P2]).
  * Returns null for anything else: a wrong session ID would start a new session (research A4).
  */
-export function parseSessionId(raw: string | null | undefined): string | null {
+export function parseGaSessionId(raw: string | null | undefined): string | null {
   if (typeof raw !== 'string') return null;
   const value = raw.trim().replace(STREAM_COOKIE_PREFIX, '');
   if (SESSION_ID.test(value)) return value;
@@ -66,4 +68,14 @@ export function parseSessionId(raw: string | null | undefined): string | null {
     }
   }
   return null;
+}
+
+/**
+ * Yandex Metrica's ClientID (`_ym_uid`): 17 to 20 digits, always kept as a string (it does not
+ * fit a double). Anything else (empty, a cookie pair, an id with letters) is null.
+ */
+export function normalizeYmClientId(raw: string | null | undefined): string | null {
+  if (typeof raw !== 'string') return null;
+  const value = raw.trim().replace(/^_ym_uid=/, '');
+  return /^\d{17,20}$/.test(value) ? value : null;
 }

@@ -1,0 +1,127 @@
+/**
+ * An amoCRM lead and something that happened to it, as the webhook parser and the API client read
+ * them (amoCRM's numbers and action names), and their translation into the deal model every other
+ * part of closeloop speaks (src/core/deal.ts).
+ *
+ * Wire names (`status_id`, `custom_fields[n][values][m][enum]`) stay in `*-types.ts`; everything
+ * here is camelCase and typed. All times are Unix seconds as amoCRM gives them.
+ */
+import type {
+  CustomField,
+  DealEvent,
+  DealEventKind,
+  DealOutcome,
+  DealSnapshot,
+} from '../../../core/deal';
+import { NO_IDENTITIES } from '../../../core/deal';
+import { amountOrNull } from '../../../core/amount';
+
+export type { CustomField, CustomFieldValue } from '../../../core/deal';
+
+/** What happened to the lead, as amoCRM names its webhook actions (`leads[<action>][i]`). */
+export type LeadAction = 'add' | 'update' | 'status' | 'delete' | 'restore' | 'responsible';
+
+export const LEAD_ACTIONS: readonly LeadAction[] = [
+  'add',
+  'update',
+  'status',
+  'delete',
+  'restore',
+  'responsible',
+];
+
+/** The state of a lead as far as we know it. `null` means "not known", never "zero". */
+export interface LeadSnapshot {
+  id: number;
+  statusId: number | null;
+  pipelineId: number | null;
+  /** Deal amount in the account's currency. `null` when the source did not carry it. */
+  price: number | null;
+  responsibleUserId: number | null;
+  createdAt: number | null;
+  updatedAt: number | null;
+  /**
+   * Custom (and tracking) fields with values. `null` when the source carried no field data at all
+   * (Digital Pipeline hooks): the lead must then be completed from the CRM API.
+   */
+  customFields: CustomField[] | null;
+  tags: string[];
+}
+
+/** One thing that happened to one lead: one `leads[<action>][i]` entry of a webhook. */
+export interface LeadEvent {
+  crm: 'amocrm';
+  /** `account[id]` when the webhook has it, else `account[subdomain]`. Part of idempotency keys. */
+  accountId: string;
+  subdomain: string | null;
+  action: LeadAction;
+  /** Only `status` events carry the previous status (and Digital Pipeline hooks the pipeline). */
+  oldStatusId: number | null;
+  oldPipelineId: number | null;
+  /** When it happened in the CRM (Unix seconds), or null when the webhook does not say. */
+  occurredAt: number | null;
+  lead: LeadSnapshot;
+}
+
+/** The source name in events and idempotency keys. */
+export const AMOCRM_SOURCE = 'amocrm';
+
+/**
+ * 142 "Closed - won" and 143 "Closed - lost" are the same two statuses in every pipeline of every
+ * account (research amocrm.md §3.4); every other status is a stage of an open deal.
+ */
+export const WON_STATUS = 142;
+export const LOST_STATUS = 143;
+
+export function outcomeOf(statusId: number | null): DealOutcome | null {
+  if (statusId === null) return null;
+  return statusId === WON_STATUS ? 'won' : statusId === LOST_STATUS ? 'lost' : 'open';
+}
+
+const KIND_OF_ACTION: Readonly<Record<LeadAction, DealEventKind>> = {
+  add: 'created',
+  status: 'stage_changed',
+  update: 'updated',
+  delete: 'deleted',
+  restore: 'restored',
+  responsible: 'reassigned',
+};
+
+const str = (n: number | null): string | null => (n === null ? null : String(n));
+
+/**
+ * The lead as a deal snapshot. The amount has no currency: amoCRM keeps one per account, and the
+ * account's `currency` setting names it. Identities are read from the fields later, by the source
+ * (they depend on the account's field settings).
+ */
+export function toDealSnapshot(lead: LeadSnapshot): DealSnapshot {
+  const amount = lead.price === null ? null : amountOrNull(lead.price);
+  return {
+    id: String(lead.id),
+    pipelineId: str(lead.pipelineId),
+    stageId: str(lead.statusId),
+    outcome: outcomeOf(lead.statusId),
+    amount: amount === null ? null : { amount, currency: null },
+    responsibleUserId: str(lead.responsibleUserId),
+    createdAt: lead.createdAt,
+    updatedAt: lead.updatedAt,
+    identities: NO_IDENTITIES,
+    fields: lead.customFields,
+    tags: lead.tags,
+  };
+}
+
+/** One webhook (or reconciliation) lead event as a deal event. */
+export function toDealEvent(event: LeadEvent): DealEvent {
+  return {
+    source: AMOCRM_SOURCE,
+    account: event.accountId,
+    kind: KIND_OF_ACTION[event.action],
+    previous:
+      event.oldStatusId === null && event.oldPipelineId === null
+        ? null
+        : { pipelineId: str(event.oldPipelineId), stageId: str(event.oldStatusId) },
+    occurredAt: event.occurredAt,
+    deal: toDealSnapshot(event.lead),
+  };
+}

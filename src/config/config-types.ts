@@ -1,0 +1,79 @@
+/**
+ * The validated, frozen configuration the rest of the program sees: the core's settings, and each
+ * adapter's, composed. The YAML spelling (snake_case) lives in schema.ts; this is the model.
+ *
+ * The top level describes the account named `default` (its CRM, destinations, webhook secret and
+ * rules); `accounts` are the others, for an agency that serves several clients in one process.
+ * `accountsOf` lists them all.
+ */
+import type {
+  DeliverySettings,
+  LeadIntakeSettings,
+  Rule,
+  SettingSource,
+} from '../core/config-types';
+import type { AmocrmSettings } from '../adapters/crm/amocrm/config';
+import type { GenericSettings } from '../adapters/crm/generic/config';
+import type { Ga4Settings } from '../adapters/destinations/ga4/ga4-settings';
+
+export type { AmocrmApiSettings, AmocrmAuth, AmocrmSettings } from '../adapters/crm/amocrm/config';
+export type { Ga4Settings } from '../adapters/destinations/ga4/ga4-settings';
+export type { GenericSettings } from '../adapters/crm/generic/config';
+
+/** One account: its CRM sources, its destinations, its rules and its webhook address. */
+export interface AccountConfig {
+  /** `default` for the top level of the file. */
+  name: string;
+  /** ISO 4217: sent with every `value` whose deal does not carry its own currency. */
+  currency: string;
+  /** The account's own rules, or the top level's. */
+  rules: readonly Rule[];
+  /** Secret path segment of the account's webhook URLs. null: one is generated (default only). */
+  webhookSecret: string | null;
+  amocrm: AmocrmSettings;
+  ga4: Ga4Settings;
+  /** null: this account takes no signed events. */
+  generic: GenericSettings | null;
+}
+
+export interface CloseloopConfig {
+  /** The file the config came from (for messages). */
+  file: string;
+  /** Where each setting with a documented environment variable came from, for check-config. */
+  sources: readonly SettingSource[];
+  /** The default account's currency. */
+  currency: string;
+  amocrm: AmocrmSettings;
+  ga4: Ga4Settings;
+  generic: GenericSettings | null;
+  webhook: {
+    /** The default account's secret path segment. null: generated and kept in the store. */
+    secret: string | null;
+    maxBodyBytes: number;
+  };
+  delivery: DeliverySettings;
+  /** Keep at most this many delivery-log rows (newest kept). */
+  deliveryLogMaxRows: number;
+  /** The default account's rules, and every account's without rules of its own. */
+  rules: readonly Rule[];
+  /** Lead intake from site forms (`POST /leads`); LEAD_INTAKE_DISABLED without the section. */
+  leadIntake: LeadIntakeSettings;
+  /** The accounts besides `default`. */
+  accounts: readonly AccountConfig[];
+}
+
+/** Every account: `default` first, then the others in file order. */
+export function accountsOf(config: CloseloopConfig): AccountConfig[] {
+  return [
+    {
+      name: 'default',
+      currency: config.currency,
+      rules: config.rules,
+      webhookSecret: config.webhook.secret,
+      amocrm: config.amocrm,
+      ga4: config.ga4,
+      generic: config.generic,
+    },
+    ...config.accounts,
+  ];
+}

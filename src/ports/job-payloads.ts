@@ -1,0 +1,57 @@
+/** What the queues carry. Plain JSON: it round-trips through SQLite or Redis unchanged. */
+import type { DealEvent, DealEventKind } from '../core/deal';
+import type { Conversion } from '../core/map-deal-event';
+import type { DestinationIdentity } from './destination';
+
+/** One deal event from a webhook, stored before the webhook is acknowledged. */
+export interface InboundJobPayload {
+  v: 2;
+  /** The closeloop account whose rules and destinations apply. */
+  account: string;
+  event: DealEvent;
+  /** Unix ms when closeloop received the webhook. */
+  receivedAt: number;
+}
+
+/** Which deal a delivery is about, for the delivery log. */
+export interface DeliveryDeal {
+  source: string;
+  crmAccount: string;
+  dealId: string;
+  kind: DealEventKind;
+  stageId: string | null;
+}
+
+/** The conversions of one deal event for one destination (one identity). */
+export interface DeliveryJobPayload {
+  v: 2;
+  account: string;
+  /** The destination's id (`ga4`, `shop/ga4`). */
+  destination: string;
+  deal: DeliveryDeal;
+  identity: DestinationIdentity;
+  occurredAtMs: number | null;
+  conversions: Conversion[];
+  /** The deal event it came from: a replay re-runs it through the (possibly fixed) rules. */
+  origin: InboundJobPayload;
+}
+
+/**
+ * Jobs stored by a closeloop before the deal model have other shapes (amoCRM lead events). The
+ * adapter that wrote them reads them as today's (src/adapters/crm/amocrm/legacy-payloads.ts), so
+ * an upgrade with jobs in the queue loses nothing and sends nothing twice.
+ */
+export interface PayloadUpgrades {
+  inbound(raw: unknown): InboundJobPayload;
+  delivery(raw: unknown): DeliveryJobPayload;
+}
+
+/** Payloads that are today's already: nothing to upgrade. */
+export const CURRENT_PAYLOADS: PayloadUpgrades = {
+  inbound: (raw) => raw as InboundJobPayload,
+  delivery: (raw) => raw as DeliveryJobPayload,
+};
+
+export function isCurrent(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && (raw as { v?: unknown }).v === 2;
+}
