@@ -12,7 +12,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { validateGa4Payload } from '../src/core/ga4/validate-ga4-payload';
+import { validateGa4Payload } from '../src/adapters/destinations/ga4/validate-ga4-payload';
 
 export interface SinkArrival {
   /** Wall clock, ms (performance.timeOrigin + performance.now()). */

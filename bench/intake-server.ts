@@ -15,6 +15,7 @@ import { parseWebhook } from '../src/adapters/crm/amocrm/parse-webhook';
 import { createApp } from '../src/http/create-app';
 import { createSqliteStore } from '../src/adapters/store/sqlite';
 import type { InboundJobPayload } from '../src/ports/job-payloads';
+import { AmocrmWebhookIntake } from '../src/adapters/crm/amocrm/amocrm-webhook-intake';
 
 const SECRET = 'bench-webhook-secret-0123456789';
 const mode = process.argv[2];
@@ -50,12 +51,12 @@ if (mode === 'bare') {
   const app = createApp({
     logger: quiet,
     webhooks: {
-      webhookSecret: SECRET,
+      routes: [{ account: 'default', secret: SECRET, intake: new AmocrmWebhookIntake() }],
       maxBodyBytes: 1024 * 1024,
-      ingest: (events, receivedAt) =>
+      ingest: (account, events, receivedAt) =>
         store.queue.add<InboundJobPayload>(
           'inbound',
-          events.map((event) => ({ payload: { event, receivedAt } })),
+          events.map((event) => ({ payload: { v: 2, account, event, receivedAt } })),
         ),
     },
     health: () => Promise.resolve({}),

@@ -178,8 +178,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
             name: 'closeloop_ga4_dry_run',
             help: '1 when GA4 credentials are missing and nothing is sent.',
             values: accounts.flatMap((a) =>
-              a.destinations.map((d) => ({
-                labels: a.config.name === 'default' ? {} : ({ destination: d.id } as Record<string, string>),
+              a.destinations.map((d): { labels: Record<string, string>; value: number } => ({
+                labels: a.config.name === 'default' ? {} : { destination: d.id },
                 value: d.dryRun ? 1 : 0,
               })),
             ),

@@ -105,7 +105,6 @@ export function describeValue(value: unknown): string {
   return 'a section of settings';
 }
 
-
 /** A value the YAML actually sets: not missing, null or empty. */
 export function filled(v: unknown): boolean {
   return v !== undefined && v !== null && v !== '';
@@ -145,7 +144,6 @@ export const writableFieldRefKeys = {
   id: fieldRefKeys.id,
 };
 export const writableFieldRef = Joi.object(writableFieldRefKeys).xor('code', 'id');
-
 
 export const FIELD_REF_EXPECT =
   'a field reference: { code: GCLIENTID }, { id: 123456 } or { name: Field name }';
@@ -246,4 +244,3 @@ export function personalField(ref: Record<string, unknown>): string | null {
   if (typeof name === 'string' && isPersonalName(name)) return `the field "${name.trim()}"`;
   return null;
 }
-

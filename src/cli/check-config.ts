@@ -99,6 +99,12 @@ export function describeConfig(config: CloseloopConfig): string[] {
     `Webhook secret: ${config.webhook.secret === null ? 'not set (closeloop generates one and keeps it in the data folder)' : 'set'}`,
   );
   lines.push(describeAmocrmApi(config));
+  lines.push(describeGeneric(config.generic));
+  for (const account of config.accounts) {
+    lines.push(
+      `Account ${account.name}: GA4 ${account.ga4.dryRun ? 'dry run' : (account.ga4.measurementId ?? '')}, ${account.amocrm.api === null ? 'amoCRM webhooks only' : `amoCRM API ${account.amocrm.api.baseUrl}`}, ${account.generic === null ? 'no signed intake' : 'signed intake on'}, currency ${account.currency}, ${account.rules === config.rules ? 'the shared rules' : `${account.rules.length} rules of its own`}`,
+    );
+  }
   lines.push(...describeSources(config));
   if (config.rules.length === 0) {
     lines.push(
@@ -141,12 +147,20 @@ export function describeRule(rule: Rule): string {
     rule.pipelines === null ? 'any pipeline' : ids('pipeline', 'pipelines', rule.pipelines),
   );
   if (rule.statuses !== null) parts.push(ids('status', 'statuses', rule.statuses));
-  else if (rule.on === 'status_changed') parts.push('any status');
+  else if (rule.on === 'status_changed' && rule.outcomes === null) parts.push('any status');
   if (rule.fromStatuses !== null)
     parts.push(ids('from status', 'from statuses', rule.fromStatuses));
   if (rule.outcomes !== null) parts.push(`outcome ${rule.outcomes.join(' or ')}`);
   if (rule.sources !== null) parts.push(`from ${rule.sources.join(', ')}`);
   return `${rule.name}: ${parts.join(', ')} → ${rule.send.map((e) => e.name).join(', ')}`;
+}
+
+function describeGeneric(generic: CloseloopConfig['generic']): string {
+  if (generic === null) {
+    return 'Signed intake: off (set CLOSELOOP_INTAKE_SECRET to take deal events from other systems)';
+  }
+  const mappings = Object.keys(generic.mappings);
+  return `Signed intake: POST /webhooks/generic/<webhook secret>, ${generic.secret === null ? 'no signing key (signed events are refused)' : 'signing key set'}, accounts ${generic.accounts?.join(', ') ?? 'any'}${mappings.length ? `, mappings ${mappings.join(', ')}` : ''}`;
 }
 
 function describeAmocrmApi(config: CloseloopConfig): string {

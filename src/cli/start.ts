@@ -58,6 +58,15 @@ async function start(
     io.err(`closeloop cannot start: ${settings}`);
     return 1;
   }
+  // Signal handlers first: until a process listens for SIGTERM, the system's default ends it at
+  // once, and a platform may send one while the service is still starting.
+  let signalled: string | null = null;
+  let onSignal: (signal: string) => void = (signal) => {
+    signalled ??= signal;
+  };
+  const handle = (signal: string) => () => onSignal(signal);
+  process.on('SIGTERM', handle('SIGTERM'));
+  process.on('SIGINT', handle('SIGINT'));
   let service;
   try {
     service = await startService({
@@ -79,9 +88,10 @@ async function start(
       files: envFiles,
     });
   }
+  const running = service;
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string): void => {
+    onSignal = (signal: string): void => {
       if (stopping) {
         logger.warn(`${signal} received again: stopping now, without waiting for work in flight`);
         resolve(1);
@@ -89,7 +99,7 @@ async function start(
       }
       stopping = true;
       logger.info(`${signal} received: finishing work in flight`);
-      service.close().then(
+      running.close().then(
         () => resolve(0),
         (e: unknown) => {
           logger.error('error while stopping', { error: errorMessage(e) });
@@ -97,8 +107,7 @@ async function start(
         },
       );
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    if (signalled !== null) onSignal(signalled);
   });
 }
 

@@ -143,17 +143,15 @@ export function buildConfig(
     deliveryLogMaxRows: raw.delivery_log.max_rows,
     rules,
     leadIntake: buildLeadIntake(raw.lead_intake),
-    accounts: raw.accounts.map(
-      (account, i): AccountConfig => ({
-        name: account.name,
-        currency: account.currency ?? raw.currency,
-        rules:
-          account.rules === undefined
-            ? rules
-            : buildRules(account.rules, ['accounts', i, 'rules'], lineOf),
-        webhookSecret: account.webhook_secret,
-        ...buildSections(account),
-      }),
-    ),
+    accounts: raw.accounts.map((account, i): AccountConfig => ({
+      name: account.name,
+      currency: account.currency ?? raw.currency,
+      rules:
+        account.rules === undefined
+          ? rules
+          : buildRules(account.rules, ['accounts', i, 'rules'], lineOf),
+      webhookSecret: account.webhook_secret,
+      ...buildSections(account),
+    })),
   };
 }

@@ -130,12 +130,11 @@ export function checkMeaning(
   if (isRecord(intake)) {
     const enabled = intake.enabled === true || /^\s*true\s*$/i.test(String(intake.enabled));
     const intakeAccount = typeof intake.account === 'string' ? intake.account.trim() : 'default';
-    const home =
+    const accounts: unknown[] = Array.isArray(raw.accounts) ? raw.accounts : [];
+    const home: unknown =
       intakeAccount === '' || intakeAccount === 'default'
         ? raw
-        : (Array.isArray(raw.accounts) ? raw.accounts : []).find(
-            (a: unknown) => isRecord(a) && a.name === intakeAccount,
-          );
+        : accounts.find((a: unknown) => isRecord(a) && a.name === intakeAccount);
     if (enabled && intakeAccount !== 'default' && intakeAccount !== '' && home === undefined) {
       add(
         ['lead_intake', 'account'],

@@ -201,13 +201,13 @@ const CORE_HINTS: Readonly<Record<string, Hint>> = {
     fix: constant('write e.g. per_ip_per_minute: 10, or remove the line to use the default'),
   },
   'lead_intake.pipeline': {
-    expect: 'a pipeline id: a whole number such as 4542166 (or the text id the CRM uses)',
+    expect: 'a pipeline id: a whole number such as 4542166',
     fix: constant(
       'write the id (npx closeloop statuses prints them), or remove the line to use the main pipeline',
     ),
   },
   'lead_intake.status': {
-    expect: 'a status id: a whole number such as 41893093 (or the text id the CRM uses)',
+    expect: 'a status id: a whole number such as 41893093',
     fix: constant(
       'write the id (npx closeloop statuses prints them), or remove the line to let amoCRM put new leads in the first status',
     ),

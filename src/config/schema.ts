@@ -130,7 +130,11 @@ const origin = Joi.any()
 /** One value or a list of them (`outcome: won`, `outcome: [won, lost]`). */
 const oneOrMany = (...values: readonly string[]): Joi.ArraySchema =>
   Joi.array()
-    .items(Joi.string().trim().valid(...values))
+    .items(
+      Joi.string()
+        .trim()
+        .valid(...values),
+    )
     .single()
     .min(1);
 
@@ -188,12 +192,11 @@ export const deliveryKeys = {
 export const deliveryLogKeys = {
   max_rows: wholeNumber(1000, 10_000_000, 100_000),
 };
-/** A pipeline or stage id of the CRM that gets the leads: a number (amoCRM) or text (Bitrix24). */
-const crmId = Joi.alternatives()
-  .try(Joi.number().integer().positive(), Joi.string().trim().min(1).max(64))
-  .allow(null)
-  .empty('')
-  .default(null);
+/**
+ * A pipeline or stage id of the CRM that gets the leads: a whole number, as amoCRM (the one CRM
+ * that writes leads today) has them.
+ */
+const crmId = Joi.number().integer().positive().allow(null).empty('').default(null);
 export const leadIntakeKeys = {
   enabled: Joi.boolean().empty(Joi.valid('', null)).default(false),
   account: Joi.string().trim().pattern(ACCOUNT_NAME).empty(Joi.valid('', null)).default('default'),
@@ -308,8 +311,8 @@ export interface RawConfig extends RawSections {
     cors_origins: string[];
     honeypot_field: string;
     per_ip_per_minute: number;
-    pipeline: number | string | null;
-    status: number | string | null;
+    pipeline: number | null;
+    status: number | null;
     lead_name: string;
     session_id_field: RawWritableFieldRef | null;
     comment_field: RawWritableFieldRef | null;

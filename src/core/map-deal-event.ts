@@ -68,13 +68,7 @@ function part(value: string): string {
 
 /** `source:account:deal:event:stage`. */
 export function conversionKey(event: DealEvent, eventName: string): string {
-  return [
-    event.source,
-    event.account,
-    event.deal.id,
-    eventName,
-    event.deal.stageId ?? 'none',
-  ]
+  return [event.source, event.account, event.deal.id, eventName, event.deal.stageId ?? 'none']
     .map(part)
     .join(':');
 }

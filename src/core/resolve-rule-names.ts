@@ -49,9 +49,10 @@ export function resolveRuleNames(
       });
     };
 
-    const pipelineIds = [...(rule.pipelines ?? [])];
+    // A name found becomes the CRM's id; one not found stays as written, an id a sender may use.
+    const pipelineIds = (rule.pipelines ?? []).filter((id) => !rule.names?.pipelines.includes(id));
     for (const name of rule.names.pipelines) {
-      const found = pipelines.filter((p) => norm(p.name) === norm(name));
+      const found = pipelines.filter((p) => norm(p.name) === norm(name) || p.id === name);
       if (found.length === 0) {
         problem(
           'pipeline',
@@ -59,6 +60,7 @@ export function resolveRuleNames(
           `write one of these names or ids exactly as ${crm} shows it`,
         );
       }
+      if (found.length === 0) pipelineIds.push(name);
       for (const p of found) if (!pipelineIds.includes(p.id)) pipelineIds.push(p.id);
     }
     const namedPipelines = (rule.pipelines?.length ?? 0) > 0 || rule.names.pipelines.length > 0;
@@ -70,9 +72,11 @@ export function resolveRuleNames(
       key: 'status' | 'from_status',
     ): string[] | null => {
       if (ids === null && names.length === 0) return null;
-      const out = [...(ids ?? [])];
+      const out = (ids ?? []).filter((id) => !names.includes(id));
       for (const name of names) {
-        const found = scope.flatMap((p) => p.stages.filter((s) => norm(s.name) === norm(name)));
+        const found = scope.flatMap((p) =>
+          p.stages.filter((s) => norm(s.name) === norm(name) || s.id === name),
+        );
         if (found.length === 0) {
           const known = [
             ...new Set(scope.flatMap((p) => p.stages.map((s) => `"${s.name}" (${s.id})`))),
@@ -83,6 +87,7 @@ export function resolveRuleNames(
             `write one of these names or ids exactly as ${crm} shows it (\`closeloop statuses\` prints them all)`,
           );
         }
+        if (found.length === 0) out.push(name);
         for (const s of found) if (!out.includes(s.id)) out.push(s.id);
       }
       return out;

@@ -69,11 +69,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
     const route = parts === null ? null : findRoute(candidates, parts.secret);
     const where = `${WEBHOOK_PREFIX}${parts?.source ?? ':source'}/:secret`;
     const fail = (e: unknown): void => sendError(req, res, e, deps.logger, where);
-    if (
-      parts === null ||
-      route === null ||
-      (parts.subpath !== '' && !route.intake.subpaths)
-    ) {
+    if (parts === null || route === null || (parts.subpath !== '' && !route.intake.subpaths)) {
       req.resume();
       fail(new AppError('HTTP_NOT_FOUND', 'not found', { httpStatus: 404 }));
       return;

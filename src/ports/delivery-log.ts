@@ -47,7 +47,7 @@ export interface DeliveryLogFilter {
  */
 export function upgradeDeliveryRow(row: Record<string, unknown>): DeliveryRecord {
   if (typeof row.dealId === 'string') return row as unknown as DeliveryRecord;
-  const stage = row.statusId;
+  const stage = row.statusId as number | string | null | undefined;
   return {
     at: Number(row.at),
     account: 'default',

@@ -34,8 +34,7 @@ export interface ConversionEvent {
 export type DestinationIdentity = Readonly<Record<string, string>>;
 
 export type IdentifyResult =
-  | { identity: DestinationIdentity }
-  | { skip: { code: ErrorCode; reason: string } };
+  { identity: DestinationIdentity } | { skip: { code: ErrorCode; reason: string } };
 
 export interface DeliveryRequest {
   /** The CRM account and deal, for the destination's own records (never sent as personal data). */

@@ -110,7 +110,8 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
         at: deps.now(),
         outcome: result.outcome,
         code: null,
-        reason: result.outcome === 'dry_run' ? `dry-run mode: ${destination.dryRunReason ?? 'on'}` : null,
+        reason:
+          result.outcome === 'dry_run' ? `dry-run mode: ${destination.dryRunReason ?? 'on'}` : null,
         events,
         payload: result.requests,
       });
@@ -162,7 +163,11 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
           events,
           payload: null,
         });
-        deps.logger.error('delivery failed for good', { dealId: p.deal.dealId, events, error: message });
+        deps.logger.error('delivery failed for good', {
+          dealId: p.deal.dealId,
+          events,
+          error: message,
+        });
         return { status: 'failed', error: `${decision.reason}; last error: ${message}` };
       }
       await deps.ledger.release(keys, job.id);

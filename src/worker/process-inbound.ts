@@ -18,11 +18,7 @@ import type { CrmSource } from '../ports/crm-source';
 import type { DeliveryLog, DeliveryRecord } from '../ports/delivery-log';
 import type { Destination } from '../ports/destination';
 import type { Job, JobOutcome, JobQueue } from '../ports/job-queue';
-import type {
-  DeliveryJobPayload,
-  InboundJobPayload,
-  PayloadUpgrades,
-} from '../ports/job-payloads';
+import type { DeliveryJobPayload, InboundJobPayload, PayloadUpgrades } from '../ports/job-payloads';
 import type { WorkerLogger } from './worker-logger';
 
 /** What the worker knows of one closeloop account. */

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { LeadForm } from '../../src/core/build-complex-lead';
+import type { LeadForm } from '../../src/core/lead-form';
 import { createLeadIntakeHandler, isLeadsRequest } from '../../src/http/lead-intake-handler';
 
 const SNIPPET = path.resolve('dist/browser/snippet.min.js');

@@ -25,10 +25,12 @@ const T0 = 1_700_000_000_000;
 function record(i: number, overrides: Partial<DeliveryRecord> = {}): DeliveryRecord {
   return {
     at: T0 + i * 1000,
-    accountId: '29638927',
-    leadId: 30307415,
-    action: 'status',
-    statusId: 142,
+    account: 'default',
+    source: 'amocrm',
+    crmAccount: '29638927',
+    dealId: '30307415',
+    kind: 'stage_changed',
+    stageId: '142',
     jobId: `deliver:${i}`,
     destination: 'ga4',
     outcome: 'sent',
@@ -91,8 +93,8 @@ export function describeDeliveryLogContract(
           attempts: 2,
         }),
         record(2, {
-          action: 'add',
-          statusId: null,
+          kind: 'created',
+          stageId: null,
           destination: null,
           outcome: 'skipped',
           code: 'LEAD_NO_CLIENT_ID',
@@ -108,7 +110,15 @@ export function describeDeliveryLogContract(
           payload: [{ request: 1 }, { request: 2, body: 'тело' }],
           attempts: 7,
         }),
-        record(4, { outcome: 'dry_run', leadId: 1, accountId: 'example', action: 'responsible' }),
+        record(4, {
+          outcome: 'dry_run',
+          dealId: 'A-77',
+          account: 'shop',
+          source: 'generic',
+          crmAccount: 'example',
+          kind: 'reassigned',
+          stageId: 'C1:WON',
+        }),
       ];
       for (const e of entries) await log.record(e);
 
@@ -118,11 +128,17 @@ export function describeDeliveryLogContract(
       assert.equal(new Set(listed.map((r) => r.id)).size, entries.length, 'ids are unique');
     });
 
-    it('filters by outcome, by lead, by both, and limits', async function () {
+    it('filters by outcome, by deal, by account, by both, and limits', async function () {
       const log = await open();
       const outcomes = ['sent', 'failed', 'retrying', 'sent', 'duplicate', 'failed'] as const;
       for (const [i, outcome] of outcomes.entries()) {
-        await log.record(record(i, { outcome, leadId: i % 2 === 0 ? 100 : 200 }));
+        await log.record(
+          record(i, {
+            outcome,
+            dealId: i % 2 === 0 ? '100' : '200',
+            account: i < 2 ? 'shop' : 'default',
+          }),
+        );
       }
       const jobIds = async (filter: Parameters<DeliveryLog['list']>[0]): Promise<string[]> =>
         (await log.list(filter)).map((r) => r.jobId);
@@ -130,13 +146,15 @@ export function describeDeliveryLogContract(
       assert.deepEqual(await jobIds({ outcome: 'failed' }), ['deliver:5', 'deliver:1']);
       assert.deepEqual(await jobIds({ outcome: 'sent' }), ['deliver:3', 'deliver:0']);
       assert.deepEqual(await jobIds({ outcome: 'dry_run' }), []);
-      assert.deepEqual(await jobIds({ leadId: 100 }), ['deliver:4', 'deliver:2', 'deliver:0']);
-      assert.deepEqual(await jobIds({ leadId: 200, outcome: 'failed' }), [
+      assert.deepEqual(await jobIds({ dealId: '100' }), ['deliver:4', 'deliver:2', 'deliver:0']);
+      assert.deepEqual(await jobIds({ dealId: '200', outcome: 'failed' }), [
         'deliver:5',
         'deliver:1',
       ]);
-      assert.deepEqual(await jobIds({ leadId: 100, outcome: 'failed' }), []);
-      assert.deepEqual(await jobIds({ leadId: 999 }), []);
+      assert.deepEqual(await jobIds({ dealId: '100', outcome: 'failed' }), []);
+      assert.deepEqual(await jobIds({ dealId: '999' }), []);
+      assert.deepEqual(await jobIds({ account: 'shop' }), ['deliver:1', 'deliver:0']);
+      assert.deepEqual(await jobIds({ account: 'shop', dealId: '200' }), ['deliver:1']);
       assert.deepEqual(await jobIds({ limit: 2 }), ['deliver:5', 'deliver:4']);
       assert.deepEqual(await jobIds({ outcome: 'sent', limit: 1 }), ['deliver:3']);
       assert.deepEqual(
@@ -152,7 +170,7 @@ export function describeDeliveryLogContract(
       const log = await open(maxRows);
       const count = async (): Promise<number> => (await log.list({ limit: 100_000 })).length;
       for (let i = 0; i < total; i++) {
-        await log.record(record(i, { leadId: i }));
+        await log.record(record(i, { dealId: String(i) }));
         if ((i + 1) % 100 === 0) {
           const n = await count();
           assert.ok(n <= maxRows + PRUNING_SLACK, `${n} rows after ${i + 1} records`);
@@ -162,8 +180,8 @@ export function describeDeliveryLogContract(
       assert.ok(rows.length >= maxRows, `only ${rows.length} rows kept of ${total}`);
       assert.ok(rows.length <= maxRows + PRUNING_SLACK, `${rows.length} rows kept`);
       assert.deepEqual(
-        rows.map((r) => r.leadId),
-        Array.from({ length: rows.length }, (_, i) => total - 1 - i),
+        rows.map((r) => r.dealId),
+        Array.from({ length: rows.length }, (_, i) => String(total - 1 - i)),
       );
     });
 
@@ -176,7 +194,8 @@ export function describeDeliveryLogContract(
       let recorded = 0;
       // A quiet account on a host restarted nightly: a few hundred deliveries per process.
       for (let run = 0; run < 6; run++) {
-        for (let i = 0; i < 300; i++) await log.record(record(recorded, { leadId: recorded++ }));
+        for (let i = 0; i < 300; i++)
+          await log.record(record(recorded, { dealId: String(recorded++) }));
         const n = (await log.list({ limit: 100_000 })).length;
         assert.ok(
           n <= maxRows + PRUNING_SLACK,
@@ -186,8 +205,8 @@ export function describeDeliveryLogContract(
       }
       const rows = await log.list({ limit: 100_000 });
       assert.deepEqual(
-        rows.map((r) => r.leadId),
-        Array.from({ length: rows.length }, (_, i) => recorded - 1 - i),
+        rows.map((r) => r.dealId),
+        Array.from({ length: rows.length }, (_, i) => String(recorded - 1 - i)),
       );
     });
   });

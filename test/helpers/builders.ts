@@ -1,6 +1,16 @@
-/** Small builders for tests: a lead event and a config, with just the parts a test cares about. */
-import { LEAD_INTAKE_DISABLED, type CloseloopConfig, type Rule } from '../../src/core/config-types';
-import type { CustomField, LeadEvent, LeadSnapshot } from '../../src/core/lead';
+/**
+ * Small builders for tests: an amoCRM lead event, a deal event, a rule and a config, with just the
+ * parts a test cares about.
+ */
+import { LEAD_INTAKE_DISABLED, type Rule } from '../../src/core/config-types';
+import type { CloseloopConfig } from '../../src/config/config-types';
+import type { DealEvent, DealSnapshot } from '../../src/core/deal';
+import { NO_IDENTITIES } from '../../src/core/deal';
+import type {
+  CustomField,
+  LeadEvent,
+  LeadSnapshot,
+} from '../../src/adapters/crm/amocrm/amocrm-lead';
 import type { ServiceOptions } from '../../src/main';
 
 export function field(
@@ -44,6 +54,47 @@ export function leadEvent(
   };
 }
 
+/** A deal event as the amoCRM adapter makes one: a won deal with its GA client ID. */
+export function dealEvent(
+  overrides: Partial<Omit<DealEvent, 'deal'>> & { deal?: Partial<DealSnapshot> } = {},
+): DealEvent {
+  const { deal, ...rest } = overrides;
+  return {
+    source: 'amocrm',
+    account: '29638927',
+    kind: 'stage_changed',
+    previous: { pipelineId: null, stageId: '41893093' },
+    occurredAt: 1_700_000_000,
+    ...rest,
+    deal: {
+      id: '30307415',
+      pipelineId: '4542166',
+      stageId: '142',
+      outcome: 'won',
+      amount: { amount: '150000', currency: null },
+      responsibleUserId: '8744098',
+      createdAt: 1_699_990_000,
+      updatedAt: 1_700_000_000,
+      identities: { ...NO_IDENTITIES, gaClientId: 'GA1.1.1234567890.1700000000' },
+      fields: [field('GCLIENTID', 'GA1.1.1234567890.1700000000')],
+      tags: [],
+      ...deal,
+    },
+  };
+}
+
+/** A rule with the given parts; any pipeline, stage, outcome and source. */
+export function rule(over: Partial<Rule> & Pick<Rule, 'name' | 'on' | 'send'>): Rule {
+  return {
+    pipelines: null,
+    statuses: null,
+    fromStatuses: null,
+    outcomes: null,
+    sources: null,
+    ...over,
+  };
+}
+
 export const DEFAULT_RULES: Rule[] = [
   {
     name: 'New lead',
@@ -51,24 +102,28 @@ export const DEFAULT_RULES: Rule[] = [
     pipelines: null,
     statuses: null,
     fromStatuses: null,
+    outcomes: null,
+    sources: null,
     send: [{ name: 'generate_lead', params: {} }],
   },
   {
     name: 'Deal won',
     on: 'status_changed',
     pipelines: null,
-    statuses: [142],
+    statuses: ['142'],
+    outcomes: null,
+    sources: null,
     fromStatuses: null,
     send: [
       {
         name: 'close_convert_lead',
-        params: { value: { kind: 'lead', attribute: 'price', required: false } },
+        params: { value: { kind: 'deal', attribute: 'amount', required: false } },
       },
       {
         name: 'purchase',
         params: {
-          value: { kind: 'lead', attribute: 'price', required: true },
-          transaction_id: { kind: 'lead', attribute: 'id', required: false },
+          value: { kind: 'deal', attribute: 'amount', required: true },
+          transaction_id: { kind: 'deal', attribute: 'id', required: false },
         },
       },
     ],
@@ -77,7 +132,9 @@ export const DEFAULT_RULES: Rule[] = [
     name: 'Deal lost',
     on: 'status_changed',
     pipelines: null,
-    statuses: [143],
+    statuses: ['143'],
+    outcomes: null,
+    sources: null,
     fromStatuses: null,
     send: [{ name: 'close_unconvert_lead', params: {} }],
   },
@@ -88,6 +145,8 @@ export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopC
     file: 'test-config.yaml',
     sources: [],
     currency: 'RUB',
+    generic: null,
+    accounts: [],
     amocrm: {
       subdomain: null,
       api: null,

@@ -12,7 +12,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { validateGa4Payload, type Ga4Problem } from '../../src/adapters/destinations/ga4/validate-ga4-payload';
+import {
+  validateGa4Payload,
+  type Ga4Problem,
+} from '../../src/adapters/destinations/ga4/validate-ga4-payload';
 
 export interface Ga4StandInRequest {
   method: string;

@@ -143,8 +143,12 @@ describe('CLI: usage errors', function () {
         'abc is not a number of rows; give a whole number from 1, e.g. 100',
       ],
       [
-        ['deliveries', '--lead', 'x'],
-        "x is not a lead id; a lead id is a whole number, the one in the deal's address in amoCRM (…/leads/detail/4242)",
+        ['deliveries', '--deal', 'a b'],
+        `a b is not a deal id; give the id as your CRM shows it (amoCRM: the number in the deal's address, …/leads/detail/4242)`,
+      ],
+      [
+        ['deliveries', '--account', 'Shop!'],
+        `Shop! is not an account name; use default or a name listed under accounts: in the config`,
       ],
     ];
     for (const [args, sentence] of cases) {

@@ -58,10 +58,12 @@ describe('CLI: the data folder, wherever the command runs', function () {
     try {
       await store.deliveryLog.record({
         at: Date.UTC(2026, 11, 3),
-        accountId: '29638927',
-        leadId,
-        action: 'status',
-        statusId: 142,
+        account: 'default',
+        source: 'amocrm',
+        crmAccount: '29638927',
+        dealId: String(leadId),
+        kind: 'stage_changed',
+        stageId: '142',
         jobId: `deliver:${leadId}`,
         destination: 'ga4',
         outcome: 'dry_run',
@@ -80,7 +82,7 @@ describe('CLI: the data folder, wherever the command runs', function () {
     await recordDelivery(path.join(project, 'data'), 4242);
     const r = closeloop(['deliveries', '--json'], elsewhere, { CLOSELOOP_CONFIG: config });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /"leadId":4242/);
+    assert.match(r.stdout, /"dealId":"4242"/);
     assert.equal(fs.existsSync(path.join(elsewhere, 'data')), false, 'a data folder was made');
 
     // From the project folder itself, with no variable at all: the same rows.

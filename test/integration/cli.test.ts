@@ -65,14 +65,14 @@ describe('CLI: deliveries and replay', function () {
     const listed = await cli(['replay'], env);
     assert.equal(listed.code, 0);
     assert.match(listed.out, /1 failed delivery/);
-    assert.match(listed.out, /lead 4242 {2}close_convert_lead, purchase/);
+    assert.match(listed.out, /amocrm deal 4242 {2}close_convert_lead, purchase/);
     assert.match(listed.out, /GA4_REJECTED/);
 
     const log = await cli(['deliveries', '--lead', '4242'], env);
     assert.equal(log.code, 0);
     assert.match(
       log.out,
-      /lead 4242 {2}status → 142 {2}FAILED {2}close_convert_lead, purchase {2}\[GA4_REJECTED\]/,
+      /amocrm deal 4242 {2}stage → 142 {2}FAILED {2}close_convert_lead, purchase {2}\[GA4_REJECTED\]/,
     );
 
     const replayed = await cli(['replay', '--all'], env);

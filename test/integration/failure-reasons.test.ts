@@ -9,15 +9,16 @@ import { AmocrmClient } from '../../src/adapters/crm/amocrm/amocrm-client';
 import { LongLivedTokenSource } from '../../src/adapters/crm/amocrm/long-lived-token-source';
 import { Ga4Destination } from '../../src/adapters/destinations/ga4';
 import type { PostImpl } from '../../src/adapters/destinations/ga4/ga4-client';
-import { mapLeadEvent } from '../../src/core/map-lead-event';
+import { mapDealEvent } from '../../src/core/map-deal-event';
+import { AmocrmLeadWriter } from '../../src/adapters/crm/amocrm/amocrm-lead-writer';
 import type { DeliveryLog, DeliveryRecord } from '../../src/ports/delivery-log';
 import type { Job, JobQueue } from '../../src/ports/job-queue';
 import type { Ledger } from '../../src/ports/ledger';
 import { createCreateLeadHandler } from '../../src/worker/process-create-lead';
 import { createDeliveryHandler } from '../../src/worker/process-delivery';
 import { createInboundHandler } from '../../src/worker/process-inbound';
-import type { DeliveryJobPayload } from '../../src/ports/job-payloads';
-import { leadEvent, testConfig } from '../helpers/builders';
+import { CURRENT_PAYLOADS, type DeliveryJobPayload } from '../../src/ports/job-payloads';
+import { dealEvent, DEFAULT_RULES, testConfig } from '../helpers/builders';
 
 const HOUR = 3600_000;
 const NOW = Date.parse('2025-03-04T10:00:00Z');
@@ -83,7 +84,8 @@ describe('failure reasons read as one sentence', () => {
       release: () => Promise.resolve(),
     };
     const handler = createDeliveryHandler({
-      destination: new Ga4Destination(testConfig().ga4, { postImpl: post }),
+      destinations: new Map([['ga4', new Ga4Destination(testConfig().ga4, { postImpl: post })]]),
+      upgrades: CURRENT_PAYLOADS,
       ledger,
       deliveryLog: log,
       retryPolicy: POLICY,
@@ -91,19 +93,23 @@ describe('failure reasons read as one sentence', () => {
       now: () => NOW,
       random: () => 0.5,
     });
-    const event = leadEvent();
-    const mapped = mapLeadEvent(event, testConfig());
+    const event = dealEvent();
+    const mapped = mapDealEvent(event, { rules: DEFAULT_RULES, currency: 'RUB' });
     const payload: DeliveryJobPayload = {
+      v: 2,
+      account: 'default',
       destination: 'ga4',
-      accountId: event.accountId,
-      leadId: event.lead.id,
-      action: event.action,
-      statusId: event.lead.statusId,
-      clientId: mapped.clientId!,
-      sessionId: null,
+      deal: {
+        source: event.source,
+        crmAccount: event.account,
+        dealId: event.deal.id,
+        kind: event.kind,
+        stageId: event.deal.stageId,
+      },
+      identity: { clientId: '1234567890.1700000000' },
       occurredAtMs: null,
       conversions: mapped.conversions,
-      source: { event, receivedAt: NOW },
+      origin: { v: 2, account: 'default', event, receivedAt: NOW },
     };
 
     assert.equal((await handler(job(payload))).status, 'retry');
@@ -125,24 +131,38 @@ describe('failure reasons read as one sentence', () => {
     const client = amocrmDown();
     const log = recordingLog();
     const handler = createInboundHandler({
-      config: testConfig(),
-      // Completion through the real client: every lead is read from the API.
-      crmSource: {
-        name: 'amocrm-api',
-        completeLead: async (e) => {
-          await client.getLeads([e.lead.id]);
-          return e;
-        },
-      },
+      accounts: new Map([
+        [
+          'default',
+          {
+            name: 'default',
+            mapping: { rules: DEFAULT_RULES, currency: 'RUB' },
+            // Completion through the real client: every lead is read from the API.
+            sources: new Map([
+              [
+                'amocrm',
+                {
+                  name: 'amocrm',
+                  complete: async (e) => {
+                    await client.getLeads([Number(e.deal.id)]);
+                    return e;
+                  },
+                },
+              ],
+            ]),
+            destinations: [new Ga4Destination(testConfig().ga4)],
+          },
+        ],
+      ]),
+      upgrades: CURRENT_PAYLOADS,
       queue: { add: () => Promise.resolve() } as unknown as JobQueue,
       deliveryLog: log,
-      destinationName: 'ga4',
       logger: silent,
       retryPolicy: POLICY,
       now: () => NOW,
       random: () => 0.5,
     });
-    const payload = { event: leadEvent(), receivedAt: NOW };
+    const payload = { v: 2 as const, account: 'default', event: dealEvent(), receivedAt: NOW };
 
     const retry = await handler(job(payload));
     assert.equal(retry.status, 'retry');
@@ -158,10 +178,11 @@ describe('failure reasons read as one sentence', () => {
   it('amoCRM 503 while creating a lead from a form: the failed job reads cleanly', async () => {
     const log = recordingLog();
     const handler = createCreateLeadHandler({
-      client: amocrmDown(),
+      writers: new Map([
+        ['default', new AmocrmLeadWriter(amocrmDown(), testConfig().leadIntake, () => NOW)],
+      ]),
       queue: { add: () => Promise.resolve() } as unknown as JobQueue,
       deliveryLog: log,
-      settings: testConfig().leadIntake,
       retryPolicy: POLICY,
       logger: silent,
       now: () => NOW,

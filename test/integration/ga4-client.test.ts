@@ -10,7 +10,7 @@ import {
   type Ga4HttpRequest,
 } from '../../src/adapters/destinations/ga4/build-request';
 import { sendGa4Request, type PostImpl } from '../../src/adapters/destinations/ga4/ga4-client';
-import type { Ga4Settings } from '../../src/core/config-types';
+import type { Ga4Settings } from '../../src/adapters/destinations/ga4/ga4-settings';
 import { AppError, DeliveryError, RetryableError } from '../../src/core/errors';
 import type { Ga4Problem } from '../../src/adapters/destinations/ga4/validate-ga4-payload';
 import type { ConversionEvent, DeliveryRequest } from '../../src/ports/destination';
@@ -32,10 +32,9 @@ const settings: Ga4Settings = {
 
 function deliveryRequest(overrides: Partial<DeliveryRequest> = {}): DeliveryRequest {
   return {
-    accountId: '29651234',
-    leadId: 48213,
-    clientId: '1234567890.1700000000',
-    sessionId: '1746825440',
+    account: '29651234',
+    dealId: '48213',
+    identity: { clientId: '1234567890.1700000000', sessionId: '1746825440' },
     occurredAtMs: Date.now() - HOUR_MS,
     events: [
       { name: 'close_convert_lead', params: { currency: 'RUB', value: 1500 } },

@@ -141,7 +141,7 @@ for (const [name, makeBackend] of backends) {
       assert.equal(purchases.length, 1);
       const store = await backend.open();
       try {
-        const rows = await store.deliveryLog.list({ leadId: 4242 });
+        const rows = await store.deliveryLog.list({ dealId: '4242' });
         assert.deepEqual(
           rows.map((r) => r.outcome),
           ['sent'],
@@ -154,7 +154,7 @@ for (const [name, makeBackend] of backends) {
             failed: 0,
           });
         }
-        assert.deepEqual(await store.deliveryLog.list({ leadId: 4343 }), []);
+        assert.deepEqual(await store.deliveryLog.list({ dealId: '4343' }), []);
       } finally {
         await store.close();
       }

@@ -13,12 +13,16 @@ import request from 'supertest';
 import { createApp } from '../../src/http/create-app';
 import { createSqliteStore } from '../../src/adapters/store/sqlite';
 import { createAmocrmClient } from '../../src/adapters/crm/amocrm/create-amocrm-client';
-import { AmocrmApiCrmSource } from '../../src/adapters/crm/amocrm/amocrm-api-crm-source';
+import { AmocrmCrmSource } from '../../src/adapters/crm/amocrm/amocrm-crm-source';
+import { AmocrmLeadWriter } from '../../src/adapters/crm/amocrm/amocrm-lead-writer';
+import { AmocrmWebhookIntake } from '../../src/adapters/crm/amocrm/amocrm-webhook-intake';
+import { toDealEvent } from '../../src/adapters/crm/amocrm/amocrm-lead';
+import { Ga4Destination } from '../../src/adapters/destinations/ga4';
 import { LeadBatcher } from '../../src/adapters/crm/amocrm/lead-batcher';
 import { parseWebhook } from '../../src/adapters/crm/amocrm/parse-webhook';
 import { LEAD_INTAKE_DISABLED, type LeadIntakeSettings } from '../../src/core/config-types';
-import { mapLeadEvent } from '../../src/core/map-lead-event';
-import type { AmocrmApiSettings } from '../../src/core/config-types';
+import { mapDealEvent } from '../../src/core/map-deal-event';
+import type { AmocrmApiSettings } from '../../src/adapters/crm/amocrm/config';
 import type { Store } from '../../src/ports/store';
 import type { Job, JobOutcome } from '../../src/ports/job-queue';
 import {
@@ -26,7 +30,11 @@ import {
   type CreateLeadJobPayload,
 } from '../../src/worker/process-create-lead';
 import { createInboundHandler } from '../../src/worker/process-inbound';
-import type { DeliveryJobPayload, InboundJobPayload } from '../../src/ports/job-payloads';
+import {
+  CURRENT_PAYLOADS,
+  type DeliveryJobPayload,
+  type InboundJobPayload,
+} from '../../src/ports/job-payloads';
 import {
   FIRST_CREATED_LEAD_ID,
   FIRST_STATUS,
@@ -115,7 +123,13 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
     return createApp({
       logger: log.logger,
       webhooks: {
-        webhookSecret: 'intake-test-secret-0123456789',
+        routes: [
+          {
+            account: 'default',
+            secret: 'intake-test-secret-0123456789',
+            intake: new AmocrmWebhookIntake(),
+          },
+        ],
         maxBodyBytes: 64 * 1024,
         ingest: () => Promise.resolve(),
       },
@@ -350,7 +364,13 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       const off = createApp({
         logger: log.logger,
         webhooks: {
-          webhookSecret: 'intake-test-secret-0123456789',
+          routes: [
+            {
+              account: 'default',
+              secret: 'intake-test-secret-0123456789',
+              intake: new AmocrmWebhookIntake(),
+            },
+          ],
           maxBodyBytes: 64 * 1024,
           ingest: () => Promise.resolve(),
         },
@@ -374,10 +394,17 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
 
     function handler(token = TOKEN) {
       return createCreateLeadHandler({
-        client: createAmocrmClient(api(token), { store, logger: log.logger }),
+        writers: new Map([
+          [
+            'default',
+            new AmocrmLeadWriter(
+              createAmocrmClient(api(token), { store, logger: log.logger }),
+              SETTINGS,
+            ),
+          ],
+        ]),
         queue: store.queue,
         deliveryLog: store.deliveryLog,
-        settings: SETTINGS,
         retryPolicy: RETRY,
         logger: log.logger,
         now: Date.now,
@@ -439,34 +466,38 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       assert.equal(job.id, `created:${createIds[0]}`);
       const receivedAt = job.payload.receivedAt;
       const occurredAt = Math.floor(receivedAt / 1000);
-      assert.deepEqual(job.payload.event, {
-        crm: 'amocrm',
-        accountId: ACCOUNT_ID,
-        subdomain: 'example',
-        action: 'add',
-        oldStatusId: null,
-        oldPipelineId: null,
-        occurredAt,
-        lead: {
-          id: FIRST_CREATED_LEAD_ID,
-          statusId: null,
-          pipelineId: null,
-          price: null,
-          responsibleUserId: null,
-          createdAt: occurredAt,
-          updatedAt: occurredAt,
-          customFields: [
-            field('gclientid', 'GCLIENTID', '1234567890.1700000000'),
-            field('utm_source', 'UTM_SOURCE', 'yandex'),
-            field('utm_medium', 'UTM_MEDIUM', 'cpc'),
-            field('utm_campaign', 'UTM_CAMPAIGN', 'spring_sale'),
-            field('gclid', 'GCLID', 'Cj0KCQjw-abc_DEF'),
-            field('_ym_uid', '_YM_UID', '1700000000123456789'),
-            { id: 700001, name: 'ga_session_id', code: null, values: [v('1747132561')] },
-          ],
-          tags: ['closeloop'],
-        },
-      });
+      assert.equal(job.payload.account, 'default');
+      assert.deepEqual(
+        job.payload.event,
+        toDealEvent({
+          crm: 'amocrm',
+          accountId: ACCOUNT_ID,
+          subdomain: 'example',
+          action: 'add',
+          oldStatusId: null,
+          oldPipelineId: null,
+          occurredAt,
+          lead: {
+            id: FIRST_CREATED_LEAD_ID,
+            statusId: null,
+            pipelineId: null,
+            price: null,
+            responsibleUserId: null,
+            createdAt: occurredAt,
+            updatedAt: occurredAt,
+            customFields: [
+              field('gclientid', 'GCLIENTID', '1234567890.1700000000'),
+              field('utm_source', 'UTM_SOURCE', 'yandex'),
+              field('utm_medium', 'UTM_MEDIUM', 'cpc'),
+              field('utm_campaign', 'UTM_CAMPAIGN', 'spring_sale'),
+              field('gclid', 'GCLID', 'Cj0KCQjw-abc_DEF'),
+              field('_ym_uid', '_YM_UID', '1700000000123456789'),
+              { id: 700001, name: 'ga_session_id', code: null, values: [v('1747132561')] },
+            ],
+            tags: ['closeloop'],
+          },
+        }),
+      );
       assert.ok(!JSON.stringify(job.payload).includes('Анна'), 'no personal data in the job');
       assert.equal((await store.queue.counts('create_lead')).failed, 0);
       assert.equal((await store.deliveryLog.list()).length, 0);
@@ -488,14 +519,28 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       store.queue.process(
         'inbound',
         createInboundHandler({
-          config,
-          crmSource: new AmocrmApiCrmSource(new LeadBatcher(client, 20), {
-            rules: DEFAULT_RULES,
-            clientIdField: config.amocrm.fields.clientId,
-          }),
+          accounts: new Map([
+            [
+              'default',
+              {
+                name: 'default',
+                mapping: { rules: DEFAULT_RULES, currency: 'RUB' },
+                sources: new Map([
+                  [
+                    'amocrm',
+                    new AmocrmCrmSource(
+                      { rules: DEFAULT_RULES, fields: config.amocrm.fields },
+                      new LeadBatcher(client, 20),
+                    ),
+                  ],
+                ]),
+                destinations: [new Ga4Destination(config.ga4)],
+              },
+            ],
+          ]),
+          upgrades: CURRENT_PAYLOADS,
           queue: store.queue,
           deliveryLog: store.deliveryLog,
-          destinationName: 'ga4',
           logger: log.logger,
           retryPolicy: RETRY,
           now: Date.now,
@@ -514,21 +559,29 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       await waitFor(() => deliveries.length === 1, { timeoutMs: 5000, message: 'the delivery' });
 
       const delivery = deliveries[0]!.payload;
-      const key = `${ACCOUNT_ID}:${FIRST_CREATED_LEAD_ID}:generate_lead:${FIRST_STATUS}`;
+      const key = `amocrm:${ACCOUNT_ID}:${FIRST_CREATED_LEAD_ID}:generate_lead:${FIRST_STATUS}`;
       assert.deepEqual(
         delivery.conversions.map((c) => c.key),
         [key],
       );
-      assert.equal(delivery.clientId, '1234567890.1700000000');
-      assert.equal(delivery.sessionId, '1747132561');
-      assert.equal(delivery.statusId, FIRST_STATUS, 'the status read back from the API');
+      assert.deepEqual(delivery.identity, {
+        clientId: '1234567890.1700000000',
+        sessionId: '1747132561',
+      });
+      assert.equal(
+        delivery.deal.stageId,
+        String(FIRST_STATUS),
+        'the status read back from the API',
+      );
 
       // amoCRM's own add webhook for the same lead produces the same key: the ledger sends once.
-      const hook = parseWebhook(
-        webhookBody('add', [{ id: FIRST_CREATED_LEAD_ID, statusId: FIRST_STATUS, price: 0 }]),
-      ).events[0]!;
+      const hook = toDealEvent(
+        parseWebhook(
+          webhookBody('add', [{ id: FIRST_CREATED_LEAD_ID, statusId: FIRST_STATUS, price: 0 }]),
+        ).events[0]!,
+      );
       assert.deepEqual(
-        mapLeadEvent(hook, config).conversions.map((c) => c.key),
+        mapDealEvent(hook, { rules: DEFAULT_RULES, currency: 'RUB' }).conversions.map((c) => c.key),
         [key],
       );
     });
@@ -553,7 +606,7 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       const [row] = await store.deliveryLog.list();
       assert.equal(row?.outcome, 'failed');
       assert.equal(row?.code, 'AMOCRM_AUTH');
-      assert.equal(row?.leadId, 0);
+      assert.equal(row?.dealId, '');
       assert.equal(row?.payload, null);
       assert.match(row?.reason ?? '', /HTTP 401/);
       assert.ok(!JSON.stringify(row).includes('Анна'));
@@ -564,10 +617,17 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       amo.failComplex(1000);
       const [job] = await storedJobs(1);
       const create = createCreateLeadHandler({
-        client: createAmocrmClient(api(), { store, logger: log.logger }),
+        writers: new Map([
+          [
+            'default',
+            new AmocrmLeadWriter(
+              createAmocrmClient(api(), { store, logger: log.logger }),
+              SETTINGS,
+            ),
+          ],
+        ]),
         queue: store.queue,
         deliveryLog: store.deliveryLog,
-        settings: SETTINGS,
         retryPolicy: RETRY,
         logger: log.logger,
         now: () => job!.firstAttemptAt + RETRY.retryWindowMs,
@@ -585,10 +645,17 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       amo.failComplex(1, 403);
       const [job] = await storedJobs(1);
       const create = createCreateLeadHandler({
-        client: createAmocrmClient(api(), { store, logger: log.logger }),
+        writers: new Map([
+          [
+            'default',
+            new AmocrmLeadWriter(
+              createAmocrmClient(api(), { store, logger: log.logger }),
+              SETTINGS,
+            ),
+          ],
+        ]),
         queue: store.queue,
         deliveryLog: store.deliveryLog,
-        settings: SETTINGS,
         retryPolicy: { ...RETRY, retryWindowMs: 3_600_000 },
         logger: log.logger,
         now: Date.now,
@@ -611,7 +678,15 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       const [job] = await storedJobs(1);
       const records: unknown[] = [];
       const create = createCreateLeadHandler({
-        client: createAmocrmClient(api(), { store, logger: log.logger }),
+        writers: new Map([
+          [
+            'default',
+            new AmocrmLeadWriter(
+              createAmocrmClient(api(), { store, logger: log.logger }),
+              SETTINGS,
+            ),
+          ],
+        ]),
         queue: { ...store.queue, add: () => Promise.reject(new Error('disk I/O error')) } as never,
         deliveryLog: {
           record: (r) => {
@@ -620,7 +695,6 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
           },
           list: () => Promise.resolve([]),
         },
-        settings: SETTINGS,
         retryPolicy: RETRY,
         logger: log.logger,
         now: Date.now,
@@ -630,10 +704,10 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       assert.equal(outcome.status, 'failed');
       assert.match(
         outcome.status === 'failed' ? outcome.error : '',
-        /lead 30000001 was created in amoCRM.*Do not retry/,
+        /lead 30000001 was created in amocrm.*Do not retry/,
       );
       assert.equal(amo.complexCalls().length, 1);
-      assert.equal((records[0] as { leadId: number }).leadId, FIRST_CREATED_LEAD_ID);
+      assert.equal((records[0] as { dealId: string }).dealId, String(FIRST_CREATED_LEAD_ID));
     });
   });
 });

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startService, type RunningService } from '../../src/main';
-import type { CloseloopConfig, Rule } from '../../src/core/config-types';
+import type { Rule } from '../../src/core/config-types';
+import type { CloseloopConfig } from '../../src/config/config-types';
 import { ConfigError } from '../../src/core/errors';
 import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
 import { apiLead, startAmocrmStandIn, type AmocrmStandIn } from '../helpers/amocrm-stand-in';
@@ -144,6 +145,8 @@ function describePipelineWithApi(storeName: string, redisUrl: string | null): vo
         pipelines: [],
         statuses: [],
         fromStatuses: null,
+        outcomes: null,
+        sources: null,
         names: { pipelines: ['продажи'], statuses: ['Квалифицирован'], fromStatuses: [] },
         send: [{ name: 'qualify_lead', params: {} }],
       };
@@ -214,7 +217,8 @@ function describePipelineWithApi(storeName: string, redisUrl: string | null): vo
       await post(p.toString());
       await waitFor(
         async () =>
-          (await service!.store.deliveryLog.list({ leadId, outcome: 'duplicate' })).length === 1,
+          (await service!.store.deliveryLog.list({ dealId: String(leadId), outcome: 'duplicate' }))
+            .length === 1,
         { timeoutMs: 5000, message: 'the add webhook was not recognised as a duplicate' },
       );
       assert.equal(ga4.collected().length, 1);
@@ -233,7 +237,7 @@ function describePipelineWithApi(storeName: string, redisUrl: string | null): vo
       await post(dpHook([{ id: 77 }]));
       await waitFor(
         async () =>
-          (await service!.store.deliveryLog.list({ leadId: 77, outcome: 'duplicate' })).length ===
+          (await service!.store.deliveryLog.list({ dealId: '77', outcome: 'duplicate' })).length ===
           1,
         { timeoutMs: 5000, message: 'no duplicate recorded' },
       );

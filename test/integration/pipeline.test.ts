@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startService, type RunningService } from '../../src/main';
-import type { CloseloopConfig } from '../../src/core/config-types';
+import type { CloseloopConfig } from '../../src/config/config-types';
 import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
 import { loopbackService, testConfig } from '../helpers/builders';
 import { webhookBody } from '../helpers/amocrm-webhook';
@@ -59,7 +59,9 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
 
     /** The lead's delivery-log outcomes, oldest first. */
     async function outcomesOf(leadId: number): Promise<string[]> {
-      return (await service!.store.deliveryLog.list({ leadId })).map((r) => r.outcome).reverse();
+      return (await service!.store.deliveryLog.list({ dealId: String(leadId) }))
+        .map((r) => r.outcome)
+        .reverse();
     }
 
     beforeEach(async () => {
@@ -111,7 +113,7 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
         engagement_time_msec: 1,
         session_id: '1747132561',
       });
-      const rows = await service!.store.deliveryLog.list({ leadId: 30307415 });
+      const rows = await service!.store.deliveryLog.list({ dealId: '30307415' });
       assert.deepEqual(
         rows.map((r) => r.outcome),
         ['sent'],
@@ -160,7 +162,7 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
       assert.equal((await post(webhookBody('status', [{ id: 900, clientId: null }]))).status, 200);
       await settled();
       assert.equal(ga4.attempts().length, 0);
-      const rows = await service!.store.deliveryLog.list({ leadId: 900 });
+      const rows = await service!.store.deliveryLog.list({ dealId: '900' });
       assert.equal(rows.length, 1);
       assert.equal(rows[0]!.outcome, 'skipped');
       assert.equal(rows[0]!.code, 'LEAD_NO_CLIENT_ID');
@@ -175,18 +177,18 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
       assert.equal((await post(webhookBody('status', [{ id: 42 }]))).status, 200);
       await settled();
       assert.equal(ga4.attempts().length, 0);
-      const rows = await service!.store.deliveryLog.list({ leadId: 42 });
+      const rows = await service!.store.deliveryLog.list({ dealId: '42' });
       assert.equal(rows[0]!.outcome, 'dry_run');
       const payload = JSON.stringify(rows[0]!.payload);
       assert.match(payload, /"purchase"/);
       assert.match(log.text(), /DRY-RUN MODE/);
       // not claimed in the ledger: once credentials are set, the conversion can still be sent
       const claim = await service!.store.ledger.claim(
-        ['29638927:42:purchase:142'],
+        ['ga4:amocrm:29638927:42:purchase:142'],
         'probe',
         Date.now(),
       );
-      assert.equal(claim.get('29638927:42:purchase:142'), 'claimed');
+      assert.equal(claim.get('ga4:amocrm:29638927:42:purchase:142'), 'claimed');
     });
 
     it('records an invalid payload as a permanent failure with the reason and never sends it', async () => {
@@ -199,6 +201,8 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
             pipelines: null,
             statuses: null,
             fromStatuses: null,
+            outcomes: null,
+            sources: null,
             send: [
               {
                 name: 'qualify_lead',
@@ -211,7 +215,7 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
       assert.equal((await post(webhookBody('status', [{ id: 31 }]))).status, 200);
       await settled();
       assert.equal(ga4.attempts().length, 0);
-      const rows = await service!.store.deliveryLog.list({ leadId: 31 });
+      const rows = await service!.store.deliveryLog.list({ dealId: '31' });
       assert.equal(rows[0]!.outcome, 'failed');
       assert.equal(rows[0]!.code, 'GA4_PAYLOAD_INVALID');
       assert.match(rows[0]!.reason ?? '', /note/);
@@ -225,7 +229,7 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
       await settled();
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(ga4.attempts().length, 1);
-      const rows = await service!.store.deliveryLog.list({ leadId: 32 });
+      const rows = await service!.store.deliveryLog.list({ dealId: '32' });
       assert.deepEqual(
         rows.map((r) => [r.outcome, r.code]),
         [['failed', 'GA4_REJECTED']],

@@ -1,13 +1,14 @@
-/** Reconciliation against the real embedded store, with a scripted amoCRM client. */
+/** Reconciliation against the real embedded store: amoCRM's change feed over a scripted client. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Reconciler } from '../../src/worker/reconciler';
+import { AmocrmChangeFeed } from '../../src/adapters/crm/amocrm/amocrm-change-feed';
 import { createSqliteStore } from '../../src/adapters/store/sqlite';
 import type { Store } from '../../src/ports/store';
-import type { LeadPage } from '../../src/ports/crm-client';
-import type { LeadSnapshot } from '../../src/core/lead';
+import type { LeadPage } from '../../src/adapters/crm/amocrm/crm-client';
+import type { LeadSnapshot } from '../../src/adapters/crm/amocrm/amocrm-lead';
 import type { InboundJobPayload } from '../../src/ports/job-payloads';
 import { field } from '../helpers/builders';
 
@@ -41,13 +42,14 @@ describe('Reconciler', () => {
 
   function reconciler(pages: LeadPage[], asked: Array<[number, number]>) {
     return new Reconciler({
-      client: {
+      feed: new AmocrmChangeFeed({
         getAccount: () => Promise.resolve({ id: '29638927', subdomain: 'example' }),
-        listLeadsUpdatedSince: (from, page) => {
+        listLeadsUpdatedSince: (from: number, page: number) => {
           asked.push([from, page]);
           return Promise.resolve(pages[page - 1] ?? { leads: [], hasMore: false });
         },
-      },
+      }),
+      account: 'default',
       queue: store.queue,
       settings: store,
       intervalMs: 600_000,
@@ -65,7 +67,7 @@ describe('Reconciler', () => {
       ],
       asked,
     );
-    assert.deepEqual(await r.runOnce(), { leads: 3, enqueued: 3, cursor: 1_699_999_700 });
+    assert.deepEqual(await r.runOnce(), { leads: 3, enqueued: 3, cursor: '1699999700' });
     assert.deepEqual(asked, [
       [1_699_999_400, 1],
       [1_699_999_400, 2],
@@ -81,7 +83,7 @@ describe('Reconciler', () => {
     assert.equal((await store.queue.counts('inbound')).waiting, 3);
   });
 
-  it('builds events the rules understand: a status event with the API lead and the account id', async () => {
+  it('builds events the rules understand: a stage event with the API lead and the account id', async () => {
     await reconciler([{ leads: [lead(9, 142, 1_699_999_900)], hasMore: false }], []).runOnce();
     const seen: InboundJobPayload[] = [];
     store.queue.process<InboundJobPayload>(
@@ -94,11 +96,14 @@ describe('Reconciler', () => {
     );
     const deadline = Date.now() + 3000;
     while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(seen[0]!.account, 'default');
     const event = seen[0]!.event;
-    assert.equal(event.action, 'status');
-    assert.equal(event.accountId, '29638927');
-    assert.equal(event.oldStatusId, null);
+    assert.equal(event.kind, 'stage_changed');
+    assert.equal(event.source, 'amocrm');
+    assert.equal(event.account, '29638927');
+    assert.equal(event.previous, null);
     assert.equal(event.occurredAt, 1_699_999_900);
-    assert.equal(event.lead.statusId, 142);
+    assert.equal(event.deal.stageId, '142');
+    assert.equal(event.deal.outcome, 'won');
   });
 });

@@ -156,7 +156,7 @@ if (!REDIS_URL) {
       await waitForDrained(service!.store.queue);
       await new Promise((r) => setTimeout(r, 1500)); // a second send of lead 10 would arrive now
       assert.deepEqual(purchasesOf(ga4), ['10', '11']);
-      const outcomes = (await service!.store.deliveryLog.list({ leadId: 10 })).map(
+      const outcomes = (await service!.store.deliveryLog.list({ dealId: '10' })).map(
         (r) => r.outcome,
       );
       assert.equal(

@@ -134,7 +134,8 @@ describe('CLOSELOOP_ROLE', function () {
         });
         await waitFor(
           async () =>
-            (await store.deliveryLog.list({ leadId: 61 })).map((r) => r.outcome).join() === 'sent',
+            (await store.deliveryLog.list({ dealId: '61' })).map((r) => r.outcome).join() ===
+            'sent',
           { message: 'the delivery log to say sent' },
         );
         assert.equal(await terminate(worker), 0);
@@ -151,7 +152,7 @@ describe('CLOSELOOP_ROLE', function () {
           },
         );
         assert.equal(listed.status, 0, listed.stderr);
-        assert.match(listed.stdout, /"leadId":61/);
+        assert.match(listed.stdout, /"dealId":"61"/);
         assert.match(listed.stdout, /"outcome":"sent"/);
       } finally {
         await store.close();

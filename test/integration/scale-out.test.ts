@@ -67,7 +67,7 @@ function sentLines(child: CloseloopProcess, leadId: string): number {
     .output()
     .split('\n')
     .filter((l) => l.includes('"message":"conversion sent"'))
-    .filter((l) => String((JSON.parse(l) as { leadId: unknown }).leadId) === leadId).length;
+    .filter((l) => String((JSON.parse(l) as { dealId: unknown }).dealId) === leadId).length;
 }
 
 /** Ledger rows in state `sent` under `prefix`. */

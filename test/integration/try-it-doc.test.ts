@@ -100,7 +100,7 @@ describe('docs/try-it.md, followed step by step', function () {
     const answer = await post(FIELDS);
     assert.equal(answer, block((b) => b.lang === 'json' && b.text.includes('"ok"')).trim());
 
-    const expectedLog = block((b) => b.lang === 'text' && b.text.includes('lead 4711'));
+    const expectedLog = block((b) => b.lang === 'text' && b.text.includes('deal 4711'));
     assert.equal(withoutTimes(await deliveries()), withoutTimes(expectedLog));
 
     const row = JSON.parse(await deliveries('--json')) as { payload: { payload: unknown }[] };

@@ -11,7 +11,8 @@ import request from 'supertest';
 import { createApp } from '../../src/http/create-app';
 import { createSqliteStore } from '../../src/adapters/store/sqlite';
 import type { Store } from '../../src/ports/store';
-import type { LeadEvent } from '../../src/core/lead';
+import type { DealEvent } from '../../src/core/deal';
+import { AmocrmWebhookIntake } from '../../src/adapters/crm/amocrm/amocrm-webhook-intake';
 import type { InboundJobPayload } from '../../src/ports/job-payloads';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { AppError } from '../../src/core/errors';
@@ -43,14 +44,14 @@ describe('POST /webhooks/amocrm/:secret', () => {
     return createApp({
       logger,
       webhooks: {
-        webhookSecret: SECRET,
+        routes: [{ account: 'default', secret: SECRET, intake: new AmocrmWebhookIntake() }],
         maxBodyBytes,
-        ingest: (events: readonly LeadEvent[], receivedAt: number) =>
+        ingest: (account: string, events: readonly DealEvent[], receivedAt: number) =>
           failStore
             ? Promise.reject(new AppError('STORE_UNAVAILABLE', 'disk full'))
             : store.queue.add<InboundJobPayload>(
                 'inbound',
-                events.map((event) => ({ payload: { event, receivedAt } })),
+                events.map((event) => ({ payload: { v: 2, account, event, receivedAt } })),
               ),
       },
       health: async () => {

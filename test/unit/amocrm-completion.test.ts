@@ -2,15 +2,27 @@
 import assert from 'node:assert/strict';
 import { LeadBatcher, MAX_IDS_PER_CALL } from '../../src/adapters/crm/amocrm/lead-batcher';
 import {
-  AmocrmApiCrmSource,
+  AmocrmCrmSource,
   completionReason,
-  mergeApiLead,
-} from '../../src/adapters/crm/amocrm/amocrm-api-crm-source';
-import type { LeadSnapshot } from '../../src/core/lead';
+  mergeApiDeal,
+  readIdentities,
+} from '../../src/adapters/crm/amocrm/amocrm-crm-source';
+import {
+  toDealEvent,
+  toDealSnapshot,
+  type LeadEvent,
+  type LeadSnapshot,
+} from '../../src/adapters/crm/amocrm/amocrm-lead';
 import { RetryableError } from '../../src/core/errors';
-import { DEFAULT_RULES, field, leadEvent } from '../helpers/builders';
+import { DEFAULT_RULES, field, leadEvent as amoEvent } from '../helpers/builders';
 
-const policy = { rules: DEFAULT_RULES, clientIdField: { code: 'GCLIENTID' } };
+const policy = {
+  rules: DEFAULT_RULES,
+  fields: { clientId: { code: 'GCLIENTID' }, sessionId: { name: 'ga_session_id' } },
+};
+
+/** The amoCRM lead event of the builder, as the webhook intake turns it into a deal event. */
+const leadEvent = (over: Parameters<typeof amoEvent>[0] = {}) => toDealEvent(amoEvent(over));
 
 function apiLead(id: number, over: Partial<LeadSnapshot> = {}): LeadSnapshot {
   return {
@@ -67,17 +79,22 @@ describe('lead completion from the amoCRM API', () => {
   });
 
   it('keeps what happened (status, pipeline) and takes what the lead holds from the API', () => {
-    const merged = mergeApiLead(
+    const merged = mergeApiDeal(
       leadEvent({ lead: { customFields: null, price: null } }),
-      apiLead(30307415),
+      toDealSnapshot(apiLead(30307415)),
     );
-    assert.equal(merged.lead.statusId, 142);
-    assert.equal(merged.lead.pipelineId, 4542166);
-    assert.equal(merged.lead.price, 90000);
-    assert.deepEqual(merged.lead.tags, ['api']);
-    assert.equal(merged.oldStatusId, 41893093);
-    const dp = mergeApiLead(leadEvent({ lead: { statusId: null, pipelineId: null } }), apiLead(1));
-    assert.equal(dp.lead.statusId, 143);
+    assert.equal(merged.deal.stageId, '142');
+    assert.equal(merged.deal.outcome, 'won');
+    assert.equal(merged.deal.pipelineId, '4542166');
+    assert.deepEqual(merged.deal.amount, { amount: '90000', currency: null });
+    assert.deepEqual(merged.deal.tags, ['api']);
+    assert.equal(merged.previous?.stageId, '41893093');
+    const dp = mergeApiDeal(
+      leadEvent({ lead: { statusId: null, pipelineId: null } }),
+      toDealSnapshot(apiLead(1)),
+    );
+    assert.equal(dp.deal.stageId, '143');
+    assert.equal(dp.deal.outcome, 'lost');
   });
 
   it('gathers look-ups within the window into one call, and answers each caller', async () => {
@@ -120,16 +137,52 @@ describe('lead completion from the amoCRM API', () => {
 
   it('completes a field-less Digital Pipeline event and leaves a complete one alone', async () => {
     const client = fakeClient();
-    const source = new AmocrmApiCrmSource(new LeadBatcher(client, 5), policy);
-    const done = await source.completeLead(
+    const source = new AmocrmCrmSource(policy, new LeadBatcher(client, 5));
+    const done = await source.complete(
       leadEvent({ lead: { id: 77, customFields: null, price: null } }),
     );
-    assert.equal(done.lead.price, 90000);
-    assert.equal(done.lead.customFields?.[0]?.values[0]?.value, 'GA1.1.77.1700000000');
+    assert.deepEqual(done.deal.amount, { amount: '90000', currency: null });
+    assert.equal(done.deal.identities.gaClientId, 'GA1.1.77.1700000000');
     const untouched = leadEvent();
-    assert.equal(await source.completeLead(untouched), untouched);
+    assert.deepEqual((await source.complete(untouched)).deal.fields, untouched.deal.fields);
     const gone = leadEvent({ lead: { id: 13, customFields: null } });
-    assert.equal(await source.completeLead(gone), gone);
+    assert.deepEqual(await source.complete(gone), gone);
     assert.deepEqual(client.calls, [[77], [13]]);
+  });
+
+  it('reads the identities from the configured fields and amoCRM’s tracking fields', () => {
+    const ids = readIdentities(
+      [
+        field('GCLIENTID', 'GA1.1.1.2'),
+        field(null, '1747132561', { name: 'ga_session_id' }),
+        field('_YM_UID', '17000000001234567'),
+        field('YCLID', 'yc-1'),
+        field('GCLID', 'gc-1'),
+        field('UTM_SOURCE', 'yandex'),
+        field('UTM_CAMPAIGN', 'brand'),
+      ],
+      policy.fields,
+    );
+    assert.deepEqual(ids, {
+      gaClientId: 'GA1.1.1.2',
+      gaSessionId: '1747132561',
+      ymClientId: '17000000001234567',
+      yclid: 'yc-1',
+      gclid: 'gc-1',
+      utm: { source: 'yandex', medium: null, campaign: 'brand', content: null, term: null },
+    });
+    assert.equal(readIdentities(null, policy.fields).gaClientId, null);
+  });
+
+  it('works from the webhook alone without API access, identities included', async () => {
+    const source = new AmocrmCrmSource(policy, null);
+    const done = await source.complete(leadEvent({ lead: { customFields: null } }));
+    assert.equal(done.deal.fields, null);
+    assert.equal(done.deal.identities.gaClientId, null);
+    const e: LeadEvent = amoEvent();
+    assert.equal(
+      (await source.complete(toDealEvent(e))).deal.identities.gaClientId,
+      'GA1.1.1234567890.1700000000',
+    );
   });
 });

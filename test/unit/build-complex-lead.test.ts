@@ -5,12 +5,10 @@
 import assert from 'node:assert/strict';
 import {
   buildComplexLead,
-  LEAD_FORM_FIELDS,
   MAX_FIELD_VALUES_PER_ENTITY,
-  parseLeadForm,
   type ComplexLeadSettings,
-  type LeadForm,
-} from '../../src/core/build-complex-lead';
+} from '../../src/adapters/crm/amocrm/build-complex-lead';
+import { LEAD_FORM_FIELDS, parseLeadForm, type LeadForm } from '../../src/core/lead-form';
 
 const SETTINGS: ComplexLeadSettings = {
   leadName: 'Заявка с сайта',
@@ -186,8 +184,8 @@ describe('buildComplexLead', () => {
   it('adds pipeline, status, the session ID and the comment where the settings say', () => {
     const body = buildComplexLead(form(SNIPPET_FORM), {
       leadName: 'Заявка с лендинга',
-      pipeline: 4542166,
-      status: 41893093,
+      pipeline: '4542166',
+      status: '41893093',
       sessionIdField: { id: 123456 },
       commentField: { code: 'COMMENT' },
     }) as Record<string, unknown>;

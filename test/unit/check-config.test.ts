@@ -44,18 +44,20 @@ describe('check-config', () => {
       'Session ID field: name "ga_session_id"',
       'Webhook secret: not set (closeloop generates one and keeps it in the data folder)',
       'amoCRM API: not configured (webhook data only; set AMOCRM_SUBDOMAIN and AMOCRM_TOKEN to read deals through the API)',
+      'Signed intake: off (set CLOSELOOP_INTAKE_SECRET to take deal events from other systems)',
       'Settings with an environment variable (a value in the config wins; a missing or empty one comes from the variable):',
-      '  ga4.measurement_id  not set (neither in the config nor in GA4_MEASUREMENT_ID)',
-      '  ga4.api_secret      not set (neither in the config nor in GA4_API_SECRET)',
-      '  ga4.endpoint        from config/closeloop.example.yaml:87 (${GA4_ENDPOINT} is not set: the default written there)',
-      '  webhook.secret      not set (neither in the config nor in CLOSELOOP_WEBHOOK_SECRET)',
       '  amocrm.subdomain    not set (neither in the config nor in AMOCRM_SUBDOMAIN)',
       '  amocrm.token        not set (neither in the config nor in AMOCRM_TOKEN)',
       '  amocrm.base_url     not set (neither in the config nor in AMOCRM_BASE_URL)',
+      '  ga4.measurement_id  not set (neither in the config nor in GA4_MEASUREMENT_ID)',
+      '  ga4.api_secret      not set (neither in the config nor in GA4_API_SECRET)',
+      '  ga4.endpoint        from config/closeloop.example.yaml:88 (${GA4_ENDPOINT} is not set: the default written there)',
+      '  generic.secret      not set (neither in the config nor in CLOSELOOP_INTAKE_SECRET)',
+      '  webhook.secret      not set (neither in the config nor in CLOSELOOP_WEBHOOK_SECRET)',
       'Rules (3):',
       '  New lead: lead_added, any pipeline → generate_lead',
-      '  Deal won: status_changed, any pipeline, status 142 → close_convert_lead, purchase',
-      '  Deal lost: status_changed, any pipeline, status 143 → close_unconvert_lead',
+      '  Deal won: status_changed, any pipeline, outcome won → close_convert_lead, purchase',
+      '  Deal lost: status_changed, any pipeline, outcome lost → close_unconvert_lead',
     ]);
   });
 
@@ -191,6 +193,8 @@ describe('check-config', () => {
       pipelines: null,
       statuses: null,
       fromStatuses: null,
+      outcomes: null,
+      sources: null,
       send: [{ name: 'qualify_lead', params: {} }],
       ...over,
     });
@@ -199,12 +203,16 @@ describe('check-config', () => {
       'R: status_changed, any pipeline, any status → qualify_lead',
     );
     assert.equal(
-      describeRule(rule({ pipelines: [1, 2], statuses: [3], fromStatuses: [4, 5] })),
+      describeRule(rule({ pipelines: ['1', '2'], statuses: ['3'], fromStatuses: ['4', '5'] })),
       'R: status_changed, pipelines 1, 2, status 3, from statuses 4, 5 → qualify_lead',
     );
     assert.equal(
-      describeRule(rule({ on: 'lead_updated', pipelines: [7] })),
+      describeRule(rule({ on: 'lead_updated', pipelines: ['7'] })),
       'R: lead_updated, pipeline 7 → qualify_lead',
+    );
+    assert.equal(
+      describeRule(rule({ outcomes: ['won'], sources: ['generic'] })),
+      'R: status_changed, any pipeline, outcome won, from generic → qualify_lead',
     );
   });
 });

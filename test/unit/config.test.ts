@@ -11,19 +11,19 @@ import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LEAD_INTAKE_DISABLED, type CloseloopConfig, type Rule } from '../../src/core/config-types';
+import { LEAD_INTAKE_DISABLED, type Rule } from '../../src/core/config-types';
+import type { CloseloopConfig } from '../../src/config/config-types';
 import { ConfigError } from '../../src/core/errors';
 import { interpolateString } from '../../src/config/interpolate-env';
 import { formatKey, loadConfig, parseConfig } from '../../src/config/load-config';
 import { locateConfig } from '../../src/config/locate-config';
+import { parseByteSize, parseOrigin } from '../../src/config/schema';
 import {
   closestMatch,
   editDistance,
   isPersonalName,
-  parseByteSize,
-  parseOrigin,
   personalValueKind,
-} from '../../src/config/schema';
+} from '../../src/adapters/config-kit';
 
 const FIXTURES = 'test/fixtures/config';
 const UPDATE_GOLDEN = process.env.CLOSELOOP_UPDATE_GOLDEN === '1';
@@ -73,6 +73,8 @@ describe('config: the example config (config/closeloop.example.yaml)', () => {
       fields: { clientId: { code: 'GCLIENTID' }, sessionId: { name: 'ga_session_id' } },
     });
     assert.deepEqual(config.webhook, { secret: null, maxBodyBytes: 1024 * 1024 });
+    assert.equal(config.generic, null, 'no signed intake without CLOSELOOP_INTAKE_SECRET');
+    assert.deepEqual(config.accounts, []);
     assert.deepEqual(config.delivery, {
       retryWindowMs: 72 * 3_600_000,
       retryBaseMs: 5_000,
@@ -82,21 +84,21 @@ describe('config: the example config (config/closeloop.example.yaml)', () => {
     assert.equal(config.deliveryLogMaxRows, 100_000);
   });
 
-  it('maps a new lead, a won deal (142) and a lost deal (143), in any pipeline', () => {
+  it('maps a new lead, a won deal and a lost deal, in any pipeline of any CRM', () => {
     const config = loadConfig({ path: 'config/closeloop.example.yaml', env: {} });
+    const any = { pipelines: null, statuses: null, fromStatuses: null, sources: null };
     const expected: Rule[] = [
       {
         name: 'New lead',
         on: 'lead_added',
-        pipelines: null,
-        statuses: null,
-        fromStatuses: null,
+        ...any,
+        outcomes: null,
         send: [
           {
             name: 'generate_lead',
             params: {
-              lead_source: { kind: 'literal', value: 'amocrm' },
-              value: { kind: 'lead', attribute: 'price', required: false, default: 0 },
+              lead_source: { kind: 'deal', attribute: 'source', required: false },
+              value: { kind: 'deal', attribute: 'amount', required: false, default: 0 },
             },
           },
         ],
@@ -104,19 +106,18 @@ describe('config: the example config (config/closeloop.example.yaml)', () => {
       {
         name: 'Deal won',
         on: 'status_changed',
-        pipelines: null,
-        statuses: [142],
-        fromStatuses: null,
+        ...any,
+        outcomes: ['won'],
         send: [
           {
             name: 'close_convert_lead',
-            params: { value: { kind: 'lead', attribute: 'price', required: false } },
+            params: { value: { kind: 'deal', attribute: 'amount', required: false } },
           },
           {
             name: 'purchase',
             params: {
-              value: { kind: 'lead', attribute: 'price', required: true },
-              transaction_id: { kind: 'lead', attribute: 'id', required: true },
+              value: { kind: 'deal', attribute: 'amount', required: true },
+              transaction_id: { kind: 'deal', attribute: 'id', required: true },
             },
           },
         ],
@@ -124,13 +125,24 @@ describe('config: the example config (config/closeloop.example.yaml)', () => {
       {
         name: 'Deal lost',
         on: 'status_changed',
-        pipelines: null,
-        statuses: [143],
-        fromStatuses: null,
+        ...any,
+        outcomes: ['lost'],
         send: [{ name: 'close_unconvert_lead', params: {} }],
       },
     ];
     assert.deepEqual(config.rules, expected);
+  });
+
+  it('takes the signed intake’s key from CLOSELOOP_INTAKE_SECRET', () => {
+    const config = loadConfig({
+      path: 'config/closeloop.example.yaml',
+      env: { CLOSELOOP_INTAKE_SECRET: 'an-intake-secret-9f8e7d6c5b4a' },
+    });
+    assert.deepEqual(config.generic, {
+      secret: 'an-intake-secret-9f8e7d6c5b4a',
+      accounts: null,
+      mappings: {},
+    });
   });
 
   it('is deeply frozen', () => {
@@ -238,7 +250,7 @@ describe('config: environment variables', () => {
     assert.equal(config.ga4.measurementId, 'G-ENV123');
     assert.equal(config.ga4.endpoint, 'http://127.0.0.1:8080');
     assert.equal(config.webhook.maxBodyBytes, 512 * 1024);
-    assert.deepEqual(config.rules[0]?.statuses, [555003]);
+    assert.deepEqual(config.rules[0]?.statuses, ['555003']);
   });
 
   it('uses the defaults when the variables are unset, and keeps a whole ${VAR} param a string', () => {
@@ -248,7 +260,7 @@ describe('config: environment variables', () => {
     assert.equal(config.ga4.dryRun, true);
     assert.equal(config.ga4.endpoint, 'https://www.google-analytics.com');
     assert.equal(config.webhook.maxBodyBytes, 2 * 1024 * 1024);
-    assert.deepEqual(config.rules[0]?.statuses, [142]);
+    assert.deepEqual(config.rules[0]?.statuses, ['142']);
     const params = config.rules[0]?.send[0]?.params;
     assert.deepEqual(params?.label, { kind: 'literal', value: '123' });
     assert.deepEqual(params?.template, { kind: 'literal', value: '${not_a_variable}' });
@@ -334,11 +346,11 @@ describe('config: valid fixtures', () => {
     assert.deepEqual(
       config.rules.map((r) => [r.name, r.on, r.pipelines, r.statuses, r.fromStatuses]),
       [
-        ['Lead in sales pipelines', 'lead_added', [1234567, 7654321], null, null],
-        ['Paid after invoice', 'status_changed', [1234567], [142, 555003], [555002]],
+        ['Lead in sales pipelines', 'lead_added', ['1234567', '7654321'], null, null],
+        ['Paid after invoice', 'status_changed', ['1234567'], ['142', '555003'], ['555002']],
         ['Deleted', 'lead_deleted', null, null, null],
         ['Restored', 'lead_restored', null, null, null],
-        ['Edited', 'lead_updated', null, [555001], null],
+        ['Edited', 'lead_updated', null, ['555001'], null],
       ],
     );
     const params = config.rules[0]!.send[0]!.params;
@@ -355,7 +367,7 @@ describe('config: valid fixtures', () => {
       lead_source: { kind: 'literal', value: 'website' },
       form_version: { kind: 'literal', value: 2 },
       is_test: { kind: 'literal', value: false },
-      value: { kind: 'lead', attribute: 'price', required: false, default: 0 },
+      value: { kind: 'deal', attribute: 'amount', required: false, default: 0 },
       program: {
         kind: 'field',
         field: { name: 'Тип программы' },
@@ -405,6 +417,7 @@ describe('config: lead_intake', () => {
     for (const config of [example, minimal, parse('currency: RUB\nlead_intake:\nrules: []\n')]) {
       assert.deepEqual(config.leadIntake, {
         enabled: false,
+        account: 'default',
         corsOrigins: [],
         honeypotField: 'website',
         perIpPerMinute: 10,
@@ -425,11 +438,12 @@ describe('config: lead_intake', () => {
     const config = loadConfig({ path: `${FIXTURES}/valid/lead-intake.yaml`, env: {} });
     assert.deepEqual(config.leadIntake, {
       enabled: true,
+      account: 'default',
       corsOrigins: ['https://example.com', 'https://www.example.com', 'http://localhost:8080'],
       honeypotField: 'company_site',
       perIpPerMinute: 30,
-      pipeline: 4542166,
-      status: 41893093,
+      pipeline: '4542166',
+      status: '41893093',
       leadName: 'Заявка с лендинга',
       sessionIdField: { id: 123456 },
       commentField: { code: 'COMMENT' },
@@ -483,11 +497,12 @@ describe('config: lead_intake', () => {
     const config = parse(withIntake(uncommented.map((line) => line.replace(/^ {2}/, ''))));
     assert.deepEqual(config.leadIntake, {
       enabled: true,
+      account: 'default',
       corsOrigins: ['https://example.com', 'https://www.example.com'],
       honeypotField: 'website',
       perIpPerMinute: 10,
-      pipeline: 4542166,
-      status: 41893093,
+      pipeline: '4542166',
+      status: '41893093',
       leadName: 'Заявка с сайта',
       sessionIdField: { id: 123456 },
       commentField: { id: 123457 },

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { parseConfig } from '../../src/config/load-config';
 import { describeSource, referencedVariables } from '../../src/config/env-bindings';
 import { ConfigError } from '../../src/core/errors';
-import type { CloseloopConfig } from '../../src/core/config-types';
+import type { CloseloopConfig } from '../../src/config/config-types';
 
 const TWO_LINES = 'currency: RUB\nrules: []\n';
 

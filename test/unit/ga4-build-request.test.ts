@@ -5,7 +5,7 @@ import {
   redactGa4Url,
   TIMESTAMP_SAFETY_MARGIN_MS,
 } from '../../src/adapters/destinations/ga4/build-request';
-import type { Ga4Settings } from '../../src/core/config-types';
+import type { Ga4Settings } from '../../src/adapters/destinations/ga4/ga4-settings';
 import { validateGa4Payload } from '../../src/adapters/destinations/ga4/validate-ga4-payload';
 import type { ConversionEvent, DeliveryRequest } from '../../src/ports/destination';
 
@@ -23,10 +23,9 @@ const settings: Ga4Settings = {
 
 function request(overrides: Partial<DeliveryRequest> = {}): DeliveryRequest {
   return {
-    accountId: '29651234',
-    leadId: 48213,
-    clientId: '1234567890.1700000000',
-    sessionId: '1746825440',
+    account: '29651234',
+    dealId: '48213',
+    identity: { clientId: '1234567890.1700000000', sessionId: '1746825440' },
     occurredAtMs: NOW_MS - HOUR_MS,
     events: [
       { name: 'close_convert_lead', params: { currency: 'RUB', value: 1500 } },
@@ -136,7 +135,11 @@ describe('buildGa4Requests', () => {
   });
 
   it('adds session_id only when the request has one, never inventing it', () => {
-    const without = buildGa4Requests(settings, request({ sessionId: null }), NOW_MS);
+    const without = buildGa4Requests(
+      settings,
+      request({ identity: { clientId: '1234567890.1700000000' } }),
+      NOW_MS,
+    );
     assert.ok(without[0]!.payload.events.every((e) => !('session_id' in e.params)));
     const withId = buildGa4Requests(settings, request(), NOW_MS);
     assert.ok(withId[0]!.payload.events.every((e) => e.params.session_id === '1746825440'));

@@ -3,7 +3,10 @@
  * `client_id` field paths are Google's; other paths are ours and are not pinned here.
  */
 import assert from 'node:assert/strict';
-import { validateGa4Payload, type Ga4Problem } from '../../src/adapters/destinations/ga4/validate-ga4-payload';
+import {
+  validateGa4Payload,
+  type Ga4Problem,
+} from '../../src/adapters/destinations/ga4/validate-ga4-payload';
 
 const NOW_MS = Date.parse('2025-05-10T12:00:00Z');
 const HOUR_MS = 3_600_000;

@@ -10,7 +10,11 @@ import {
 import { htmlUnescape } from '../../src/adapters/crm/amocrm/html-unescape';
 import { parseWebhook, type ParsedWebhook } from '../../src/adapters/crm/amocrm/parse-webhook';
 import { PayloadError } from '../../src/core/errors';
-import { LEAD_ACTIONS, type CustomField, type LeadEvent } from '../../src/core/lead';
+import {
+  LEAD_ACTIONS,
+  type CustomField,
+  type LeadEvent,
+} from '../../src/adapters/crm/amocrm/amocrm-lead';
 
 const DIR = path.resolve('test/fixtures/amocrm/webhooks');
 const INDEX = JSON.parse(fs.readFileSync(path.join(DIR, 'index.json'), 'utf8')) as Record<

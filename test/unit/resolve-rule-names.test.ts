@@ -5,21 +5,21 @@ import { parseConfig } from '../../src/config/load-config';
 
 const PIPELINES: NamedPipeline[] = [
   {
-    id: 100,
+    id: '100',
     name: 'Продажи',
-    statuses: [
-      { id: 1001, name: 'Неразобранное' },
-      { id: 1002, name: 'Квалифицирован' },
-      { id: 142, name: 'Успешно реализовано' },
-      { id: 143, name: 'Закрыто и не реализовано' },
+    stages: [
+      { id: '1001', name: 'Неразобранное' },
+      { id: '1002', name: 'Квалифицирован' },
+      { id: '142', name: 'Успешно реализовано' },
+      { id: '143', name: 'Закрыто и не реализовано' },
     ],
   },
   {
-    id: 200,
+    id: '200',
     name: 'Партнёры',
-    statuses: [
-      { id: 2002, name: 'Квалифицирован' },
-      { id: 142, name: 'Успешно реализовано' },
+    stages: [
+      { id: '2002', name: 'Квалифицирован' },
+      { id: '142', name: 'Успешно реализовано' },
     ],
   },
 ];
@@ -31,6 +31,8 @@ function rule(over: Partial<Rule>): Rule {
     pipelines: null,
     statuses: null,
     fromStatuses: null,
+    outcomes: null,
+    sources: null,
     send: [{ name: 'qualify_lead', params: {} }],
     ...over,
   };
@@ -45,15 +47,19 @@ describe('resolveRuleNames', () => {
           rule({
             pipelines: [],
             statuses: [],
-            fromStatuses: [1001],
+            fromStatuses: ['1001'],
             names: { pipelines: ['продажи '], statuses: ['КВАЛИФИЦИРОВАН'], fromStatuses: [] },
           }),
         ],
       },
       PIPELINES,
+      'amoCRM',
     );
     assert.deepEqual(problems, []);
-    assert.deepEqual(rules[0], rule({ pipelines: [100], statuses: [1002], fromStatuses: [1001] }));
+    assert.deepEqual(
+      rules[0],
+      rule({ pipelines: ['100'], statuses: ['1002'], fromStatuses: ['1001'] }),
+    );
     assert.equal('names' in rules[0], false);
   });
 
@@ -67,15 +73,16 @@ describe('resolveRuleNames', () => {
             names: { pipelines: ['Партнеры'], statuses: [], fromStatuses: [] },
           }),
           rule({
-            statuses: [143],
+            statuses: ['143'],
             names: { pipelines: [], statuses: ['Квалифицирован'], fromStatuses: [] },
           }),
         ],
       },
       PIPELINES,
+      'amoCRM',
     );
-    assert.deepEqual(rules[0]!.pipelines, [200]);
-    assert.deepEqual(rules[1]!.statuses, [143, 1002, 2002]);
+    assert.deepEqual(rules[0]!.pipelines, ['200']);
+    assert.deepEqual(rules[1]!.statuses, ['143', '1002', '2002']);
     assert.equal(rules[1]!.pipelines, null);
   });
 
@@ -86,7 +93,7 @@ describe('resolveRuleNames', () => {
         rules: [
           rule({}),
           rule({
-            pipelines: [100],
+            pipelines: ['100'],
             statuses: [],
             names: { pipelines: [], statuses: ['Оплачен'], fromStatuses: [] },
           }),
@@ -94,6 +101,7 @@ describe('resolveRuleNames', () => {
         ],
       },
       PIPELINES,
+      'amoCRM',
     );
     assert.deepEqual(
       problems.map((p) => [p.key, p.message]),
@@ -123,7 +131,7 @@ describe('resolveRuleNames', () => {
       '    send: [{ event: qualify_lead }]',
     ].join('\n');
     const config = parseConfig(yaml, 'c.yaml', {});
-    const { problems } = resolveRuleNames(config, PIPELINES);
+    const { problems } = resolveRuleNames(config, PIPELINES, 'amoCRM');
     assert.deepEqual(
       problems.map((p) => [p.line, p.key]),
       [

@@ -3,7 +3,12 @@
  * send. Limits: research ga4-mp.md A3 (names), A5 (revenue).
  */
 import Joi from 'joi';
-import type { ConfigHint, ConfigPath, ConfigSection, ProblemSink } from '../../../ports/config-section';
+import type {
+  ConfigHint,
+  ConfigPath,
+  ConfigSection,
+  ProblemSink,
+} from '../../../ports/config-section';
 import {
   constant,
   isPersonalName,
@@ -184,7 +189,11 @@ function ga4NameProblem(
  * GA4's rules for one event a rule sends (`send[j]` at `path`): its name, its parameters' names,
  * how many there are, and the parameters closeloop sets itself. Defensive about shapes.
  */
-export function checkGa4Event(item: Record<string, unknown>, path: ConfigPath, add: ProblemSink): void {
+export function checkGa4Event(
+  item: Record<string, unknown>,
+  path: ConfigPath,
+  add: ProblemSink,
+): void {
   const event = item.event;
   if (typeof event === 'string' && event !== '') {
     const bad = ga4NameProblem('event', event);
