@@ -15,7 +15,8 @@ import { asClause, errorMessage } from '../../../core/error-message';
 
 export type SqliteDatabase = Database.Database;
 
-const MIGRATIONS: readonly string[] = [
+/** The schema, one step per version (`PRAGMA user_version`); exported for the upgrade tests. */
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE jobs (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      id TEXT NOT NULL UNIQUE,
