@@ -5,7 +5,10 @@
 import type { Command } from 'commander';
 import { isAppError } from '../core/errors';
 import { errorMessage } from '../core/error-message';
-import type { Pipeline } from '../adapters/crm/amocrm/crm-client';
+import type { CatalogPipeline } from '../ports/crm-catalog';
+import { toCatalog } from '../adapters/crm/amocrm/amocrm-catalog';
+import { accountsOf } from '../config/config-types';
+import { parseAccountName } from './cli-values';
 import type { CliRun } from './cli-run';
 import { openAmocrmClientBesideService } from './amocrm-client-beside-service';
 import { CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
@@ -20,14 +23,38 @@ export function statusesCommand(run: CliRun): Command {
         '(a long-lived token), or amocrm.oauth in the config and `closeloop auth` once.',
     )
     .argument('[config]', CONFIG_ARGUMENT)
-    .action(run.action('statuses', (configPath: string | undefined) => statuses(configPath, run)));
+    .option(
+      '--account <name>',
+      'the account whose CRM to list (default, or one under accounts:)',
+      run.value(parseAccountName),
+    )
+    .action(
+      run.action('statuses', (configPath: string | undefined, options: { account?: string }) =>
+        statuses(configPath, options.account ?? 'default', run),
+      ),
+    );
 }
 
-async function statuses(configPath: string | undefined, run: CliRun): Promise<number> {
+async function statuses(
+  configPath: string | undefined,
+  accountName: string,
+  run: CliRun,
+): Promise<number> {
   const { io, env, cwd } = run;
   const config = loadConfigOrReport(io, env, cwd, configPath);
   if (config === null) return 1;
-  const api = config.amocrm.api;
+  const account = accountsOf(config).find((a) => a.name === accountName);
+  if (account === undefined) {
+    io.err(
+      `there is no account named ${accountName} in the config; the accounts are: ${accountsOf(
+        config,
+      )
+        .map((a) => a.name)
+        .join(', ')}`,
+    );
+    return 1;
+  }
+  const api = account.amocrm.api;
   if (api === null) {
     io.err(
       'closeloop statuses needs amoCRM API access: set AMOCRM_SUBDOMAIN (example for example.amocrm.ru) and AMOCRM_TOKEN (a long-lived token), or configure amocrm.oauth.',
@@ -40,7 +67,7 @@ async function statuses(configPath: string | undefined, run: CliRun): Promise<nu
     info: () => undefined,
   });
   try {
-    const pipelines = await amocrm.client.getPipelines();
+    const pipelines = toCatalog(await amocrm.client.getPipelines());
     for (const line of formatPipelines(pipelines)) io.out(line);
     return 0;
   } catch (e) {
@@ -54,29 +81,20 @@ async function statuses(configPath: string | undefined, run: CliRun): Promise<nu
 }
 
 /** A readable table: one block per pipeline, ids right-aligned. Pure. */
-export function formatPipelines(pipelines: readonly Pipeline[]): string[] {
+export function formatPipelines(pipelines: readonly CatalogPipeline[]): string[] {
   if (pipelines.length === 0) return ['The account has no pipelines.'];
-  const width = Math.max(
-    ...pipelines.flatMap((p) => p.statuses.map((s) => String(s.id).length)),
-    2,
-  );
+  const width = Math.max(...pipelines.flatMap((p) => p.stages.map((s) => s.id.length)), 2);
   const lines: string[] = [];
   for (const p of pipelines) {
     const tags = [p.isMain ? 'main' : null, p.isArchive ? 'archived' : null].filter(Boolean);
     lines.push(`Pipeline "${p.name}"  id ${p.id}${tags.length ? `  (${tags.join(', ')})` : ''}`);
-    for (const s of [...p.statuses].sort((a, b) => a.sort - b.sort)) {
-      const note =
-        s.id === 142
-          ? '  (won, every pipeline)'
-          : s.id === 143
-            ? '  (lost, every pipeline)'
-            : s.type === 1
-              ? '  (incoming leads)'
-              : '';
-      lines.push(`  ${String(s.id).padStart(width)}  ${s.name}${note}`);
+    for (const s of p.stages) {
+      lines.push(`  ${s.id.padStart(width)}  ${s.name}${s.note ? `  (${s.note})` : ''}`);
     }
     lines.push('');
   }
-  lines.push('Use the ids or the names in rules: status: 142, or status: Квалифицирован.');
+  lines.push(
+    'Use the ids or the names in rules: status: 142, or status: Квалифицирован; or outcome: won for every won stage.',
+  );
   return lines;
 }

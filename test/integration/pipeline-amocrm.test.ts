@@ -284,6 +284,16 @@ describe('closeloop statuses', function () {
       );
       assert.equal(noApi, 1);
       assert.match(err.join('\n'), /needs amoCRM API access/);
+      const unknown = await runCli(
+        ['statuses', '--account', 'shop'],
+        { out: () => undefined, err: (l) => err.push(l) },
+        { CLOSELOOP_CONFIG: 'config/closeloop.example.yaml', CLOSELOOP_DATA_DIR: dir },
+      );
+      assert.equal(unknown, 1);
+      assert.match(
+        err.join('\n'),
+        /there is no account named shop in the config; the accounts are: default/,
+      );
     } finally {
       await amo.close();
       fs.rmSync(dir, { recursive: true, force: true });

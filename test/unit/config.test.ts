@@ -547,9 +547,17 @@ describe('config: the examples in docs/configuration.md', () => {
   });
 
   it('are all valid configs', () => {
+    // What the operator sets for the examples' ${...}.
+    const env = {
+      SHOP_WEBHOOK_SECRET: 'shop-webhook-secret-0123456789',
+      SHOP_AMOCRM_TOKEN: 'shop-amocrm-token',
+      SHOP_GA4_MEASUREMENT_ID: 'G-SHOP1',
+      SHOP_GA4_API_SECRET: 'shop-api-secret',
+      SHOP_INTAKE_SECRET: 'shop-intake-secret-0a1b2c3d4e5f',
+    };
     configs.forEach((text, i) => {
       try {
-        parse(text);
+        parse(text, env);
       } catch (e) {
         assert.fail(`example ${i + 1} is not valid:\n${text}\n${String(e)}`);
       }
