@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ERROR_CODES } from '../../src/core/errors';
+import { ERROR_CODES } from '../../src/error-codes';
 
 describe('docs/errors.md', () => {
   const doc = fs.readFileSync(path.resolve('docs/errors.md'), 'utf8');

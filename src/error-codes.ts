@@ -1,0 +1,13 @@
+/**
+ * Every error code closeloop has: the core's and each adapter's, with who fixes it. docs/errors.md
+ * documents each (test/unit/errors-doc.test.ts keeps the two in sync).
+ */
+import { CORE_ERROR_CODES, type ErrorCode, type ErrorCodeInfo } from './core/errors';
+import { AMOCRM_ERROR_CODES } from './adapters/crm/amocrm/errors';
+import { GA4_ERROR_CODES } from './adapters/destinations/ga4/errors';
+
+export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
+  ...CORE_ERROR_CODES,
+  ...AMOCRM_ERROR_CODES,
+  ...GA4_ERROR_CODES,
+};
