@@ -55,3 +55,14 @@ export const CURRENT_PAYLOADS: PayloadUpgrades = {
 export function isCurrent(raw: unknown): boolean {
   return typeof raw === 'object' && raw !== null && (raw as { v?: unknown }).v === 2;
 }
+
+/** The deal a delivery is about, from its event. */
+export function deliveryDealOf(event: DealEvent): DeliveryDeal {
+  return {
+    source: event.source,
+    crmAccount: event.account,
+    dealId: event.deal.id,
+    kind: event.kind,
+    stageId: event.deal.stageId,
+  };
+}

@@ -18,7 +18,12 @@ import type { CrmSource } from '../ports/crm-source';
 import type { DeliveryLog, DeliveryRecord } from '../ports/delivery-log';
 import type { Destination } from '../ports/destination';
 import type { Job, JobOutcome, JobQueue } from '../ports/job-queue';
-import type { DeliveryJobPayload, InboundJobPayload, PayloadUpgrades } from '../ports/job-payloads';
+import {
+  deliveryDealOf,
+  type DeliveryJobPayload,
+  type InboundJobPayload,
+  type PayloadUpgrades,
+} from '../ports/job-payloads';
 import type { WorkerLogger } from './worker-logger';
 
 /** What the worker knows of one closeloop account. */
@@ -176,13 +181,7 @@ function createProcessOnce(deps: InboundDeps) {
           v: 2,
           account: account.name,
           destination: destination.id,
-          deal: {
-            source: event.source,
-            crmAccount: event.account,
-            dealId: event.deal.id,
-            kind: event.kind,
-            stageId: event.deal.stageId,
-          },
+          deal: deliveryDealOf(event),
           identity: chosen.identity,
           occurredAtMs: event.occurredAt === null ? null : event.occurredAt * 1000,
           conversions: mapped.conversions,

@@ -12,6 +12,10 @@ import type {
   LeadSnapshot,
 } from '../../src/adapters/crm/amocrm/amocrm-lead';
 import type { ServiceOptions } from '../../src/main';
+import type { CrmSource } from '../../src/ports/crm-source';
+import type { Destination } from '../../src/ports/destination';
+import type { AccountRuntime } from '../../src/worker/process-inbound';
+import { Ga4Destination } from '../../src/adapters/destinations/ga4';
 
 export function field(
   code: string | null,
@@ -193,4 +197,22 @@ export function loopbackService(
     pollIntervalMs: 20,
     ...extra,
   };
+}
+
+/** The `accounts` of an inbound handler: the default account, with the default rules. */
+export function defaultAccount(
+  source: CrmSource,
+  destinations: Destination[] = [new Ga4Destination(testConfig().ga4)],
+): Map<string, AccountRuntime> {
+  return new Map([
+    [
+      'default',
+      {
+        name: 'default',
+        mapping: { rules: DEFAULT_RULES, currency: 'RUB' },
+        sources: new Map([[source.name, source]]),
+        destinations,
+      },
+    ],
+  ]);
 }

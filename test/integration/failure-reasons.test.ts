@@ -17,8 +17,12 @@ import type { Ledger } from '../../src/ports/ledger';
 import { createCreateLeadHandler } from '../../src/worker/process-create-lead';
 import { createDeliveryHandler } from '../../src/worker/process-delivery';
 import { createInboundHandler } from '../../src/worker/process-inbound';
-import { CURRENT_PAYLOADS, type DeliveryJobPayload } from '../../src/ports/job-payloads';
-import { dealEvent, DEFAULT_RULES, testConfig } from '../helpers/builders';
+import {
+  CURRENT_PAYLOADS,
+  deliveryDealOf,
+  type DeliveryJobPayload,
+} from '../../src/ports/job-payloads';
+import { dealEvent, defaultAccount, DEFAULT_RULES, testConfig } from '../helpers/builders';
 
 const HOUR = 3600_000;
 const NOW = Date.parse('2025-03-04T10:00:00Z');
@@ -99,13 +103,7 @@ describe('failure reasons read as one sentence', () => {
       v: 2,
       account: 'default',
       destination: 'ga4',
-      deal: {
-        source: event.source,
-        crmAccount: event.account,
-        dealId: event.deal.id,
-        kind: event.kind,
-        stageId: event.deal.stageId,
-      },
+      deal: deliveryDealOf(event),
       identity: { clientId: '1234567890.1700000000' },
       occurredAtMs: null,
       conversions: mapped.conversions,
@@ -131,29 +129,14 @@ describe('failure reasons read as one sentence', () => {
     const client = amocrmDown();
     const log = recordingLog();
     const handler = createInboundHandler({
-      accounts: new Map([
-        [
-          'default',
-          {
-            name: 'default',
-            mapping: { rules: DEFAULT_RULES, currency: 'RUB' },
-            // Completion through the real client: every lead is read from the API.
-            sources: new Map([
-              [
-                'amocrm',
-                {
-                  name: 'amocrm',
-                  complete: async (e) => {
-                    await client.getLeads([Number(e.deal.id)]);
-                    return e;
-                  },
-                },
-              ],
-            ]),
-            destinations: [new Ga4Destination(testConfig().ga4)],
-          },
-        ],
-      ]),
+      // Completion through the real client: every lead is read from the API.
+      accounts: defaultAccount({
+        name: 'amocrm',
+        complete: async (e) => {
+          await client.getLeads([Number(e.deal.id)]);
+          return e;
+        },
+      }),
       upgrades: CURRENT_PAYLOADS,
       queue: { add: () => Promise.resolve() } as unknown as JobQueue,
       deliveryLog: log,

@@ -41,7 +41,7 @@ import {
   startAmocrmStandIn,
   type AmocrmStandIn,
 } from '../helpers/amocrm-stand-in';
-import { DEFAULT_RULES, testConfig } from '../helpers/builders';
+import { defaultAccount, DEFAULT_RULES, testConfig } from '../helpers/builders';
 import { captureLogger } from '../helpers/capture-logger';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { waitFor } from '../helpers/wait-for';
@@ -519,25 +519,13 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       store.queue.process(
         'inbound',
         createInboundHandler({
-          accounts: new Map([
-            [
-              'default',
-              {
-                name: 'default',
-                mapping: { rules: DEFAULT_RULES, currency: 'RUB' },
-                sources: new Map([
-                  [
-                    'amocrm',
-                    new AmocrmCrmSource(
-                      { rules: DEFAULT_RULES, fields: config.amocrm.fields },
-                      new LeadBatcher(client, 20),
-                    ),
-                  ],
-                ]),
-                destinations: [new Ga4Destination(config.ga4)],
-              },
-            ],
-          ]),
+          accounts: defaultAccount(
+            new AmocrmCrmSource(
+              { rules: DEFAULT_RULES, fields: config.amocrm.fields },
+              new LeadBatcher(client, 20),
+            ),
+            [new Ga4Destination(config.ga4)],
+          ),
           upgrades: CURRENT_PAYLOADS,
           queue: store.queue,
           deliveryLog: store.deliveryLog,

@@ -6,15 +6,10 @@
  * Wire names (`status_id`, `custom_fields[n][values][m][enum]`) stay in `*-types.ts`; everything
  * here is camelCase and typed. All times are Unix seconds as amoCRM gives them.
  */
-import type {
-  CustomField,
-  DealEvent,
-  DealEventKind,
-  DealOutcome,
-  DealSnapshot,
-} from '../../../core/deal';
+import type { CustomField, DealEvent, DealOutcome, DealSnapshot } from '../../../core/deal';
 import { NO_IDENTITIES } from '../../../core/deal';
 import { amountOrNull } from '../../../core/amount';
+import { upgradeKind } from '../../../ports/delivery-log';
 
 export type { CustomField, CustomFieldValue } from '../../../core/deal';
 
@@ -78,15 +73,6 @@ export function outcomeOf(statusId: number | null): DealOutcome | null {
   return statusId === WON_STATUS ? 'won' : statusId === LOST_STATUS ? 'lost' : 'open';
 }
 
-const KIND_OF_ACTION: Readonly<Record<LeadAction, DealEventKind>> = {
-  add: 'created',
-  status: 'stage_changed',
-  update: 'updated',
-  delete: 'deleted',
-  restore: 'restored',
-  responsible: 'reassigned',
-};
-
 const str = (n: number | null): string | null => (n === null ? null : String(n));
 
 /**
@@ -116,7 +102,8 @@ export function toDealEvent(event: LeadEvent): DealEvent {
   return {
     source: AMOCRM_SOURCE,
     account: event.accountId,
-    kind: KIND_OF_ACTION[event.action],
+    // The delivery log reads rows of before the deal model with the same table.
+    kind: upgradeKind(event.action),
     previous:
       event.oldStatusId === null && event.oldPipelineId === null
         ? null
