@@ -7,13 +7,12 @@
 import path from 'node:path';
 import type winston from 'winston';
 import { AppError } from './core/errors';
+import { roleNeedsRedis, type RunningService, type ServiceOptions } from './service-options';
 import type { DealEvent } from './core/deal';
-import { accountsOf, type CloseloopConfig } from './config/config-types';
-import type { Redactor } from './adapters/log/redactor';
+import { accountsOf } from './config/config-types';
 import type { Store } from './ports/store';
 import { QUEUE_NAMES } from './ports/job-queue';
 import type { DeliveryLog } from './ports/delivery-log';
-import type { Destination } from './ports/destination';
 import type { InboundJobPayload } from './ports/job-payloads';
 import { Metrics } from './adapters/metrics/metrics';
 import { AMOCRM_LEGACY_PAYLOADS } from './adapters/crm/amocrm/legacy-payloads';
@@ -33,64 +32,14 @@ import {
   withDeadline,
 } from './service-support';
 
-export type Role = 'all' | 'web' | 'worker';
-
-export const ROLES: readonly Role[] = ['all', 'web', 'worker'];
-
-/** Why `web` or `worker` cannot run without Redis, and the fix. */
-export function roleNeedsRedis(role: Role): string {
-  return `CLOSELOOP_ROLE=${role} needs REDIS_URL: web and worker processes share their jobs through Redis. Fix: set REDIS_URL=redis://host:6379, or unset CLOSELOOP_ROLE to run everything in one process on the embedded store.`;
-}
-
-export interface RedisSettings {
-  url: string;
-  /** Key prefix (default `closeloop`). */
-  prefix?: string;
-  /** Job lock (default 15 s): how soon a dead worker's jobs are handed out again. */
-  lockMs?: number;
-}
-
-export interface ServiceOptions {
-  config: CloseloopConfig;
-  logger: winston.Logger;
-  redactor: Redactor;
-  dataDir: string;
-  /** `all` when absent. `web` and `worker` need Redis. */
-  role?: Role;
-  /** Absent: the embedded SQLite store in `dataDir`. */
-  redis?: RedisSettings;
-  /** 0 picks a free port; null: no HTTP server (a worker without PORT). */
-  port: number | null;
-  host?: string;
-  now?: () => number;
-  random?: () => number;
-  /** Tests: a shorter poll for delayed jobs. */
-  pollIntervalMs?: number;
-  /** Tests: the fetch the amoCRM client uses (nock intercepts the global one too). */
-  fetchImpl?: typeof fetch;
-  /** Tests: when the first reconciliation runs (5 s after start by default). */
-  reconcileFirstRunMs?: number;
-  /**
-   * How long close() lets requests and jobs in flight finish (default 25 s: platforms send SIGKILL
-   * about 30 s after SIGTERM). Past it, close() rejects; jobs still in flight go back to the queue
-   * (their lock expires, or the embedded store recovers them at the next start).
-   */
-  shutdownTimeoutMs?: number;
-}
-
-export interface RunningService {
-  role: Role;
-  /** 0 when no HTTP server runs. */
-  port: number;
-  store: Store;
-  /** The default account's GA4 destination. */
-  destination: Destination;
-  /** The default account's amoCRM webhook path (`/webhooks/amocrm/<secret>`); '' in a worker. */
-  webhookPath: string;
-  /** Each account's webhook paths by source (`{ amocrm: '/webhooks/amocrm/…', generic: … }`). */
-  webhookPaths: ReadonlyMap<string, Readonly<Record<string, string>>>;
-  close(): Promise<void>;
-}
+export {
+  ROLES,
+  roleNeedsRedis,
+  type RedisSettings,
+  type Role,
+  type RunningService,
+  type ServiceOptions,
+} from './service-options';
 
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const { config, logger, redactor } = options;

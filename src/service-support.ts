@@ -13,7 +13,7 @@ import type { Store } from './ports/store';
 import { createSqliteStore } from './adapters/store/sqlite';
 import { createRedisStore } from './adapters/store/redis';
 import { withTimeout } from './adapters/with-timeout';
-import type { ServiceOptions } from './main';
+import type { ServiceOptions } from './service-options';
 
 /** The store the options name: Redis when given, else the embedded SQLite file. */
 export async function openStore(options: ServiceOptions): Promise<Store> {
