@@ -23,7 +23,7 @@ export interface GenericMapping {
   signed: boolean;
   /** Target field → dot path in the sender's body (`order.customFields.ga_client_id`). */
   fields: Readonly<Partial<Record<MappingTarget, string>>>;
-  /** Target field → a fixed value. */
+  /** Target field → a fixed value; for a target in `fields` too, the value when its path finds none. */
   fixed: Readonly<Partial<Record<MappingTarget, string>>>;
   /** The sender's stage value → what it means. */
   outcomes: Readonly<Record<string, DealOutcome>>;

@@ -5,10 +5,10 @@
  *   is deal-event-schema.ts), signed with `X-Closeloop-Signature: sha256=<hex>`, the HMAC-SHA256 of
  *   the raw body under the account's intake secret (CLOSELOOP_INTAKE_SECRET). A missing or wrong
  *   signature is a 401 and nothing is stored; an invalid event is a 400 listing every problem.
- * - `POST /webhooks/generic/<secret>/<mapping>`: a sender's own body (JSON or form-encoded),
- *   translated by the mapping of that name (apply-mapping.ts). Signed too, unless the mapping says
- *   `signed: false` for a sender that cannot sign (RetailCRM triggers, call trackers): then the
- *   URL's secret is the only check, as it is for amoCRM's webhooks.
+ * - `POST /webhooks/generic/<secret>/<mapping>`: a sender's own body (JSON, or form fields from
+ *   the body and the URL's query), translated by the mapping of that name (apply-mapping.ts).
+ *   Signed too, unless the mapping says `signed: false` for a sender that cannot sign (RetailCRM
+ *   triggers, call trackers): then the URL's secret is the only check, as for amoCRM's webhooks.
  *
  * The signature is checked over the bytes as they came, before anything is parsed; a UTF-8 byte
  * order mark (which 1C may write) is dropped after that. Hex digits in either case are taken.
