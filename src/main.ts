@@ -17,6 +17,7 @@ import type { InboundJobPayload } from './ports/job-payloads';
 import { Metrics } from './adapters/metrics/metrics';
 import { AMOCRM_LEGACY_PAYLOADS } from './adapters/crm/amocrm/legacy-payloads';
 import { DEFAULT_REDIS_PREFIX } from './adapters/store/redis';
+import { DEAL_EVENT_DOCUMENT } from './adapters/crm/generic/deal-event-schema';
 import { createApp } from './http/create-app';
 import { createInboundHandler } from './worker/process-inbound';
 import { createDeliveryHandler } from './worker/process-delivery';
@@ -105,6 +106,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           }
         : undefined,
       snippet: web ? readSnippet(logger) : undefined,
+      schemas: web ? { 'deal-event.json': DEAL_EVENT_DOCUMENT } : undefined,
       leadIntake:
         web && config.leadIntake.enabled
           ? { settings: config.leadIntake, queue: store.queue }

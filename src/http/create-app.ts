@@ -9,6 +9,7 @@ import { AppError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
 import { sendError, type RequestLogger } from './send-error';
 import { prepareSnippet } from './serve-snippet';
+import { prepareSchemas, type SchemaDocuments } from './serve-schemas';
 import { createWebhookHandler, WEBHOOK_PREFIX, type WebhookDeps } from './webhook-handler';
 import {
   createLeadIntakeHandler,
@@ -30,6 +31,8 @@ export interface AppDeps {
   leadIntake?: Pick<LeadIntakeDeps, 'settings' | 'queue'>;
   /** The built form snippet (dist/browser/snippet.min.js), served at GET /snippet.js. */
   snippet?: Buffer;
+  /** JSON Schema documents served at `GET /schemas/<name>` (the signed intake's deal-event.json). */
+  schemas?: SchemaDocuments;
   now?: () => number;
 }
 
@@ -43,6 +46,15 @@ export function createApp(deps: AppDeps): RequestListener {
     // Compressed here, once, not per request (serve-snippet.ts); express routes HEAD here too.
     const snippet = prepareSnippet(deps.snippet);
     app.get('/snippet.js', (req, res) => snippet.serve(req, res));
+  }
+
+  if (deps.schemas) {
+    const schemas = prepareSchemas(deps.schemas);
+    app.get('/schemas/:name', (req, res, next) => {
+      const name = String(req.params.name);
+      if (schemas.has(name)) schemas.serve(name, req, res);
+      else next();
+    });
   }
 
   app.get('/healthz', (_req, res, next) => {

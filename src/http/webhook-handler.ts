@@ -38,8 +38,10 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-/** `/webhooks/amocrm/<secret>/more?x` → `{ source: 'amocrm', secret, subpath: 'more' }`. */
-function splitPath(url: string): { source: string; secret: string; subpath: string } | null {
+/** `/webhooks/amocrm/<secret>/more?x` → `{ source: 'amocrm', secret, subpath: 'more', query: 'x' }`. */
+function splitPath(
+  url: string,
+): { source: string; secret: string; subpath: string; query: string } | null {
   const end = url.indexOf('?');
   const path = url.slice(WEBHOOK_PREFIX.length, end === -1 ? undefined : end);
   const [source, rawSecret, ...rest] = path.split('/');
@@ -50,7 +52,7 @@ function splitPath(url: string): { source: string; secret: string; subpath: stri
   } catch {
     secret = rawSecret;
   }
-  return { source, secret, subpath: rest.join('/') };
+  return { source, secret, subpath: rest.join('/'), query: end === -1 ? '' : url.slice(end + 1) };
 }
 
 export function createWebhookHandler(deps: WebhookDeps) {
@@ -106,6 +108,7 @@ export function createWebhookHandler(deps: WebhookDeps) {
             text,
             headers: req.headers,
             subpath: parts.subpath,
+            query: parts.query,
             receivedAt,
           }).events;
         } catch (e) {

@@ -25,6 +25,11 @@ export interface IntakeRequest {
   headers: IncomingHttpHeaders;
   /** What follows the secret in the path (`retailcrm` for `/webhooks/generic/<secret>/retailcrm`). */
   subpath: string;
+  /**
+   * The URL's query string without the `?` (`''` when none): some senders put their parameters
+   * there even on a POST (a call tracker's "GET or POST with the selected parameters").
+   */
+  query: string;
   /** Unix ms when closeloop received it. */
   receivedAt: number;
 }

@@ -23,7 +23,7 @@ export interface GenericMapping {
   signed: boolean;
   /** Target field → dot path in the sender's body (`order.customFields.ga_client_id`). */
   fields: Readonly<Partial<Record<MappingTarget, string>>>;
-  /** Target field → a fixed value. */
+  /** Target field → a fixed value; for a target in `fields` too, the value when its path finds none. */
   fixed: Readonly<Partial<Record<MappingTarget, string>>>;
   /** The sender's stage value → what it means. */
   outcomes: Readonly<Record<string, DealOutcome>>;
@@ -148,6 +148,11 @@ function check(raw: unknown, add: ProblemSink): void {
     );
   }
   if (!isRecord(raw.mappings)) return;
+  const listed = Array.isArray(raw.accounts)
+    ? raw.accounts.filter((a): a is string => typeof a === 'string').map((a) => a.trim())
+    : typeof raw.accounts === 'string' && filled(raw.accounts.trim())
+      ? [raw.accounts.trim()]
+      : null;
   for (const [name, mapping] of Object.entries(raw.mappings)) {
     if (!isRecord(mapping)) continue;
     const fields = isRecord(mapping.fields) ? mapping.fields : {};
@@ -157,6 +162,14 @@ function check(raw: unknown, add: ProblemSink): void {
         ['mappings', name, 'fields'],
         'the mapping does not say where the deal id is; every event needs one (it keeps a deal from being sent twice)',
         'add deal_id: with the path of the sender’s order, call or deal id, e.g. deal_id: order.id',
+      );
+    }
+    const account = typeof fixed.account === 'string' ? fixed.account.trim() : null;
+    if (listed !== null && account !== null && account !== '' && !listed.includes(account)) {
+      add(
+        ['mappings', name, 'fixed', 'account'],
+        `the mapping's account "${account}" is not one of generic.accounts (${listed.join(', ')}), so every event it maps would be refused`,
+        `add ${account} to accounts:, or write one of them here`,
       );
     }
     if (!filled(fields.account) && !filled(fixed.account)) {

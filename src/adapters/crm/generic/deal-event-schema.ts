@@ -14,10 +14,16 @@ const text = (maxLength: number, description: string) => ({
   maxLength,
   description,
 });
+/**
+ * An id as text or a whole number. A number beyond 2^53 would reach us already rounded by the
+ * sender's JSON writer or by ours (another deal's id), so it must come as text.
+ */
 const id = (description: string) => ({
   type: ['string', 'integer'],
   minLength: 1,
   maxLength: 128,
+  minimum: -Number.MAX_SAFE_INTEGER,
+  maximum: Number.MAX_SAFE_INTEGER,
   description,
 });
 
@@ -97,16 +103,19 @@ export const DEAL_EVENT_SCHEMA = {
   },
 } as const;
 
-/** The document served: one event or a list. */
+const { $schema, $id, ...event } = DEAL_EVENT_SCHEMA;
+
+/**
+ * The document served: one event or a list of 1 to 1,000, each event the schema above (a
+ * definition, so the two cannot drift apart). The list's length is checked in code as well, with
+ * the same constant, so a 1,001st event is a 413 there and an error here.
+ */
 export const DEAL_EVENT_DOCUMENT = {
-  ...DEAL_EVENT_SCHEMA,
-  type: undefined,
-  required: undefined,
-  additionalProperties: undefined,
-  properties: undefined,
-  definitions: {
-    event: { ...DEAL_EVENT_SCHEMA, $schema: undefined, $id: undefined },
-  },
+  $schema,
+  $id,
+  title: 'Deal events for closeloop’s signed intake: one event, or a list of up to 1,000',
+  description: event.description,
+  definitions: { event },
   oneOf: [
     { $ref: '#/definitions/event' },
     {
@@ -116,4 +125,4 @@ export const DEAL_EVENT_DOCUMENT = {
       items: { $ref: '#/definitions/event' },
     },
   ],
-};
+} as const;

@@ -5,10 +5,10 @@
  *   is deal-event-schema.ts), signed with `X-Closeloop-Signature: sha256=<hex>`, the HMAC-SHA256 of
  *   the raw body under the account's intake secret (CLOSELOOP_INTAKE_SECRET). A missing or wrong
  *   signature is a 401 and nothing is stored; an invalid event is a 400 listing every problem.
- * - `POST /webhooks/generic/<secret>/<mapping>`: a sender's own body (JSON or form-encoded),
- *   translated by the mapping of that name (apply-mapping.ts). Signed too, unless the mapping says
- *   `signed: false` for a sender that cannot sign (RetailCRM triggers, call trackers): then the
- *   URL's secret is the only check, as it is for amoCRM's webhooks.
+ * - `POST /webhooks/generic/<secret>/<mapping>`: a sender's own body (JSON, or form fields from
+ *   the body and the URL's query), translated by the mapping of that name (apply-mapping.ts).
+ *   Signed too, unless the mapping says `signed: false` for a sender that cannot sign (RetailCRM
+ *   triggers, call trackers): then the URL's secret is the only check, as for amoCRM's webhooks.
  *
  * The signature is checked over the bytes as they came, before anything is parsed; a UTF-8 byte
  * order mark (which 1C may write) is dropped after that. Hex digits in either case are taken.
@@ -56,15 +56,31 @@ function checkSignature(secret: string | null, request: IntakeRequest): void {
   }
 }
 
-/** The body as JSON (without a byte order mark), or a form as a flat object. */
-function readBody(request: IntakeRequest, form: boolean): unknown {
-  const text = request.text.replace(/^\uFEFF/, '');
-  if (form) return Object.fromEntries(new URLSearchParams(text));
+/** The body as text, without a UTF-8 byte order mark (JSON.parse refuses one). */
+function textOf(request: IntakeRequest): string {
+  return request.text.replace(/^\uFEFF/, '');
+}
+
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw new PayloadError('WEBHOOK_INVALID', `the body is not JSON: ${(e as Error).message}`);
   }
+}
+
+/**
+ * A mapped sender's body: JSON, or form fields as a flat object (names as they are, `order[id]`
+ * included), with the URL's query parameters under them (a body's field wins over the query's).
+ * An empty body is its query's parameters: a sender that puts everything in the URL.
+ */
+function readMappedBody(request: IntakeRequest, form: boolean): unknown {
+  const text = textOf(request);
+  if (!form && text.trim() !== '') return parseJson(text);
+  const fields: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of new URLSearchParams(request.query)) fields[k] = v;
+  for (const [k, v] of new URLSearchParams(text)) fields[k] = v;
+  return fields;
 }
 
 function refuse(problems: EventProblem[]): never {
@@ -75,6 +91,33 @@ function refuse(problems: EventProblem[]): never {
     `${problems.length} problem${problems.length === 1 ? '' : 's'} in the events, nothing was stored: ${shown.join('; ')}${more}`,
     { details: { problems: problems.slice(0, 1000) } },
   );
+}
+
+/** A body's events: one (not a list) or a list of 1 to 1,000; a 400 or 413 otherwise. */
+function itemsOf(body: unknown): { items: unknown[]; list: boolean } {
+  if (!Array.isArray(body)) return { items: [body], list: false };
+  if (body.length === 0 || body.length > MAX_EVENTS_PER_REQUEST) {
+    throw new PayloadError(
+      'WEBHOOK_INVALID',
+      `a list of events must hold 1 to ${MAX_EVENTS_PER_REQUEST} events, not ${body.length}; send more in several requests`,
+      { httpStatus: body.length === 0 ? 400 : 413 },
+    );
+  }
+  return { items: body, list: true };
+}
+
+/**
+ * A mapped event's problem, with where its value came from: `amount: must be string or number
+ * (mapped from order.totalSumm)`, `deal_id: is required (mapped from order.id, absent in the body)`.
+ */
+function withSource(problem: EventProblem, prefix: string, mapping: GenericMapping): EventProblem {
+  const target = problem.path.slice(prefix.length).replace(/^\./, '');
+  const from = Object.hasOwn(mapping.fields, target)
+    ? mapping.fields[target as keyof GenericMapping['fields']]
+    : undefined;
+  if (from === undefined) return problem;
+  const absent = problem.message === 'is required' ? ', absent in the body' : '';
+  return { path: problem.path, message: `${problem.message} (mapped from ${from}${absent})` };
 }
 
 export class GenericWebhookIntake implements WebhookIntake {
@@ -94,7 +137,7 @@ export class GenericWebhookIntake implements WebhookIntake {
       if (form) {
         throw new PayloadError('WEBHOOK_INVALID', 'signed deal events are JSON, not a form');
       }
-      return { events: this.readEvents(readBody(request, false)), ignored: [] };
+      return { events: this.readEvents(itemsOf(parseJson(textOf(request))), null), ignored: [] };
     }
     const mapping: GenericMapping | undefined = Object.hasOwn(
       this.settings.mappings,
@@ -110,37 +153,31 @@ export class GenericWebhookIntake implements WebhookIntake {
       );
     }
     if (mapping.signed) checkSignature(this.settings.secret, request);
-    const body = readBody(request, form);
-    const items = Array.isArray(body) ? body : [body];
-    return {
-      events: this.readEvents(
-        items.map((item) => applyMapping(item, mapping)),
-        true,
-      ),
-      ignored: [],
-    };
+    const body = itemsOf(readMappedBody(request, form));
+    return { events: this.readEvents(body, mapping), ignored: [] };
   }
 
-  private readEvents(body: unknown, mapped = false): DealEvent[] {
-    const list = Array.isArray(body) ? body : null;
-    const items = list ?? [body];
-    if (list !== null && (list.length === 0 || list.length > MAX_EVENTS_PER_REQUEST)) {
-      throw new PayloadError(
-        'WEBHOOK_INVALID',
-        `a list of events must hold 1 to ${MAX_EVENTS_PER_REQUEST} events, not ${list.length}; send more in several requests`,
-        { httpStatus: list.length === 0 ? 400 : 413 },
-      );
-    }
+  /**
+   * Every event checked, all or nothing: one bad event refuses the request, with every problem of
+   * every event listed, so a sender never has to work out which half of a list was stored.
+   */
+  private readEvents(
+    body: { items: unknown[]; list: boolean },
+    mapping: GenericMapping | null,
+  ): DealEvent[] {
     const events: DealEvent[] = [];
     const problems: EventProblem[] = [];
-    items.forEach((item, i) => {
-      const read = readDealEvent(
-        item,
-        list === null && !mapped ? '' : `[${i}]`,
-        this.settings.accounts,
-      );
+    body.items.forEach((item, i) => {
+      const prefix = body.list ? `[${i}]` : '';
+      const input = mapping === null ? item : applyMapping(item, mapping);
+      const read = readDealEvent(input, prefix, this.settings.accounts);
       if ('event' in read) events.push(read.event);
-      else problems.push(...read.problems);
+      else
+        problems.push(
+          ...(mapping === null
+            ? read.problems
+            : read.problems.map((p) => withSource(p, prefix, mapping))),
+        );
     });
     if (problems.length > 0) refuse(problems);
     return events;

@@ -3,7 +3,7 @@
  * use, an amount that reads, a time that parses, an account this URL takes), into the deal model.
  * Pure. Every problem is located (`[3].amount`), so a sender can fix a whole batch at once.
  */
-import Ajv from 'ajv';
+import Ajv, { type ErrorObject } from 'ajv';
 import { readAmount } from '../../../core/amount';
 import { isCurrencyCode } from '../../../core/currency';
 import type { CustomField, DealEvent, Identities } from '../../../core/deal';
@@ -19,7 +19,9 @@ export interface EventProblem {
   message: string;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+// Strict: a keyword ajv does not know (a typo in the schema) stops the start instead of checking
+// nothing. Union types (`["string", "integer"]`) are the schema's own choice.
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 const validate = ajv.compile<GenericDealEventWire>(DEAL_EVENT_SCHEMA);
 
 /** `/identities/ga_client_id` → `.identities.ga_client_id`. */
@@ -45,6 +47,62 @@ function readTime(value: string | number): number | null {
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
 
+/** What a value that breaks a field's pattern should look like, in words. */
+const PATTERN_MESSAGES: Readonly<Record<string, string>> = {
+  account:
+    'must be a name of letters, digits, ".", "_" and "-" (at most 64, starting with a letter or digit)',
+  currency: 'must be an ISO 4217 code in capitals (RUB, USD, EUR)',
+};
+
+/**
+ * One ajv error, located at the field it is about: a missing or unknown field's own path
+ * (`[2].deal_id: is required`, `[0].price: is not a field of a deal event`), not its parent's.
+ */
+function describeError(e: ErrorObject, prefix: string): EventProblem {
+  const where = jsonPath(e.instancePath);
+  const params = e.params as {
+    missingProperty?: string;
+    additionalProperty?: string;
+    allowedValues?: unknown[];
+    type?: string | string[];
+  };
+  switch (e.keyword) {
+    case 'required':
+      return {
+        path: at(prefix, `${where}.${String(params.missingProperty)}`),
+        message: 'is required',
+      };
+    case 'additionalProperties':
+      return {
+        path: at(prefix, `${where}.${String(params.additionalProperty)}`),
+        message: `is not a field of ${where === '' ? 'a deal event' : where.slice(1)} (the schema: GET /schemas/deal-event.json)`,
+      };
+    case 'enum':
+      return {
+        path: at(prefix, where),
+        message: `must be one of ${(params.allowedValues ?? []).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
+    case 'type': {
+      const types = Array.isArray(params.type) ? params.type : String(params.type).split(',');
+      return { path: at(prefix, where), message: `must be ${types.join(' or ')}` };
+    }
+    case 'maximum':
+    case 'minimum':
+      // Only ids have bounds: past 2^53 a JSON number is rounded (another deal's id).
+      return {
+        path: at(prefix, where),
+        message: 'is too large a number to be exact; send an id this large as text ("…")',
+      };
+    case 'pattern':
+      return {
+        path: at(prefix, where),
+        message: PATTERN_MESSAGES[where.slice(where.lastIndexOf('.') + 1)] ?? `${e.message}`,
+      };
+    default:
+      return { path: at(prefix, where), message: e.message ?? 'is invalid' };
+  }
+}
+
 const str = (v: string | number | null | undefined): string | null =>
   v === null || v === undefined || v === '' ? null : String(v);
 
@@ -57,53 +115,49 @@ export function readDealEvent(
   prefix: string,
   accounts: readonly string[] | null,
 ): { event: DealEvent } | { problems: EventProblem[] } {
-  if (!validate(input)) {
-    const problems = (validate.errors ?? []).map((e) => {
-      const extra =
-        e.keyword === 'additionalProperties'
-          ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})`
-          : e.keyword === 'enum'
-            ? ` (${((e.params as { allowedValues?: unknown[] }).allowedValues ?? []).map(String).join(', ')})`
-            : '';
-      return {
-        path: at(prefix, jsonPath(e.instancePath)),
-        message: `${e.message ?? 'is invalid'}${extra}`,
-      };
-    });
-    return { problems };
-  }
-  const wire = input;
-  const problems: EventProblem[] = [];
-  if (accounts !== null && !accounts.includes(wire.account)) {
-    problems.push({
-      path: at(prefix, '.account'),
-      message: `"${wire.account}" is not an account this URL takes (${accounts.join(', ')})`,
-    });
+  const valid = validate(input);
+  const problems = valid ? [] : (validate.errors ?? []).map((e) => describeError(e, prefix));
+  if (!valid && problems.length === 0)
+    problems.push({ path: at(prefix, ''), message: 'is invalid' });
+  // The meaning of every value the schema took, even when another one broke it: a sender fixes
+  // a whole event (a whole list) from one answer.
+  const broken = new Set(problems.map((p) => p.path));
+  const value = (key: string): unknown =>
+    typeof input === 'object' && input !== null && !broken.has(at(prefix, `.${key}`))
+      ? (input as Record<string, unknown>)[key]
+      : undefined;
+  const problem = (key: string, message: string): void => {
+    problems.push({ path: at(prefix, `.${key}`), message });
+  };
+
+  const account = value('account');
+  if (accounts !== null && typeof account === 'string' && !accounts.includes(account)) {
+    problem('account', `"${account}" is not an account this URL takes (${accounts.join(', ')})`);
   }
   let amount: string | null = null;
-  if (wire.amount !== null && wire.amount !== undefined) {
-    const read = readAmount(wire.amount);
-    if ('unreadable' in read)
-      problems.push({ path: at(prefix, '.amount'), message: read.unreadable });
+  const rawAmount = value('amount');
+  if (typeof rawAmount === 'string' || typeof rawAmount === 'number') {
+    const read = readAmount(rawAmount);
+    if ('unreadable' in read) problem('amount', read.unreadable);
     else amount = read.amount;
   }
-  if (wire.currency && !isCurrencyCode(wire.currency)) {
-    problems.push({
-      path: at(prefix, '.currency'),
-      message: `${wire.currency} is not a currency code in use (ISO 4217)`,
-    });
+  const currency = value('currency');
+  if (typeof currency === 'string' && !isCurrencyCode(currency)) {
+    problem('currency', `${currency} is not a currency code in use (ISO 4217)`);
   }
   let occurredAt: number | null = null;
-  if (wire.occurred_at !== null && wire.occurred_at !== undefined) {
-    occurredAt = readTime(wire.occurred_at);
+  const rawTime = value('occurred_at');
+  if (typeof rawTime === 'string' || typeof rawTime === 'number') {
+    occurredAt = readTime(rawTime);
     if (occurredAt === null) {
-      problems.push({
-        path: at(prefix, '.occurred_at'),
-        message: 'must be ISO 8601 with a time zone (2026-12-01T10:00:00Z) or Unix seconds',
-      });
+      problem(
+        'occurred_at',
+        'must be ISO 8601 with a time zone (2026-12-01T10:00:00Z) or Unix seconds',
+      );
     }
   }
-  if (problems.length > 0) return { problems };
+  if (!valid || problems.length > 0) return { problems };
+  const wire = input;
 
   const ids = wire.identities ?? {};
   const identities: Identities = {
