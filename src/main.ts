@@ -72,6 +72,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         });
       },
       list: (filter) => store.deliveryLog.list(filter),
+      counts: () => store.deliveryLog.counts(),
     };
     const accounts = await buildAccounts(
       {

@@ -43,6 +43,7 @@ import {
 } from '../helpers/amocrm-stand-in';
 import { defaultAccount, DEFAULT_RULES, testConfig } from '../helpers/builders';
 import { captureLogger } from '../helpers/capture-logger';
+import { memoryDeliveryLog } from '../helpers/memory-delivery-log';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { waitFor } from '../helpers/wait-for';
 
@@ -664,7 +665,8 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
     it('reports a store failure after the creation instead of retrying (no second lead)', async () => {
       await postForm();
       const [job] = await storedJobs(1);
-      const records: unknown[] = [];
+      const deliveries = memoryDeliveryLog();
+      const records = deliveries.rows;
       const create = createCreateLeadHandler({
         writers: new Map([
           [
@@ -676,13 +678,7 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
           ],
         ]),
         queue: { ...store.queue, add: () => Promise.reject(new Error('disk I/O error')) } as never,
-        deliveryLog: {
-          record: (r) => {
-            records.push(r);
-            return Promise.resolve();
-          },
-          list: () => Promise.resolve([]),
-        },
+        deliveryLog: deliveries,
         retryPolicy: RETRY,
         logger: log.logger,
         now: Date.now,
