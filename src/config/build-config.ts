@@ -141,6 +141,7 @@ export function buildConfig(
       concurrency: delivery.concurrency,
     },
     deliveryLogMaxRows: raw.delivery_log.max_rows,
+    deliveryLogMaxAgeMs: raw.delivery_log.max_age_days * 86_400_000,
     rules,
     leadIntake: buildLeadIntake(raw.lead_intake),
     accounts: raw.accounts.map((account, i): AccountConfig => ({

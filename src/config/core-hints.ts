@@ -79,6 +79,10 @@ export const CORE_HINTS: Readonly<Record<string, ConfigHint>> = {
     expect: 'a whole number from 1000 to 10000000',
     fix: constant('write e.g. max_rows: 100000, or remove the line to use the default'),
   },
+  'delivery_log.max_age_days': {
+    expect: 'a whole number of days from 1 to 3650',
+    fix: constant('write e.g. max_age_days: 90, or remove the line to use the default'),
+  },
   lead_intake: sectionHint('lead_intake'),
   'lead_intake.enabled': {
     expect: 'true or false',

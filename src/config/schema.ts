@@ -191,6 +191,7 @@ export const deliveryKeys = {
 };
 export const deliveryLogKeys = {
   max_rows: wholeNumber(1000, 10_000_000, 100_000),
+  max_age_days: wholeNumber(1, 3650, 90),
 };
 /**
  * A pipeline or stage id of the CRM that gets the leads: a whole number, as amoCRM (the one CRM
@@ -303,7 +304,7 @@ export interface RawConfig extends RawSections {
     retry_max_delay_minutes: number;
     concurrency: number;
   };
-  delivery_log: { max_rows: number };
+  delivery_log: { max_rows: number; max_age_days: number };
   rules: RawRule[];
   lead_intake: {
     enabled: boolean;

@@ -43,6 +43,8 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
       jobId: job.id,
       destination: p.destination,
       attempts: job.attempts + 1,
+      // Every attempt of this job updates one row (retrying → sent), so retries are one row.
+      key: job.id,
     };
     const destination = deps.destinations.get(p.destination);
     if (destination === undefined) {
@@ -78,6 +80,7 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
     if (others.length > 0) {
       await deps.deliveryLog.record({
         ...base,
+        key: `${job.id}:duplicate`,
         outcome: 'duplicate',
         code: 'DELIVERY_DUPLICATE',
         reason: others

@@ -60,6 +60,8 @@ function rowBase(account: string, event: DealEvent, job: Job<unknown>, at: numbe
     jobId: job.id,
     payload: null,
     attempts: job.attempts + 1,
+    // One row per job and subject: a retried job updates its rows instead of adding more.
+    key: job.id,
   };
 }
 
@@ -128,6 +130,7 @@ function createProcessOnce(deps: InboundDeps) {
     for (const s of mapped.skipped) {
       await deps.deliveryLog.record({
         ...base,
+        key: `${job.id}:skip:${s.eventName}`,
         destination: null,
         outcome: 'skipped',
         code: s.code,
@@ -139,6 +142,7 @@ function createProcessOnce(deps: InboundDeps) {
       if (mapped.matchedRules.length === 0) {
         await deps.deliveryLog.record({
           ...base,
+          key: `${job.id}:no-rule`,
           destination: null,
           outcome: 'skipped',
           code: null,
@@ -159,6 +163,7 @@ function createProcessOnce(deps: InboundDeps) {
         const { code, reason } = chosen.skip;
         await deps.deliveryLog.record({
           ...base,
+          key: `${job.id}:skip:${destination.id}`,
           destination: destination.id,
           outcome: 'skipped',
           code,

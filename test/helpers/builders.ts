@@ -171,6 +171,7 @@ export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopC
       concurrency: 4,
     },
     deliveryLogMaxRows: 10_000,
+    deliveryLogMaxAgeMs: 90 * 86_400_000,
     leadIntake: LEAD_INTAKE_DISABLED,
     rules: DEFAULT_RULES,
     ...overrides,
