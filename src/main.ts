@@ -280,6 +280,7 @@ function startWorker(
       destinations: new Map(accounts.flatMap((a) => a.destinations.map((d) => [d.id, d]))),
       upgrades: AMOCRM_LEGACY_PAYLOADS,
       ledger: store.ledger,
+      resendUncertain: new Set(config.delivery.resendUncertain),
     }),
     { concurrency: config.delivery.concurrency },
   );

@@ -74,6 +74,16 @@ export const CORE_HINTS: Readonly<Record<string, ConfigHint>> = {
     expect: 'a whole number from 1 to 256',
     fix: constant('write e.g. concurrency: 8, or remove the line to use the default'),
   },
+  'delivery.resend_uncertain': {
+    expect: 'a list of event names, e.g. [purchase, refund], or [] to hold every uncertain send',
+    fix: constant(
+      'write e.g. resend_uncertain: [purchase, refund], or remove the line to use the default',
+    ),
+  },
+  'delivery.resend_uncertain[]': {
+    expect: 'an event name, as in the rules: letters, digits and _, starting with a letter',
+    fix: constant('write the event as the rules send it, e.g. purchase'),
+  },
   delivery_log: sectionHint('delivery_log'),
   'delivery_log.max_rows': {
     expect: 'a whole number from 1000 to 10000000',

@@ -188,6 +188,11 @@ export const deliveryKeys = {
   retry_base_seconds: wholeNumber(1, 3600, 5),
   retry_max_delay_minutes: wholeNumber(1, 1440, 60),
   concurrency: wholeNumber(1, 256, 8),
+  resend_uncertain: Joi.array()
+    .items(Joi.string().pattern(/^[A-Za-z][A-Za-z0-9_]{0,39}$/))
+    .unique()
+    .empty(null)
+    .default(['purchase', 'refund']),
 };
 export const deliveryLogKeys = {
   max_rows: wholeNumber(1000, 10_000_000, 100_000),
@@ -303,6 +308,7 @@ export interface RawConfig extends RawSections {
     retry_base_seconds: number;
     retry_max_delay_minutes: number;
     concurrency: number;
+    resend_uncertain: string[];
   };
   delivery_log: { max_rows: number; max_age_days: number };
   rules: RawRule[];

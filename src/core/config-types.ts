@@ -112,6 +112,11 @@ export interface DeliverySettings {
   /** Longest single retry delay. */
   retryMaxDelayMs: number;
   concurrency: number;
+  /**
+   * Events an interrupted send (crash, timeout after the request was written) sends again, when
+   * the destination counts them once; every other event is held as uncertain for a person.
+   */
+  resendUncertain: readonly string[];
 }
 
 /** Where a setting with a documented environment variable came from (src/config/env-bindings.ts). */

@@ -12,7 +12,9 @@
  *   sent: it throws `DeliveryError` (GA4: `GA4_PAYLOAD_INVALID`, the exact reasons in `details`).
  * - A refusal for good (a 4xx other than 429) throws `DeliveryError`; the caller records it and does
  *   not retry. Transient failures (network, timeout, 429, 5xx) throw `RetryableError`, with
- *   `retryAfterMs` when the destination said how long to wait; the caller schedules the retry.
+ *   `retryAfterMs` when the destination said how long to wait; the caller schedules the retry. When
+ *   the request was written whole and no answer came, `maybeDelivered` is set: the destination may
+ *   have counted it, and the caller resends only what `deduplicates` says is safe.
  * - In dry-run mode nothing goes on the wire: payloads are validated and returned with outcome
  *   `dry_run`.
  * - Every outbound call has a timeout. Secrets (GA4's `api_secret` is in the URL query) never
@@ -63,12 +65,19 @@ export interface DeliveryResult {
 export interface Destination {
   /** The kind (`ga4`), as the delivery log and the metrics show it. */
   readonly name: string;
+  /** As people call it, for messages (`GA4`). */
+  readonly label: string;
   /** Unique in the process; the ledger keys' first part (see the contract). */
   readonly id: string;
   readonly dryRun: boolean;
   /** Why the destination runs dry (`GA4_MEASUREMENT_ID is not set`); null when it sends. */
   readonly dryRunReason: string | null;
   identify(identities: Identities, context: { fieldsKnown: boolean }): IdentifyResult;
+  /**
+   * Whether the destination counts this event once even when it arrives twice (GA4: an event
+   * with a `transaction_id`). Decides which events an interrupted send may resend.
+   */
+  deduplicates(event: ConversionEvent): boolean;
   /** `nowMs` decides backdating (GA4 backdates at most 72 hours). */
   deliver(request: DeliveryRequest, nowMs: number): Promise<DeliveryResult>;
 }

@@ -169,6 +169,7 @@ export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopC
       retryBaseMs: 50,
       retryMaxDelayMs: 200,
       concurrency: 4,
+      resendUncertain: ['purchase', 'refund'],
     },
     deliveryLogMaxRows: 10_000,
     deliveryLogMaxAgeMs: 90 * 86_400_000,

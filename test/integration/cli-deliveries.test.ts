@@ -51,7 +51,7 @@ describe('CLI: closeloop deliveries over a real store', function () {
             at: now - 3 * DAY + attempt * 60_000,
             key: 'deliver:4711',
             outcome: 'retrying',
-            code: 'DELIVERY_FAILED',
+            code: 'GA4_UNAVAILABLE',
             reason: 'GA4 answered 503',
             attempts: attempt,
           }),
@@ -69,7 +69,7 @@ describe('CLI: closeloop deliveries over a real store', function () {
           account: 'shop',
           destination: 'shop/ga4',
           outcome: 'skipped',
-          code: 'NO_CLIENT_ID',
+          code: 'LEAD_NO_CLIENT_ID',
           reason: 'the deal has no GA client id',
         }),
       );

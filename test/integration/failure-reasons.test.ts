@@ -75,12 +75,16 @@ describe('failure reasons read as one sentence', () => {
     const ledger: Ledger = {
       claim: (keys) => Promise.resolve(new Map(keys.map((k) => [k, 'claimed' as const]))),
       markSent: () => Promise.resolve(),
+      markNotSent: () => Promise.resolve(),
       release: () => Promise.resolve(),
+      hold: () => Promise.resolve(),
+      settleUncertain: () => Promise.resolve(0),
     };
     const handler = createDeliveryHandler({
       destinations: new Map([['ga4', new Ga4Destination(testConfig().ga4, { postImpl: post })]]),
       upgrades: CURRENT_PAYLOADS,
       ledger,
+      resendUncertain: new Set(['purchase']),
       deliveryLog: log,
       retryPolicy: POLICY,
       logger: silent,

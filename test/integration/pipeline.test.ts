@@ -147,6 +147,39 @@ function describePipeline(storeName: string, redisUrl: string | null): void {
       assert.ok(rows[0]!.firstAt < rows[0]!.at, 'the row keeps when the delivery began');
     });
 
+    it('treats a GA4 timeout after the request was sent as uncertain: the purchase resent, the lead event held', async () => {
+      // GA4 takes the request in and answers after closeloop stopped waiting: it may have counted.
+      ga4.hangNext(1, 1500);
+      await start((c) => ({ ...c, ga4: { ...c.ga4, timeoutMs: 300 } }));
+      assert.equal((await post(webhookBody('status', [{ id: 502 }]))).status, 200);
+      await waitFor(() => ga4.collected().length >= 2, {
+        timeoutMs: 8000,
+        message: 'the resend after the timeout',
+      });
+      await settled();
+      await new Promise((r) => setTimeout(r, 300)); // anything extra would arrive now
+      const names = ga4
+        .collected()
+        .map((r) => (r.json as { events: Array<{ name: string }> }).events.map((e) => e.name));
+      // GA4 counted the first request; the second carries the purchase alone, with the same
+      // transaction_id, which GA4 counts once. The lead event is not sent twice.
+      assert.deepEqual(names, [['close_convert_lead', 'purchase'], ['purchase']]);
+      const rows = await service!.store.deliveryLog.list({ dealId: '502' });
+      const uncertain = rows.find((r) => r.outcome === 'uncertain');
+      assert.deepEqual(uncertain?.events, ['close_convert_lead']);
+      assert.equal(uncertain?.code, 'DELIVERY_UNCERTAIN');
+      assert.match(uncertain?.reason ?? '', /closeloop replay [0-9a-f-]+:ga4$/);
+      const sent = rows.find((r) => r.outcome === 'sent');
+      assert.match(
+        sent?.reason ?? '',
+        /^resent after an interrupted attempt: purchase \(GA4 counts it once\)$/,
+      );
+      assert.equal(sent?.attempts, 2);
+      const failed = await service!.store.queue.listFailed('deliver', 10);
+      assert.equal(failed.length, 1, 'the held delivery waits for closeloop replay');
+      assert.match(failed[0]!.error ?? '', /^DELIVERY_UNCERTAIN: close_convert_lead: /);
+    });
+
     it('never sends a conversion twice when amoCRM repeats the webhook', async () => {
       await start();
       const body = webhookBody('status', [{ id: 777 }]);

@@ -29,6 +29,7 @@ import { DeliveryError } from '../../../core/errors';
 import { asClause } from '../../../core/error-message';
 import { validateGa4Payload, type Ga4Problem } from './validate-ga4-payload';
 import type {
+  ConversionEvent,
   DeliveryRequest,
   DeliveryResult,
   Destination,
@@ -58,6 +59,7 @@ export interface Ga4DestinationOptions {
 
 export class Ga4Destination implements Destination {
   readonly name = 'ga4';
+  readonly label = 'GA4';
   readonly id: string;
   readonly dryRun: boolean;
   readonly dryRunReason: string | null;
@@ -84,6 +86,15 @@ export class Ga4Destination implements Destination {
    * it, and the session ID when there is one (research ga4-mp.md A2, A4): a deal without a usable
    * client ID cannot reach GA4, and is recorded as skipped with why.
    */
+  /**
+   * GA4 deduplicates purchases (and refunds) by `transaction_id` (research ga4-mp.md A5: documented
+   * for web streams; for Measurement Protocol hits UNCONFIRMED); lead events have no dedupe.
+   */
+  deduplicates(event: ConversionEvent): boolean {
+    const id = event.params.transaction_id;
+    return typeof id === 'string' ? id.trim() !== '' : typeof id === 'number';
+  }
+
   identify(identities: Identities, context: { fieldsKnown: boolean }): IdentifyResult {
     const raw = identities.gaClientId;
     const clientId = normalizeGaClientId(raw);
