@@ -57,5 +57,9 @@ export interface Ledger {
   release(keys: readonly string[], owner: string): Promise<void>;
   hold(keys: readonly string[], owner: string, nowMs: number): Promise<void>;
   /** Settles these keys where they are held uncertain; returns how many were. */
-  settleUncertain(keys: readonly string[], arrived: 'sent' | 'unsent', nowMs: number): Promise<number>;
+  settleUncertain(
+    keys: readonly string[],
+    arrived: 'sent' | 'unsent',
+    nowMs: number,
+  ): Promise<number>;
 }

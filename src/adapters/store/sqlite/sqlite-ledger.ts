@@ -85,7 +85,11 @@ export class SqliteLedger implements Ledger {
     });
   }
 
-  settleUncertain(keys: readonly string[], arrived: 'sent' | 'unsent', nowMs: number): Promise<number> {
+  settleUncertain(
+    keys: readonly string[],
+    arrived: 'sent' | 'unsent',
+    nowMs: number,
+  ): Promise<number> {
     return this.group.run(() => {
       let n = 0;
       for (const key of keys) {
