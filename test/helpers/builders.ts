@@ -47,7 +47,7 @@ export function leadEvent(
       id: 30307415,
       statusId: 142,
       pipelineId: 4542166,
-      price: 150000,
+      price: '150000',
       responsibleUserId: 8744098,
       createdAt: 1_699_990_000,
       updatedAt: 1_700_000_000,

@@ -19,7 +19,7 @@ function lead(id: number, statusId: number, updatedAt: number): LeadSnapshot {
     id,
     statusId,
     pipelineId: 1,
-    price: 1000,
+    price: '1000',
     responsibleUserId: null,
     createdAt: 1,
     updatedAt,

@@ -29,7 +29,7 @@ function apiLead(id: number, over: Partial<LeadSnapshot> = {}): LeadSnapshot {
     id,
     statusId: 143,
     pipelineId: 999,
-    price: 90000,
+    price: '90000',
     responsibleUserId: 1,
     createdAt: 1,
     updatedAt: 2,

@@ -30,8 +30,12 @@ export interface LeadSnapshot {
   id: number;
   statusId: number | null;
   pipelineId: number | null;
-  /** Deal amount in the account's currency. `null` when the source did not carry it. */
-  price: number | null;
+  /**
+   * Deal amount in the account's currency, exact decimal text (`"1500.50"`, core/amount.ts).
+   * `null` when the source did not carry it or it could not be read as an amount. (Jobs stored
+   * before issue 12 hold a number here; `toDealSnapshot` reads both.)
+   */
+  price: string | null;
   responsibleUserId: number | null;
   createdAt: number | null;
   updatedAt: number | null;

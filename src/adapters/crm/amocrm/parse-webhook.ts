@@ -6,6 +6,7 @@
  * shaped like an amoCRM webhook and that every lead entry has a usable id, and keeps whatever else
  * is there. It never throws on keys it does not know.
  */
+import { amountOrNull } from '../../../core/amount';
 import { PayloadError } from '../../../core/errors';
 import {
   LEAD_ACTIONS,
@@ -157,7 +158,7 @@ function readLeadEntry(
     statusId: toInteger(lead('status_id')),
     pipelineId: toInteger(lead('pipeline_id')),
     // Often absent (§1.6 ex. 4): null means "not said", which the rules must not read as a zero deal.
-    price: toDecimal(lead('price')),
+    price: readPrice(lead('price')),
     responsibleUserId: toInteger(lead('responsible_user_id')),
     createdAt,
     updatedAt,
@@ -287,7 +288,6 @@ function unescapedOrNull(s: string | undefined): string | null {
 }
 
 const UNSIGNED_INTEGER = /^\d+$/;
-const DECIMAL = /^-?\d+(?:\.\d+)?$/;
 
 /** Ids and Unix times. Missing, empty or not a plain integer → null: never 0, never NaN. */
 function toInteger(raw: string | undefined): number | null {
@@ -298,13 +298,13 @@ function toInteger(raw: string | undefined): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-/** Prices: `"22500"`, `"1500.50"` → 1500.5. Missing, empty or anything else → null. */
-function toDecimal(raw: string | undefined): number | null {
-  if (raw === undefined) return null;
-  const s = raw.trim();
-  if (!DECIMAL.test(s)) return null;
-  const n = Number(s);
-  return Number.isFinite(n) ? n : null;
+/**
+ * Prices, as exact decimal text: `"22500"`, `"1500.50"`, and as people write them (`"1 500"`,
+ * `"1500,50"`, `"22 500"` with a no-break space, `"1500 ₽"`), by the one reader every path uses
+ * (core/amount.ts). Missing, empty or unreadable → null: "not known", never 0.
+ */
+function readPrice(raw: string | undefined): string | null {
+  return raw === undefined ? null : amountOrNull(htmlUnescape(raw));
 }
 
 function notAmo(problem: string, key?: string): PayloadError {
