@@ -80,7 +80,7 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
     });
   }
   const destinations = [
-    new Ga4Destination(account.ga4, { id: destinationId(account.name, 'ga4') }),
+    new Ga4Destination(account.ga4, { id: destinationId(account.name, 'ga4'), logger }),
   ];
   const api = account.amocrm.api;
   const amocrm =

@@ -53,6 +53,8 @@ export interface RecordedRequest {
   url: string;
   payload: unknown;
   status: number | null;
+  /** What the destination changed to make the payload fit its limits (a value cut), if anything. */
+  warnings?: string[];
 }
 
 export interface DeliveryResult {

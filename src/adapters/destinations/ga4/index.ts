@@ -17,10 +17,13 @@
  * 1. build the requests (`build-request.ts`): at most 25 events per request, one `client_id`,
  *    `engagement_time_msec` and the real `session_id` on each event, `timestamp_micros` when GA4
  *    can still backdate;
- * 2. validate every payload (`validate-ga4-payload.ts`), because GA4 answers 2xx to payloads it
+ * 2. cut text parameter values over GA4's length limit (`fit-param-values.ts`: a 118-character
+ *    landing URL must not lose the purchase beside it), each cut a warning recorded with the
+ *    delivery and logged once;
+ * 3. validate every payload (`validate-ga4-payload.ts`), because GA4 answers 2xx to payloads it
  *    drops: one problem anywhere and nothing is sent (`GA4_PAYLOAD_INVALID`, every problem listed);
- * 3. in dry run, return what would have been sent;
- * 4. otherwise send the requests one after another (`ga4-client.ts`).
+ * 4. in dry run, return what would have been sent;
+ * 5. otherwise send the requests one after another (`ga4-client.ts`).
  */
 import type { Identities } from '../../../core/deal';
 import { normalizeGaClientId, parseGaSessionId } from '../../../core/identities';
@@ -36,6 +39,7 @@ import type {
   RecordedRequest,
 } from '../../../ports/destination';
 import { buildGa4Requests, type Ga4HttpRequest } from './build-request';
+import { fitParamValues } from './fit-param-values';
 import { sendGa4Request, type PostImpl } from './ga4-client';
 
 export {
@@ -54,6 +58,13 @@ export interface Ga4DestinationOptions {
   id?: string;
   /** Injected in tests; node:http(s) by default. */
   postImpl?: PostImpl;
+  /** Where a delivery whose values were cut says so (one line per delivery). */
+  logger?: { warn(message: string, meta?: Record<string, unknown>): unknown };
+}
+
+/** A request as built, its over-long values cut, and what was cut. */
+interface FittedRequest extends Ga4HttpRequest {
+  warnings: string[];
 }
 
 export class Ga4Destination implements Destination {
@@ -63,11 +74,13 @@ export class Ga4Destination implements Destination {
   readonly dryRunReason: string | null;
   private readonly settings: Ga4Settings;
   private readonly postImpl: PostImpl | undefined;
+  private readonly logger: Ga4DestinationOptions['logger'];
 
   constructor(settings: Ga4Settings, options: Ga4DestinationOptions = {}) {
     this.settings = settings;
     this.id = options.id ?? 'ga4';
     this.postImpl = options.postImpl;
+    this.logger = options.logger;
     // Without both credentials a request could only be dropped by GA4 (or refused), so it is a
     // dry run whatever the flag says (DESIGN.md: without credentials it runs in dry-run mode).
     this.dryRunReason =
@@ -110,7 +123,15 @@ export class Ga4Destination implements Destination {
   }
 
   async deliver(request: DeliveryRequest, nowMs: number): Promise<DeliveryResult> {
-    const requests = buildGa4Requests(this.settings, request, nowMs);
+    const requests = buildGa4Requests(this.settings, request, nowMs).map(fitRequest);
+    const warnings = requests.flatMap((r) => r.warnings);
+    if (warnings.length > 0) {
+      this.logger?.warn('GA4: parameter values over the length limit were cut', {
+        destination: this.id,
+        dealId: request.dealId,
+        warnings,
+      });
+    }
     assertValidPayloads(requests, nowMs);
 
     if (this.dryRun) {
@@ -167,6 +188,17 @@ function assertValidPayloads(requests: readonly Ga4HttpRequest[], nowMs: number)
   );
 }
 
-function record(req: Ga4HttpRequest, status: number | null): RecordedRequest {
-  return { url: req.redactedUrl, payload: req.payload, status };
+function fitRequest(req: Ga4HttpRequest): FittedRequest {
+  const { payload, warnings } = fitParamValues(req.payload);
+  if (warnings.length === 0) return { ...req, warnings };
+  return { ...req, payload, body: JSON.stringify(payload), warnings };
+}
+
+function record(req: FittedRequest, status: number | null): RecordedRequest {
+  return {
+    url: req.redactedUrl,
+    payload: req.payload,
+    status,
+    ...(req.warnings.length === 0 ? {} : { warnings: req.warnings }),
+  };
 }
