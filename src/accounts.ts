@@ -70,7 +70,11 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
   const { config, store, logger } = options;
   const secret = account.webhookSecret ?? (await options.defaultSecret());
   const routes: WebhookRoute[] = [
-    { account: account.name, secret, intake: new AmocrmWebhookIntake() },
+    {
+      account: account.name,
+      secret,
+      intake: new AmocrmWebhookIntake({ account: account.name, logger }),
+    },
   ];
   if (account.generic !== null) {
     routes.push({
@@ -153,4 +157,31 @@ async function resolveNames(
     throw new ConfigError(resolved.problems);
   }
   return resolved.rules;
+}
+
+/**
+ * Webhook entries read and not used (amoCRM's `unsorted[add]`, `message[add]`, …) since the
+ * process started, as a /metrics gauge (main.ts renders it beside the queue depths).
+ */
+export function ignoredEntriesGauge(accounts: readonly BuiltAccount[]): {
+  name: string;
+  help: string;
+  values: Array<{ labels: Record<string, string>; value: number }>;
+} {
+  return {
+    name: 'closeloop_webhook_entries_ignored',
+    help: 'Webhook entries read and not used (unsorted[add], message[add], ...) since the process started, by source and kind.',
+    values: accounts.flatMap((a) =>
+      a.routes.flatMap((r) =>
+        [...(r.intake.ignoredSoFar?.() ?? [])].map(([what, value]) => ({
+          labels: {
+            ...(a.config.name === 'default' ? {} : { account: a.config.name }),
+            source: r.intake.source,
+            what,
+          },
+          value,
+        })),
+      ),
+    ),
+  };
 }

@@ -33,7 +33,11 @@ export interface ParsedWebhook {
   account: { id: string | null; subdomain: string | null };
   /** One per leads[<action>][<index>] entry, every action and every index, in body order. */
   events: LeadEvent[];
-  /** Entities/actions we understood but do not store (contacts[update], leads[note], message[add], …). */
+  /**
+   * What the body holds that closeloop does not store, by entity and action: other entities
+   * (`contacts[update]`, `unsorted[add]`, `message[add]`), lead actions such as `note`, and
+   * sections it does not know beside one it does. ignored-entries.ts says why for each.
+   */
   ignored: Array<{ entity: string; action: string; count: number }>;
 }
 
@@ -80,7 +84,13 @@ export function parseWebhook(body: string): ParsedWebhook {
   let sections = 0;
   for (const entity of Object.keys(tree)) {
     const section = tree[entity];
-    if (!ENTITY_NAMES.has(entity) || typeof section !== 'object') continue;
+    if (entity === 'account' || typeof section !== 'object') continue;
+    if (!ENTITY_NAMES.has(entity)) {
+      // A section amoCRM may add one day, or noise: not an amoCRM body by itself, but beside a
+      // known section it is listed, so that nothing the body held goes without a trace.
+      for (const action of Object.keys(section)) ignored.push({ entity, action, count: 1 });
+      continue;
+    }
     sections++;
     for (const action of Object.keys(section)) {
       const entries = section[action] as string | FormTree;
