@@ -23,6 +23,7 @@ import { AmocrmLeadWriter } from './adapters/crm/amocrm/amocrm-lead-writer';
 import { AmocrmChangeFeed } from './adapters/crm/amocrm/amocrm-change-feed';
 import { AmocrmCatalog } from './adapters/crm/amocrm/amocrm-catalog';
 import { LeadBatcher } from './adapters/crm/amocrm/lead-batcher';
+import { AmocrmAccount, configuredSubdomain } from './adapters/crm/amocrm/amocrm-account';
 import { GenericWebhookIntake } from './adapters/crm/generic/generic-webhook-intake';
 import { Ga4Destination } from './adapters/destinations/ga4';
 import type { WebhookRoute } from './http/webhook-handler';
@@ -69,11 +70,19 @@ export async function buildAccounts(
 async function buildAccount(options: BuildOptions, account: AccountConfig): Promise<BuiltAccount> {
   const { config, store, logger } = options;
   const secret = account.webhookSecret ?? (await options.defaultSecret());
+  const api = account.amocrm.api;
+  const amocrm =
+    api === null ? null : createAmocrmClient(api, { store, logger, fetchImpl: options.fetchImpl });
+  // The amoCRM account these webhooks, reads and keys belong to (amocrm-account.ts).
+  const amoAccount = new AmocrmAccount(
+    configuredSubdomain(account.amocrm.subdomain, api?.baseUrl ?? null),
+    amocrm,
+  );
   const routes: WebhookRoute[] = [
     {
       account: account.name,
       secret,
-      intake: new AmocrmWebhookIntake({ account: account.name, logger }),
+      intake: new AmocrmWebhookIntake({ account: account.name, logger, expected: amoAccount }),
     },
   ];
   if (account.generic !== null) {
@@ -86,9 +95,6 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
   const destinations = [
     new Ga4Destination(account.ga4, { id: destinationId(account.name, 'ga4'), logger }),
   ];
-  const api = account.amocrm.api;
-  const amocrm =
-    api === null ? null : createAmocrmClient(api, { store, logger, fetchImpl: options.fetchImpl });
   const intake = config.leadIntake;
   const leadWriter =
     amocrm !== null && intake.enabled && intake.account === account.name
@@ -96,7 +102,7 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
       : null;
   const feed =
     amocrm !== null && api !== null && api.reconcile.enabled
-      ? { feed: new AmocrmChangeFeed(amocrm), intervalMs: api.reconcile.intervalMs }
+      ? { feed: new AmocrmChangeFeed(amocrm, amoAccount), intervalMs: api.reconcile.intervalMs }
       : null;
   let runtime: AccountRuntime | null = null;
   if (options.work) {
@@ -106,7 +112,9 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
         'amocrm',
         new AmocrmCrmSource(
           { rules, fields: account.amocrm.fields },
-          amocrm === null || api === null ? null : new LeadBatcher(amocrm, api.batchWindowMs),
+          amocrm === null || api === null
+            ? null
+            : { batcher: new LeadBatcher(amocrm, api.batchWindowMs), account: amoAccount },
         ),
       ],
     ]);

@@ -9,18 +9,22 @@
  * so the events' keys equal those of webhooks carrying `account[id]`.
  */
 import type { CrmChangeFeed, FeedChange, FeedPage } from '../../../ports/crm-change-feed';
-import { AMOCRM_SOURCE, toDealEvent } from './amocrm-lead';
+import type { DealEvent } from '../../../core/deal';
+import { AMOCRM_SOURCE, toDealEvent, type LeadEvent } from './amocrm-lead';
+import { AmocrmAccount } from './amocrm-account';
 import type { CrmAccount, CrmClient } from './crm-client';
 
 export class AmocrmChangeFeed implements CrmChangeFeed {
   readonly name = AMOCRM_SOURCE;
-  private account: CrmAccount | null = null;
 
-  constructor(private readonly client: Pick<CrmClient, 'listLeadsUpdatedSince' | 'getAccount'>) {}
+  constructor(
+    private readonly client: Pick<CrmClient, 'listLeadsUpdatedSince' | 'getAccount'>,
+    /** Shared with the account's webhook intake and CRM source; read once. */
+    private readonly account: Pick<AmocrmAccount, 'getAccount'> = new AmocrmAccount(null, client),
+  ) {}
 
-  private async getAccount(): Promise<CrmAccount> {
-    this.account ??= await this.client.getAccount();
-    return this.account;
+  private getAccount(): Promise<CrmAccount> {
+    return this.account.getAccount();
   }
 
   /** As it was before the deal model, so an upgraded closeloop resumes where it stopped. */
@@ -46,7 +50,8 @@ export class AmocrmChangeFeed implements CrmChangeFeed {
         if (lead.statusId === null) continue;
         changes.push({
           jobId: `reconcile:${lead.id}:${lead.statusId}:${lead.updatedAt ?? 0}`,
-          event: toDealEvent({
+          // Read through the API just now: the CRM source need not read it again.
+          event: withLookup({
             crm: 'amocrm',
             accountId: account.id,
             subdomain: account.subdomain,
@@ -62,4 +67,8 @@ export class AmocrmChangeFeed implements CrmChangeFeed {
     }
     return { changes, cursor: String(newest), read };
   }
+}
+
+function withLookup(event: LeadEvent): DealEvent {
+  return { ...toDealEvent(event), lookup: 'read' };
 }

@@ -2,18 +2,23 @@
  * amoCRM's webhooks as a WebhookIntake: `POST /webhooks/amocrm/<secret>`, form-encoded, each
  * `leads[<action>][i]` entry one deal event, or two when an update shows a stage move
  * (parse-webhook.ts reads the body; research amocrm.md §1). amoCRM's webhooks are unsigned: the
- * secret URL is the check. Entries closeloop does not use are logged with why, one line per
- * webhook, and counted (ignored-entries.ts).
+ * secret URL is the check, and a body must name the account the URL is for (amocrm-account.ts:
+ * a 400 otherwise). Entries closeloop does not use are logged with why, one line per webhook,
+ * and counted (ignored-entries.ts).
  */
 import type { IntakeRequest, IntakeResult, WebhookIntake } from '../../../ports/webhook-intake';
 import { AMOCRM_SOURCE, toDealEvents } from './amocrm-lead';
 import { ignoredKind, ignoredReason, shownName } from './ignored-entries';
 import { parseWebhook } from './parse-webhook';
+import type { AmocrmAccount } from './amocrm-account';
+import { PayloadError } from '../../../core/errors';
 
 export interface AmocrmIntakeOptions {
   /** The closeloop account whose URL this is, for the log line. */
   account: string;
   logger?: { info(message: string, meta?: Record<string, unknown>): unknown };
+  /** The amoCRM account this URL is for (amocrm-account.ts); absent: any. */
+  expected?: Pick<AmocrmAccount, 'mismatch'>;
 }
 
 /** A bound on the kinds counted: they are a fixed few, this only guards the map. */
@@ -30,6 +35,14 @@ export class AmocrmWebhookIntake implements WebhookIntake {
 
   parse(request: IntakeRequest): IntakeResult {
     const parsed = parseWebhook(request.text);
+    const mismatch = this.options.expected?.mismatch(parsed.account) ?? null;
+    if (mismatch !== null) {
+      throw new PayloadError(
+        'WEBHOOK_ACCOUNT_MISMATCH',
+        `Not this account's webhook: ${mismatch}. Nothing was stored; if the account is yours, give it its own closeloop account (accounts: in the config) with its own webhook_secret`,
+        { details: { account: parsed.account } },
+      );
+    }
     const events = parsed.events.flatMap(toDealEvents);
     const ignored = parsed.ignored.map((i) => ({
       what: `${shownName(i.entity)}[${shownName(i.action)}]`,

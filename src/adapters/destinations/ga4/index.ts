@@ -35,6 +35,7 @@ import type {
   DeliveryRequest,
   DeliveryResult,
   Destination,
+  IdentifyContext,
   IdentifyResult,
   RecordedRequest,
 } from '../../../ports/destination';
@@ -97,7 +98,7 @@ export class Ga4Destination implements Destination {
    * it, and the session ID when there is one (research ga4-mp.md A2, A4): a deal without a usable
    * client ID cannot reach GA4, and is recorded as skipped with why.
    */
-  identify(identities: Identities, context: { fieldsKnown: boolean }): IdentifyResult {
+  identify(identities: Identities, context: IdentifyContext): IdentifyResult {
     const raw = identities.gaClientId;
     const clientId = normalizeGaClientId(raw);
     if (clientId === null) {
@@ -109,14 +110,7 @@ export class Ga4Destination implements Destination {
           },
         };
       }
-      return {
-        skip: {
-          code: 'LEAD_NO_CLIENT_ID',
-          reason: context.fieldsKnown
-            ? 'the deal has no GA client ID (is the form snippet on the site?)'
-            : 'the CRM sent no deal fields and they could not be read through its API, so there is no GA client ID',
-        },
-      };
+      return { skip: { code: 'LEAD_NO_CLIENT_ID', reason: noClientIdReason(context) } };
     }
     const sessionId = parseGaSessionId(identities.gaSessionId);
     return { identity: sessionId === null ? { clientId } : { clientId, sessionId } };
@@ -152,6 +146,27 @@ export class Ga4Destination implements Destination {
       sent.push(record(req, status));
     }
     return { outcome: 'sent', requests: sent };
+  }
+}
+
+/** Why the deal has no client ID, saying what was tried to read it. */
+function noClientIdReason({ fieldsKnown, lookup }: IdentifyContext): string {
+  const snippet = '(is the form snippet on the site?)';
+  switch (lookup) {
+    case 'read':
+      return `the deal, read through the CRM’s API, has no GA client ID ${snippet}`;
+    case 'not_found':
+      return 'the deal was not found through the CRM’s API (deleted, or not in this account), so there is no GA client ID';
+    case 'other_account':
+      return 'the event names another CRM account than the one closeloop is configured for, so the deal was not read and has no GA client ID';
+    case 'no_access':
+      return fieldsKnown
+        ? `the webhook carried no GA client ID and closeloop has no API access to read the deal ${snippet}`
+        : 'the webhook carried no deal fields and closeloop has no API access to read them, so there is no GA client ID';
+    case undefined:
+      return fieldsKnown
+        ? `the deal has no GA client ID ${snippet}`
+        : 'the CRM sent no deal fields and they could not be read through its API, so there is no GA client ID';
   }
 }
 
