@@ -120,7 +120,7 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
     ]);
     runtime = {
       name: account.name,
-      mapping: { rules, currency: account.currency },
+      mapping: { rules, currency: account.currency, maxValue: config.delivery.maxValue },
       sources,
       destinations,
     };

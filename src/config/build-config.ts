@@ -139,6 +139,7 @@ export function buildConfig(
       retryBaseMs: delivery.retry_base_seconds * 1000,
       retryMaxDelayMs: delivery.retry_max_delay_minutes * 60_000,
       concurrency: delivery.concurrency,
+      maxValue: delivery.max_value,
     },
     deliveryLogMaxRows: raw.delivery_log.max_rows,
     rules,

@@ -74,6 +74,12 @@ export const CORE_HINTS: Readonly<Record<string, ConfigHint>> = {
     expect: 'a whole number from 1 to 256',
     fix: constant('write e.g. concurrency: 8, or remove the line to use the default'),
   },
+  'delivery.max_value': {
+    expect: 'a number above 0: the largest deal amount closeloop sends (in the account’s currency)',
+    fix: constant(
+      'write e.g. max_value: 1000000000 (a billion, the default), or more if your deals are larger',
+    ),
+  },
   delivery_log: sectionHint('delivery_log'),
   'delivery_log.max_rows': {
     expect: 'a whole number from 1000 to 10000000',

@@ -169,6 +169,7 @@ export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopC
       retryBaseMs: 50,
       retryMaxDelayMs: 200,
       concurrency: 4,
+      maxValue: 1_000_000_000,
     },
     deliveryLogMaxRows: 10_000,
     leadIntake: LEAD_INTAKE_DISABLED,

@@ -80,6 +80,7 @@ describe('config: the example config (config/closeloop.example.yaml)', () => {
       retryBaseMs: 5_000,
       retryMaxDelayMs: 60 * 60_000,
       concurrency: 8,
+      maxValue: 1_000_000_000,
     });
     assert.equal(config.deliveryLogMaxRows, 100_000);
   });
@@ -341,6 +342,7 @@ describe('config: valid fixtures', () => {
       retryBaseMs: 2_000,
       retryMaxDelayMs: 30 * 60_000,
       concurrency: 16,
+      maxValue: 25_000_000.5,
     });
     assert.equal(config.deliveryLogMaxRows, 5000);
     assert.deepEqual(
