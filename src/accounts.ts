@@ -23,6 +23,7 @@ import { AmocrmLeadWriter } from './adapters/crm/amocrm/amocrm-lead-writer';
 import { AmocrmChangeFeed } from './adapters/crm/amocrm/amocrm-change-feed';
 import { AmocrmCatalog } from './adapters/crm/amocrm/amocrm-catalog';
 import { LeadBatcher } from './adapters/crm/amocrm/lead-batcher';
+import { AmocrmAccount, configuredSubdomain } from './adapters/crm/amocrm/amocrm-account';
 import { GenericWebhookIntake } from './adapters/crm/generic/generic-webhook-intake';
 import { Ga4Destination } from './adapters/destinations/ga4';
 import type { WebhookRoute } from './http/webhook-handler';
@@ -69,8 +70,20 @@ export async function buildAccounts(
 async function buildAccount(options: BuildOptions, account: AccountConfig): Promise<BuiltAccount> {
   const { config, store, logger } = options;
   const secret = account.webhookSecret ?? (await options.defaultSecret());
+  const api = account.amocrm.api;
+  const amocrm =
+    api === null ? null : createAmocrmClient(api, { store, logger, fetchImpl: options.fetchImpl });
+  // The amoCRM account these webhooks, reads and keys belong to (amocrm-account.ts).
+  const amoAccount = new AmocrmAccount(
+    configuredSubdomain(account.amocrm.subdomain, api?.baseUrl ?? null),
+    amocrm,
+  );
   const routes: WebhookRoute[] = [
-    { account: account.name, secret, intake: new AmocrmWebhookIntake() },
+    {
+      account: account.name,
+      secret,
+      intake: new AmocrmWebhookIntake({ account: account.name, logger, expected: amoAccount }),
+    },
   ];
   if (account.generic !== null) {
     routes.push({
@@ -80,11 +93,8 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
     });
   }
   const destinations = [
-    new Ga4Destination(account.ga4, { id: destinationId(account.name, 'ga4') }),
+    new Ga4Destination(account.ga4, { id: destinationId(account.name, 'ga4'), logger }),
   ];
-  const api = account.amocrm.api;
-  const amocrm =
-    api === null ? null : createAmocrmClient(api, { store, logger, fetchImpl: options.fetchImpl });
   const intake = config.leadIntake;
   const leadWriter =
     amocrm !== null && intake.enabled && intake.account === account.name
@@ -92,7 +102,7 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
       : null;
   const feed =
     amocrm !== null && api !== null && api.reconcile.enabled
-      ? { feed: new AmocrmChangeFeed(amocrm), intervalMs: api.reconcile.intervalMs }
+      ? { feed: new AmocrmChangeFeed(amocrm, amoAccount), intervalMs: api.reconcile.intervalMs }
       : null;
   let runtime: AccountRuntime | null = null;
   if (options.work) {
@@ -102,13 +112,15 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
         'amocrm',
         new AmocrmCrmSource(
           { rules, fields: account.amocrm.fields },
-          amocrm === null || api === null ? null : new LeadBatcher(amocrm, api.batchWindowMs),
+          amocrm === null || api === null
+            ? null
+            : { batcher: new LeadBatcher(amocrm, api.batchWindowMs), account: amoAccount },
         ),
       ],
     ]);
     runtime = {
       name: account.name,
-      mapping: { rules, currency: account.currency },
+      mapping: { rules, currency: account.currency, maxValue: config.delivery.maxValue },
       sources,
       destinations,
     };
@@ -153,4 +165,31 @@ async function resolveNames(
     throw new ConfigError(resolved.problems);
   }
   return resolved.rules;
+}
+
+/**
+ * Webhook entries read and not used (amoCRM's `unsorted[add]`, `message[add]`, …) since the
+ * process started, as a /metrics gauge (main.ts renders it beside the queue depths).
+ */
+export function ignoredEntriesGauge(accounts: readonly BuiltAccount[]): {
+  name: string;
+  help: string;
+  values: Array<{ labels: Record<string, string>; value: number }>;
+} {
+  return {
+    name: 'closeloop_webhook_entries_ignored',
+    help: 'Webhook entries read and not used (unsorted[add], message[add], ...) since the process started, by source and kind.',
+    values: accounts.flatMap((a) =>
+      a.routes.flatMap((r) =>
+        [...(r.intake.ignoredSoFar?.() ?? [])].map(([what, value]) => ({
+          labels: {
+            ...(a.config.name === 'default' ? {} : { account: a.config.name }),
+            source: r.intake.source,
+            what,
+          },
+          value,
+        })),
+      ),
+    ),
+  };
 }

@@ -23,7 +23,7 @@ import { createInboundHandler } from './worker/process-inbound';
 import { createDeliveryHandler } from './worker/process-delivery';
 import { createCreateLeadHandler, type CreateLeadJobPayload } from './worker/process-create-lead';
 import { Reconciler } from './worker/reconciler';
-import { buildAccounts, type BuiltAccount } from './accounts';
+import { buildAccounts, ignoredEntriesGauge, type BuiltAccount } from './accounts';
 import {
   listen,
   openStore,
@@ -126,6 +126,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
               })),
             ),
           },
+          ignoredEntriesGauge(accounts),
           {
             name: 'closeloop_ga4_dry_run',
             help: '1 when GA4 credentials are missing and nothing is sent.',

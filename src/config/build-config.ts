@@ -140,6 +140,7 @@ export function buildConfig(
       retryMaxDelayMs: delivery.retry_max_delay_minutes * 60_000,
       concurrency: delivery.concurrency,
       resendUncertain: delivery.resend_uncertain,
+      maxValue: delivery.max_value,
     },
     deliveryLogMaxRows: raw.delivery_log.max_rows,
     deliveryLogMaxAgeMs: raw.delivery_log.max_age_days * 86_400_000,

@@ -84,6 +84,12 @@ export const CORE_HINTS: Readonly<Record<string, ConfigHint>> = {
     expect: 'an event name, as in the rules: letters, digits and _, starting with a letter',
     fix: constant('write the event as the rules send it, e.g. purchase'),
   },
+  'delivery.max_value': {
+    expect: 'a number above 0: the largest deal amount closeloop sends (in the account’s currency)',
+    fix: constant(
+      'write e.g. max_value: 1000000000 (a billion, the default), or more if your deals are larger',
+    ),
+  },
   delivery_log: sectionHint('delivery_log'),
   'delivery_log.max_rows': {
     expect: 'a whole number from 1000 to 10000000',

@@ -7,6 +7,7 @@
  */
 import Joi from 'joi';
 import { isCurrencyCode } from '../core/currency';
+import { DEFAULT_MAX_VALUE } from '../core/config-types';
 import {
   DEAL_ATTRIBUTES,
   LEGACY_ATTRIBUTES,
@@ -38,6 +39,9 @@ export const SOURCE_NAMES = ['amocrm', 'bitrix24', 'generic'] as const;
  * the form can carry under that exact name.
  */
 const FORM_FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+
+/** The largest `delivery.max_value`: beyond 2^53 a JSON number no longer holds whole units. */
+const MAX_MAX_VALUE = Number.MAX_SAFE_INTEGER;
 
 const KB = 1024;
 const MB = 1024 * KB;
@@ -193,6 +197,11 @@ export const deliveryKeys = {
     .unique()
     .empty(null)
     .default(['purchase', 'refund']),
+  max_value: Joi.number()
+    .positive()
+    .max(MAX_MAX_VALUE)
+    .empty(Joi.valid('', null))
+    .default(DEFAULT_MAX_VALUE),
 };
 export const deliveryLogKeys = {
   max_rows: wholeNumber(1000, 10_000_000, 100_000),
@@ -309,6 +318,7 @@ export interface RawConfig extends RawSections {
     retry_max_delay_minutes: number;
     concurrency: number;
     resend_uncertain: string[];
+    max_value: number;
   };
   delivery_log: { max_rows: number; max_age_days: number };
   rules: RawRule[];

@@ -48,6 +48,11 @@ export const CORE_ERROR_CODES = {
     who: 'marketer',
     summary: 'A required event parameter has no value for this lead.',
   },
+  RULE_VALUE_OUT_OF_RANGE: {
+    who: 'marketer',
+    summary:
+      'A money parameter is negative, not a finite number, or over delivery.max_value; the event is skipped.',
+  },
   DELIVERY_RETRY_EXHAUSTED: {
     who: 'operator',
     summary: 'A destination kept failing for the whole retry window (72 hours).',

@@ -9,7 +9,7 @@
  * anyway.
  */
 import type { MappingConfig } from '../core/config-types';
-import type { DealEvent } from '../core/deal';
+import { describeLookup, type DealEvent } from '../core/deal';
 import { AppError, isAppError, RetryableError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
 import { decideRetry, type RetryPolicy } from '../core/retry-policy';
@@ -124,8 +124,21 @@ function createProcessOnce(deps: InboundDeps) {
     }
     const source = account.sources.get(payload.event.source);
     const event = source ? await source.complete(payload.event) : payload.event;
-    const mapped = mapDealEvent(event, account.mapping);
     const base = rowBase(account.name, event, job, deps.now());
+    if (event.lookup === 'other_account') {
+      // Not this account's deal (a forgery, or a URL pasted into another CRM account): no rule
+      // may act on it, and its deal was not read.
+      await deps.deliveryLog.record({
+        ...base,
+        destination: null,
+        outcome: 'skipped',
+        code: 'WEBHOOK_ACCOUNT_MISMATCH',
+        reason: `the deal was ${describeLookup(event.lookup)} (${event.account})`,
+        events: [],
+      });
+      return { status: 'done' };
+    }
+    const mapped = mapDealEvent(event, account.mapping);
 
     for (const s of mapped.skipped) {
       await deps.deliveryLog.record({
@@ -146,7 +159,7 @@ function createProcessOnce(deps: InboundDeps) {
           destination: null,
           outcome: 'skipped',
           code: null,
-          reason: `no rule matches ${triggerOf(event.kind) ?? event.kind} in pipeline ${event.deal.pipelineId ?? '?'}, stage ${event.deal.stageId ?? '?'}${event.deal.outcome ? ` (${event.deal.outcome})` : ''}`,
+          reason: `no rule matches ${triggerOf(event.kind) ?? event.kind} in pipeline ${event.deal.pipelineId ?? '?'}, stage ${event.deal.stageId ?? '?'}${event.deal.outcome ? ` (${event.deal.outcome})` : ''}${event.lookup === undefined ? '' : `; the deal was ${describeLookup(event.lookup)}`}`,
           events: [],
         });
       }
@@ -158,6 +171,7 @@ function createProcessOnce(deps: InboundDeps) {
     for (const destination of account.destinations) {
       const chosen = destination.identify(event.deal.identities, {
         fieldsKnown: event.deal.fields !== null,
+        ...(event.lookup === undefined ? {} : { lookup: event.lookup }),
       });
       if ('skip' in chosen) {
         const { code, reason } = chosen.skip;

@@ -18,6 +18,7 @@ import { AmocrmLeadWriter } from '../../src/adapters/crm/amocrm/amocrm-lead-writ
 import { AmocrmWebhookIntake } from '../../src/adapters/crm/amocrm/amocrm-webhook-intake';
 import { toDealEvent } from '../../src/adapters/crm/amocrm/amocrm-lead';
 import { Ga4Destination } from '../../src/adapters/destinations/ga4';
+import { AmocrmAccount } from '../../src/adapters/crm/amocrm/amocrm-account';
 import { LeadBatcher } from '../../src/adapters/crm/amocrm/lead-batcher';
 import { parseWebhook } from '../../src/adapters/crm/amocrm/parse-webhook';
 import { LEAD_INTAKE_DISABLED, type LeadIntakeSettings } from '../../src/core/config-types';
@@ -523,7 +524,10 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
           accounts: defaultAccount(
             new AmocrmCrmSource(
               { rules: DEFAULT_RULES, fields: config.amocrm.fields },
-              new LeadBatcher(client, 20),
+              {
+                batcher: new LeadBatcher(client, 20),
+                account: new AmocrmAccount('example', client),
+              },
             ),
             [new Ga4Destination(config.ga4)],
           ),

@@ -81,6 +81,7 @@ describe('config: the example config (config/closeloop.example.yaml)', () => {
       retryMaxDelayMs: 60 * 60_000,
       concurrency: 8,
       resendUncertain: ['purchase', 'refund'],
+      maxValue: 1_000_000_000,
     });
     assert.equal(config.deliveryLogMaxRows, 100_000);
     assert.equal(config.deliveryLogMaxAgeMs, 90 * 86_400_000);
@@ -344,6 +345,7 @@ describe('config: valid fixtures', () => {
       retryMaxDelayMs: 30 * 60_000,
       concurrency: 16,
       resendUncertain: ['purchase'],
+      maxValue: 25_000_000.5,
     });
     assert.equal(config.deliveryLogMaxRows, 5000);
     assert.equal(config.deliveryLogMaxAgeMs, 30 * 86_400_000);
