@@ -23,6 +23,7 @@ import { createInboundHandler } from './worker/process-inbound';
 import { createDeliveryHandler } from './worker/process-delivery';
 import { createCreateLeadHandler, type CreateLeadJobPayload } from './worker/process-create-lead';
 import { Reconciler } from './worker/reconciler';
+import { startPersonalDataJanitor } from './worker/personal-data-janitor';
 import { buildAccounts, ignoredEntriesGauge, type BuiltAccount } from './accounts';
 import {
   listen,
@@ -322,9 +323,17 @@ function startWorker(
         ],
   );
   for (const r of reconcilers) r.start(options.reconcileFirstRunMs);
+  // Failed lead creations keep a visitor's name and phone only so long (lead_intake).
+  const janitor = startPersonalDataJanitor({
+    queue: store.queue,
+    keepMs: config.leadIntake.keepPersonalDataMs,
+    lease: (ms) => store.acquireLease('personal-data-janitor', ms),
+    logger,
+    now,
+  });
   return {
     stop: async () => {
-      await Promise.all(reconcilers.map((r) => r.stop()));
+      await Promise.all([...reconcilers.map((r) => r.stop()), janitor.stop()]);
     },
   };
 }

@@ -110,6 +110,7 @@ function buildLeadIntake(l: RawConfig['lead_intake']): LeadIntakeSettings {
     leadName: l.lead_name,
     sessionIdField: writableFieldRef(l.session_id_field),
     commentField: writableFieldRef(l.comment_field),
+    keepPersonalDataMs: l.keep_personal_data_days * 86_400_000,
   };
 }
 

@@ -135,6 +135,10 @@ export const CORE_HINTS: Readonly<Record<string, ConfigHint>> = {
       'write e.g. honeypot_field: website, and add that field to the form hidden from people (the snippet guide shows how)',
     ),
   },
+  'lead_intake.keep_personal_data_days': {
+    expect: 'a whole number of days from 1 to 365',
+    fix: constant('write e.g. keep_personal_data_days: 30, or remove the line to use the default'),
+  },
   'lead_intake.per_ip_per_minute': {
     expect: 'a whole number from 1 to 1000',
     fix: constant('write e.g. per_ip_per_minute: 10, or remove the line to use the default'),

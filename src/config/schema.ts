@@ -232,6 +232,7 @@ export const leadIntakeKeys = {
     .default('Заявка с сайта'),
   session_id_field: writableFieldRef.allow(null).empty('').default(null),
   comment_field: writableFieldRef.allow(null).empty('').default(null),
+  keep_personal_data_days: wholeNumber(1, 365, 30),
 };
 
 const currency = Joi.string()
@@ -333,6 +334,7 @@ export interface RawConfig extends RawSections {
     lead_name: string;
     session_id_field: RawWritableFieldRef | null;
     comment_field: RawWritableFieldRef | null;
+    keep_personal_data_days: number;
   };
   accounts: RawAccount[];
 }

@@ -172,6 +172,8 @@ export interface LeadIntakeSettings {
   leadName: string;
   sessionIdField: WritableFieldRef | null;
   commentField: WritableFieldRef | null;
+  /** A lead creation that failed for good is removed, personal data and all, after this long. */
+  keepPersonalDataMs: number;
 }
 
 /** The settings of a config without a `lead_intake` section. */
@@ -186,6 +188,7 @@ export const LEAD_INTAKE_DISABLED: LeadIntakeSettings = Object.freeze({
   leadName: 'Заявка с сайта',
   sessionIdField: null,
   commentField: null,
+  keepPersonalDataMs: 30 * 86_400_000,
 });
 
 /** What the rules engine reads: an account's rules and its currency. */

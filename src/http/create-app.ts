@@ -5,7 +5,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { AppError } from '../core/errors';
+import { AppError, isAppError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
 import { sendError, type RequestLogger } from './send-error';
 import { prepareSnippet } from './serve-snippet';
@@ -57,15 +57,20 @@ export function createApp(deps: AppDeps): RequestListener {
     });
   }
 
-  app.get('/healthz', (_req, res, next) => {
+  // 200 when the store can take writes; else 503 with why and what to do, for a load balancer and
+  // for the person reading it.
+  app.get('/healthz', (_req, res) => {
     deps.health().then(
       (details) => res.json({ status: 'ok', ...details }),
-      (e: unknown) =>
-        next(
-          new AppError('STORE_UNAVAILABLE', `store: ${asClause(errorMessage(e))}`, {
-            httpStatus: 503,
-          }),
-        ),
+      (e: unknown) => {
+        const reason = asClause(errorMessage(e));
+        deps.logger.warn('unhealthy: the store cannot serve', { reason });
+        res.status(503).json({
+          status: 'unhealthy',
+          code: isAppError(e) ? e.code : 'STORE_UNAVAILABLE',
+          reason,
+        });
+      },
     );
   });
 

@@ -34,7 +34,10 @@ export interface Store {
    * (the reconciliation) however many workers run it.
    */
   acquireLease(name: string, ttlMs: number): Promise<boolean>;
-  /** Throws when the store cannot serve (for /healthz). */
+  /**
+   * Throws, saying why and what to do, when the store cannot serve: cannot write (the embedded
+   * store: disk full or nearly, read-only, damaged) or cannot be reached (Redis). For /healthz.
+   */
   ping(): Promise<void>;
   /** Where the data lives, for the start-up log (never a password). */
   describe(): string;

@@ -14,6 +14,7 @@ import type { JobQueue } from '../ports/job-queue';
 import type { Store } from '../ports/store';
 import type { InboundJobPayload } from '../ports/job-payloads';
 import type { WorkerLogger } from './worker-logger';
+import { every, type Periodic } from './every';
 
 export interface ReconcilerDeps {
   feed: CrmChangeFeed;
@@ -41,37 +42,25 @@ export interface ReconcileRun {
 }
 
 export class Reconciler {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private stopped = false;
+  private periodic: Periodic | null = null;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
   start(firstRunInMs = 5_000): void {
-    const loop = (delay: number): void => {
-      if (this.stopped) return;
-      this.timer = setTimeout(() => {
-        this.running = this.runIfLeased()
-          .catch((e: unknown) =>
-            this.deps.logger.warn('reconciliation failed; next try at the next interval', {
-              source: this.deps.feed.name,
-              account: this.deps.account,
-              error: errorMessage(e),
-            }),
-          )
-          .finally(() => {
-            this.running = null;
-            loop(this.deps.intervalMs);
-          });
-      }, delay);
-    };
-    loop(firstRunInMs);
+    this.periodic = every(
+      { firstInMs: firstRunInMs, intervalMs: this.deps.intervalMs },
+      () => this.runIfLeased(),
+      (e) =>
+        this.deps.logger.warn('reconciliation failed; next try at the next interval', {
+          source: this.deps.feed.name,
+          account: this.deps.account,
+          error: errorMessage(e),
+        }),
+    );
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.periodic?.stop();
   }
 
   /** One run, unless another process holds this interval's lease. */

@@ -116,7 +116,10 @@ describe('CommitGroup (embedded store group commit)', () => {
       assert.equal(r.status, 'rejected');
       const e: unknown = r.reason;
       assert.ok(isAppError(e) && e.code === 'STORE_UNAVAILABLE' && e.retryable, String(e));
-      assert.match(e.message, /could not write: database or disk is full/);
+      assert.match(
+        e.message,
+        /could not write: the disk holding .* is full \(database or disk is full\)\. Fix: free space/,
+      );
     }
     assert.deepEqual(seenByReader(), [], 'none of the group took effect');
     assert.equal(opened.db.inTransaction, false);

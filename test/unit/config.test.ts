@@ -432,6 +432,7 @@ describe('config: lead_intake', () => {
         leadName: 'Заявка с сайта',
         sessionIdField: null,
         commentField: null,
+        keepPersonalDataMs: 30 * 86_400_000,
       });
       assert.deepEqual(config.leadIntake, LEAD_INTAKE_DISABLED);
     }
@@ -453,6 +454,7 @@ describe('config: lead_intake', () => {
       leadName: 'Заявка с лендинга',
       sessionIdField: { id: 123456 },
       commentField: { code: 'COMMENT' },
+      keepPersonalDataMs: 14 * 86_400_000,
     });
     assertDeepFrozen(config);
   });
@@ -512,6 +514,7 @@ describe('config: lead_intake', () => {
       leadName: 'Заявка с сайта',
       sessionIdField: { id: 123456 },
       commentField: { id: 123457 },
+      keepPersonalDataMs: 30 * 86_400_000,
     });
   });
 

@@ -16,7 +16,7 @@
  * delivery job). Committed one by one, the fsyncs, not the CPU, set the pace (see decisions.md).
  */
 import { AppError } from '../../../core/errors';
-import { asClause, errorMessage } from '../../../core/error-message';
+import { explainStorageError } from './storage-problems';
 import type { SqliteDatabase } from './open-sqlite-database';
 
 interface Pending {
@@ -35,7 +35,11 @@ export class CommitGroup {
   private readonly inSavepoint;
   private readonly commitAll;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    /** Told after each commit: null when it committed, else the error (for the health check). */
+    private readonly onCommit: (error: unknown) => void = () => undefined,
+  ) {
     this.inSavepoint = db.transaction((work: () => unknown) => work());
     this.commitAll = db.transaction((batch: readonly Pending[]): Settled[] =>
       batch.map((p) => {
@@ -79,14 +83,16 @@ export class CommitGroup {
     try {
       settled = this.commitAll.immediate(batch);
     } catch (e) {
+      this.onCommit(e);
       const error = new AppError(
         'STORE_UNAVAILABLE',
-        `the embedded store could not write: ${asClause(errorMessage(e))}`,
+        `the embedded store could not write: ${explainStorageError(e, this.db.name)}`,
         { cause: e, retryable: true },
       );
       for (const p of batch) p.reject(error);
       return;
     }
+    this.onCommit(null);
     settled.forEach((s, i) => {
       const p = batch[i]!;
       if (s.ok) p.resolve(s.value);

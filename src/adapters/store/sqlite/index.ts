@@ -9,6 +9,7 @@ import { SqliteDeliveryLog } from './sqlite-delivery-log';
 import { SqliteJobQueue, type SqliteJobQueueOptions } from './sqlite-job-queue';
 import { SqliteLedger } from './sqlite-ledger';
 import { SqliteTokenStore } from './sqlite-token-store';
+import { DEFAULT_MIN_FREE_BYTES, StorageHealth } from './storage-health';
 
 export interface SqliteStoreOptions extends SqliteJobQueueOptions {
   dataDir: string;
@@ -18,13 +19,29 @@ export interface SqliteStoreOptions extends SqliteJobQueueOptions {
   onDeliveryLogPruned?: DeliveryLogLimits['onPruned'];
   /** Take the one-process lock on the data folder (default true). */
   lock?: boolean;
+  /** How long a write waits for another connection's lock (default 5000 ms). */
+  busyTimeoutMs?: number;
+  /** `ping` (so /healthz) fails below this much free disk space (default 64 MB). */
+  minFreeBytes?: number;
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  const opened = openSqliteDatabase(options.dataDir, { lock: options.lock });
+  const opened = openSqliteDatabase(options.dataDir, {
+    lock: options.lock,
+    busyTimeoutMs: options.busyTimeoutMs,
+  });
   const { db } = opened;
+  let health: StorageHealth | null = null;
   // One group for the queue, the ledger and the delivery log: a turn's writes share one commit.
-  const group = new CommitGroup(db);
+  const group = new CommitGroup(db, (error) => health?.noteCommit(error));
+  health = new StorageHealth(db, group, {
+    dataDir: options.dataDir,
+    file: opened.file,
+    minFreeBytes: options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES,
+    probeEveryMs: 5000,
+    now: Date.now,
+  });
+  const storageHealth = health;
   const queue = new SqliteJobQueue(db, group, {
     ...options,
     recoverActive: options.recoverActive ?? options.lock !== false,
@@ -36,7 +53,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const initSetting = db.prepare(
     `INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING`,
   );
-  const ping = db.prepare(`SELECT 1`);
   return {
     kind: 'sqlite',
     queue,
@@ -66,10 +82,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     // One process owns the data folder (the lock file): its limiter and leases are everyone's.
     createRateLimiter: (perSecond) => new InProcessRateLimiter(perSecond),
     acquireLease: () => Promise.resolve(true),
-    ping: () => {
-      ping.get();
-      return Promise.resolve();
-    },
+    // Healthy only when the store can write: disk space, the last commit, a probe write.
+    ping: () => storageHealth.check(),
     describe: () => `sqlite (${path.resolve(options.dataDir)})`,
     close: async () => {
       await queue.close();

@@ -4,14 +4,21 @@
  * `synchronous = FULL` makes every commit durable across power loss, not just across a process
  * crash; its cost (one fsync per commit) is shared, because the store commits the writes of each
  * event-loop turn together (see CommitGroup). The file is owned by one process at a time: a lock
- * file in the data folder refuses a second closeloop on the same folder, which would otherwise hand
+ * (data-folder-lock.ts) refuses a second closeloop on the same folder, which would otherwise hand
  * out the same jobs twice. Use Redis to run several processes.
+ *
+ * The files hold visitors' names and phone numbers until their lead is in the CRM: they are
+ * created 0600 (the WAL and shared-memory files take the database file's mode), and
+ * `secure_delete` overwrites deleted rows instead of leaving them in free pages. At the start,
+ * `quick_check` reads the whole file once, so a damaged store stops the start with the fix rather
+ * than failing one job at a time.
  */
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../../core/errors';
-import { asClause, errorMessage } from '../../../core/error-message';
+import { acquireDataFolderLock, createPrivate } from './data-folder-lock';
+import { explainStorageError } from './storage-problems';
 
 export type SqliteDatabase = Database.Database;
 
@@ -96,26 +103,45 @@ export interface OpenedDatabase {
   close(): void;
 }
 
-export function openSqliteDatabase(
-  dataDir: string,
-  options: { lock?: boolean } = {},
-): OpenedDatabase {
-  fs.mkdirSync(dataDir, { recursive: true });
+export interface OpenOptions {
+  /** Take the data folder's lock (default true); commands beside a running service do not. */
+  lock?: boolean;
+  /** How long a write waits for another connection's lock (default 5000 ms). */
+  busyTimeoutMs?: number;
+  /** Run `quick_check` (default: when taking the lock, i.e. for the service). */
+  check?: boolean;
+}
+
+export function openSqliteDatabase(dataDir: string, options: OpenOptions = {}): OpenedDatabase {
   const file = path.join(dataDir, 'closeloop.db');
-  const releaseLock = options.lock === false ? () => undefined : acquireLock(dataDir);
+  const lock = options.lock !== false;
+  try {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    const why = whyNoFolder(dataDir) ?? e;
+    throw new AppError('STORE_UNAVAILABLE', explainStorageError(why, file), { cause: e });
+  }
+  const releaseLock = lock ? acquireDataFolderLock(dataDir) : () => undefined;
   let db: SqliteDatabase;
   try {
+    if (lock) {
+      createPrivate(file);
+      for (const f of [`${file}-wal`, `${file}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
+    }
     db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     db.pragma('foreign_keys = ON');
+    db.pragma('secure_delete = ON');
+    if (options.check ?? lock) quickCheck(db);
     migrate(db);
   } catch (e) {
     releaseLock();
+    if (e instanceof AppError) throw e;
     throw new AppError(
       'STORE_UNAVAILABLE',
-      `cannot open the embedded store ${file}: ${asClause(errorMessage(e))}`,
+      `cannot open the embedded store: ${explainStorageError(e, file)}`,
       {
         cause: e,
       },
@@ -131,6 +157,17 @@ export function openSqliteDatabase(
   };
 }
 
+/** Reads every page once; a damaged file stops the start, naming what SQLite found. */
+function quickCheck(db: SqliteDatabase): void {
+  const rows = db.pragma('quick_check(5)') as Array<{ quick_check: string }>;
+  const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+  if (problems.length === 0) return;
+  const e = Object.assign(new Error(`quick_check found: ${problems.join('; ')}`), {
+    code: 'SQLITE_CORRUPT',
+  });
+  throw new AppError('STORE_UNAVAILABLE', explainStorageError(e, db.name), { cause: e });
+}
+
 function migrate(db: SqliteDatabase): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   for (let v = version; v < MIGRATIONS.length; v++) {
@@ -141,40 +178,17 @@ function migrate(db: SqliteDatabase): void {
   }
 }
 
-/** One closeloop per data folder: a pid file, taken over when its process is gone. */
-function acquireLock(dataDir: string): () => void {
-  const lockFile = path.join(dataDir, 'closeloop.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
-      return () => {
-        try {
-          if (fs.readFileSync(lockFile, 'utf8') === String(process.pid)) fs.unlinkSync(lockFile);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(fs.readFileSync(lockFile, 'utf8'));
-      if (pid && pid !== process.pid && isAlive(pid)) {
-        throw new AppError(
-          'STORE_UNAVAILABLE',
-          `the data folder ${dataDir} is in use by another closeloop process (pid ${pid}). ` +
-            'Stop it, or give this one its own CLOSELOOP_DATA_DIR; to run several processes, set REDIS_URL',
-        );
-      }
-      fs.rmSync(lockFile, { force: true }); // stale: its process died (SIGKILL, power loss)
-    }
-  }
-  throw new AppError('STORE_UNAVAILABLE', `cannot take the lock ${lockFile}`);
-}
-
-function isAlive(pid: number): boolean {
+/**
+ * Why a folder could not be made: a recursive mkdir on a read-only disk says ENOENT; the nearest
+ * folder that exists tells the real cause (EROFS, EACCES). Null when it does not.
+ */
+function whyNoFolder(dir: string): unknown {
+  let parent = path.dirname(path.resolve(dir));
+  while (!fs.existsSync(parent) && parent !== path.dirname(parent)) parent = path.dirname(parent);
   try {
-    process.kill(pid, 0);
-    return true;
+    fs.accessSync(parent, fs.constants.W_OK);
+    return null;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    return e;
   }
 }

@@ -260,17 +260,31 @@ export class SqliteJobQueue implements JobQueue {
       this.onError(e, `${c.queue} job ${job.id}`);
       outcome = { status: 'retry', delayMs: 1000, error: errorMessage(e) };
     }
-    try {
-      await this.group.run(() => {
-        const now = this.now();
-        if (outcome.status === 'done') this.stmt.done.run(job.id);
-        else if (outcome.status === 'retry')
-          this.stmt.retry.run(now + Math.max(0, outcome.delayMs), outcome.error, now, job.id);
-        else this.stmt.fail.run(outcome.error, now, job.id);
-      });
-    } catch (e) {
-      // The job stays `active`; it goes back to waiting at the next start.
-      this.onError(e, `recording the outcome of ${c.queue} job ${job.id}`);
+    await this.record(c, job, outcome);
+  }
+
+  /**
+   * Writes a job's outcome, trying again while the store cannot write (a full disk, a lock held
+   * too long), so that a passing failure does not leave the job `active` until a restart runs it
+   * again. Closing stops the trying: the job is then handed out again at the next start, and the
+   * ledger keeps what it sent from going twice.
+   */
+  private async record(c: Consumer, job: Job<unknown>, outcome: JobOutcome): Promise<void> {
+    for (let wait = 100; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        await this.group.run(() => {
+          const now = this.now();
+          if (outcome.status === 'done') this.stmt.done.run(job.id);
+          else if (outcome.status === 'retry')
+            this.stmt.retry.run(now + Math.max(0, outcome.delayMs), outcome.error, now, job.id);
+          else this.stmt.fail.run(outcome.error, now, job.id);
+        });
+        return;
+      } catch (e) {
+        this.onError(e, `recording the outcome of ${c.queue} job ${job.id}`);
+        if (this.stopping || this.closed) return;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
   }
 
