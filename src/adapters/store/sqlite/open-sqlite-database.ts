@@ -77,6 +77,16 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX delivery_log_account ON delivery_log(account, id);
    UPDATE ledger SET key = 'ga4:amocrm:' || key
      WHERE length(key) - length(replace(key, ':', '')) = 3;`,
+  // Each deal's last known stage (DealStageMemory), for CRMs whose webhooks say only "changed".
+  `CREATE TABLE deal_stages (
+     key TEXT PRIMARY KEY,
+     pipeline_id TEXT,
+     stage_id TEXT NOT NULL,
+     previous_pipeline_id TEXT,
+     previous_stage_id TEXT,
+     observer TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export interface OpenedDatabase {
