@@ -13,11 +13,19 @@
  * - Transient failures (the CRM down, a rate limit) throw `RetryableError`, so the job is retried;
  *   refusals for good (a revoked token) throw `AuthError`.
  * - Idempotent: completing an event twice gives the same deal (modulo changes in the CRM).
+ * - A source whose triggers do not say what happened (Bitrix24's "the deal changed") decides the
+ *   kind from what it remembers (a `stage_changed` only when the stage really moved); a job's
+ *   re-run, named by `context.jobId`, gets the same answer as its first run.
  */
 import type { DealEvent } from '../core/deal';
+
+/** Where the event is being completed: the inbound job, stable across its re-runs. */
+export interface CompletionContext {
+  jobId: string;
+}
 
 export interface CrmSource {
   /** The source name events carry (`amocrm`). */
   readonly name: string;
-  complete(event: DealEvent): Promise<DealEvent>;
+  complete(event: DealEvent, context?: CompletionContext): Promise<DealEvent>;
 }

@@ -121,7 +121,7 @@ function createProcessOnce(deps: InboundDeps) {
       );
     }
     const source = account.sources.get(payload.event.source);
-    const event = source ? await source.complete(payload.event) : payload.event;
+    const event = source ? await source.complete(payload.event, { jobId: job.id }) : payload.event;
     const mapped = mapDealEvent(event, account.mapping);
     const base = rowBase(account.name, event, job, deps.now());
 

@@ -46,14 +46,16 @@ describe('check-config', () => {
       'amoCRM API: not configured (webhook data only; set AMOCRM_SUBDOMAIN and AMOCRM_TOKEN to read deals through the API)',
       'Signed intake: off (set CLOSELOOP_INTAKE_SECRET to take deal events from other systems)',
       'Settings with an environment variable (a value in the config wins; a missing or empty one comes from the variable):',
-      '  amocrm.subdomain    not set (neither in the config nor in AMOCRM_SUBDOMAIN)',
-      '  amocrm.token        not set (neither in the config nor in AMOCRM_TOKEN)',
-      '  amocrm.base_url     not set (neither in the config nor in AMOCRM_BASE_URL)',
-      '  ga4.measurement_id  not set (neither in the config nor in GA4_MEASUREMENT_ID)',
-      '  ga4.api_secret      not set (neither in the config nor in GA4_API_SECRET)',
-      '  ga4.endpoint        from config/closeloop.example.yaml:88 (${GA4_ENDPOINT} is not set: the default written there)',
-      '  generic.secret      not set (neither in the config nor in CLOSELOOP_INTAKE_SECRET)',
-      '  webhook.secret      not set (neither in the config nor in CLOSELOOP_WEBHOOK_SECRET)',
+      '  amocrm.subdomain            not set (neither in the config nor in AMOCRM_SUBDOMAIN)',
+      '  amocrm.token                not set (neither in the config nor in AMOCRM_TOKEN)',
+      '  amocrm.base_url             not set (neither in the config nor in AMOCRM_BASE_URL)',
+      '  bitrix24.webhook_url        not set (neither in the config nor in BITRIX24_WEBHOOK_URL)',
+      '  bitrix24.application_token  not set (neither in the config nor in BITRIX24_APPLICATION_TOKEN)',
+      '  ga4.measurement_id          not set (neither in the config nor in GA4_MEASUREMENT_ID)',
+      '  ga4.api_secret              not set (neither in the config nor in GA4_API_SECRET)',
+      '  ga4.endpoint                from config/closeloop.example.yaml:88 (${GA4_ENDPOINT} is not set: the default written there)',
+      '  generic.secret              not set (neither in the config nor in CLOSELOOP_INTAKE_SECRET)',
+      '  webhook.secret              not set (neither in the config nor in CLOSELOOP_WEBHOOK_SECRET)',
       'Rules (3):',
       '  New lead: lead_added, any pipeline → generate_lead',
       '  Deal won: status_changed, any pipeline, outcome won → close_convert_lead, purchase',
@@ -85,9 +87,9 @@ describe('check-config', () => {
     assert.equal(code, 0);
     assert.equal(out[1], 'GA4: events are sent to https://www.google-analytics.com');
     assert.ok(out.includes('Webhook secret: set'), out.join('\n'));
-    assert.ok(out.includes('  ga4.api_secret      from the environment (GA4_API_SECRET)'));
+    assert.ok(out.includes('  ga4.api_secret              from the environment (GA4_API_SECRET)'));
     assert.ok(
-      out.includes('  webhook.secret      from the environment (CLOSELOOP_WEBHOOK_SECRET)'),
+      out.includes('  webhook.secret              from the environment (CLOSELOOP_WEBHOOK_SECRET)'),
     );
     assert.ok(!out.join('\n').includes('an-api-secret-from-env'));
   });

@@ -268,3 +268,12 @@ export const bitrix24Section: ConfigSection<Bitrix24Settings> = {
     };
   },
 };
+
+/** The settings of a config without a `bitrix24:` section: Bitrix24 is off. */
+export const BITRIX24_OFF: Bitrix24Settings = Object.freeze({
+  rest: null,
+  applicationToken: null,
+  fields: Object.freeze({ ...DEFAULT_FIELDS }),
+  leadFallback: true,
+  creates: 'lead',
+});
