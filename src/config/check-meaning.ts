@@ -342,4 +342,3 @@ function checkParam(add: ProblemSink, path: ConfigPath, name: string, value: unk
     }
   }
 }
-

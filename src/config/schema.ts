@@ -210,7 +210,12 @@ export const leadIntakeKeys = {
   pipeline: crmId,
   // amoCRM's statuses are numbers; Bitrix24's are text (`NEW`, `C1:NEW`; research bitrix24.md §3.3).
   status: Joi.alternatives()
-    .try(Joi.number().integer().positive(), Joi.string().trim().pattern(/^[A-Za-z0-9_:]{1,50}$/))
+    .try(
+      Joi.number().integer().positive(),
+      Joi.string()
+        .trim()
+        .pattern(/^[A-Za-z0-9_:]{1,50}$/),
+    )
     .allow(null)
     .empty('')
     .default(null),

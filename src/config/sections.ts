@@ -10,7 +10,12 @@ import { ga4Section } from '../adapters/destinations/ga4/config';
 import type { Ga4Settings } from '../adapters/destinations/ga4/ga4-settings';
 import type { ConfigSection } from '../ports/config-section';
 
-export const ACCOUNT_SECTIONS = [amocrmSection, bitrix24Section, ga4Section, genericSection] as const;
+export const ACCOUNT_SECTIONS = [
+  amocrmSection,
+  bitrix24Section,
+  ga4Section,
+  genericSection,
+] as const;
 
 /** What the sections of one account become. */
 export interface AccountSections {

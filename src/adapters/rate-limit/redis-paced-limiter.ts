@@ -67,11 +67,11 @@ export class RedisPacedLimiter implements RateLimiter {
   private async take(key: string): Promise<void> {
     const stateKey = `${this.prefix}pace:${key}`;
     for (;;) {
-      const [state, paused, now] = (await READ.run(this.redis, [stateKey, this.pauseKey(key)], [])) as [
-        string | null | false,
-        number,
-        number,
-      ];
+      const [state, paused, now] = (await READ.run(
+        this.redis,
+        [stateKey, this.pauseKey(key)],
+        [],
+      )) as [string | null | false, number, number];
       if (paused > 0) {
         await this.sleep(paused);
         continue;

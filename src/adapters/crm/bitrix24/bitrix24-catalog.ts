@@ -8,7 +8,12 @@
 import type { CatalogPipeline, CrmCatalog } from '../../../ports/crm-catalog';
 import { AppError } from '../../../core/errors';
 import { batchCommand, MAX_BATCH, type Bitrix24Client } from './bitrix24-client';
-import { BITRIX24_SOURCE, LEAD_PIPELINE, outcomeOfSemantic, type EntityKind } from './bitrix24-deal';
+import {
+  BITRIX24_SOURCE,
+  LEAD_PIPELINE,
+  outcomeOfSemantic,
+  type EntityKind,
+} from './bitrix24-deal';
 import type { B24Category, B24Status } from './bitrix24-types';
 
 function resultOf(answer: { result: Record<string, unknown> | unknown[] }, key: string): unknown {
@@ -46,7 +51,13 @@ export function toCatalog(
     }));
   const leads = stages('STATUS', 'lead');
   if (leads.length > 0) {
-    pipelines.push({ id: LEAD_PIPELINE, name: 'Leads', isMain: false, isArchive: false, stages: leads });
+    pipelines.push({
+      id: LEAD_PIPELINE,
+      name: 'Leads',
+      isMain: false,
+      isArchive: false,
+      stages: leads,
+    });
   }
   return pipelines;
 }
@@ -64,7 +75,10 @@ export class Bitrix24Catalog implements CrmCatalog {
     const first = await this.client.call('crm.category.list', { entityTypeId: 2 });
     const result = first.result as { categories?: unknown } | undefined;
     if (!Array.isArray(result?.categories)) {
-      throw new AppError('BITRIX24_REQUEST_REJECTED', 'Bitrix24 answered crm.category.list without categories');
+      throw new AppError(
+        'BITRIX24_REQUEST_REJECTED',
+        'Bitrix24 answered crm.category.list without categories',
+      );
     }
     const categories = (result.categories as B24Category[]).slice(0, MAX_BATCH - 1);
     const entities = ['STATUS', ...categories.map((c) => stageEntityOf(String(c.id)))];

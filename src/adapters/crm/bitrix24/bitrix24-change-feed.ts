@@ -94,7 +94,10 @@ export class Bitrix24ChangeFeed implements CrmChangeFeed {
     return { changes, cursor: JSON.stringify(next), read };
   }
 
-  private async changeOf(kind: EntityKind, row: Record<string, unknown>): Promise<FeedChange | null> {
+  private async changeOf(
+    kind: EntityKind,
+    row: Record<string, unknown>,
+  ): Promise<FeedChange | null> {
     const owner = textOf(row.OWNER_ID);
     const stageId = textOf(kind === 'deal' ? row.STAGE_ID : row.STATUS_ID);
     if (owner === null || stageId === null) return null;
@@ -124,7 +127,9 @@ export class Bitrix24ChangeFeed implements CrmChangeFeed {
 function historyRows(result: unknown): Array<Record<string, unknown>> {
   const items = Array.isArray(result)
     ? result
-    : typeof result === 'object' && result !== null && Array.isArray((result as { items?: unknown }).items)
+    : typeof result === 'object' &&
+        result !== null &&
+        Array.isArray((result as { items?: unknown }).items)
       ? (result as { items: unknown[] }).items
       : [];
   return items.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null);

@@ -168,7 +168,10 @@ export class Bitrix24Client {
   }
 
   /** A command refused with OPERATION_TIME_LIMIT inside a batch holds its method too (§4.2). */
-  private noteOperatingLimits(result: B24BatchResult, commands: Readonly<Record<string, string>>): void {
+  private noteOperatingLimits(
+    result: B24BatchResult,
+    commands: Readonly<Record<string, string>>,
+  ): void {
     const errors = Array.isArray(result.result_error) ? {} : result.result_error;
     for (const [key, error] of Object.entries(errors)) {
       if (error.error === 'OPERATION_TIME_LIMIT') {
@@ -215,7 +218,8 @@ export class Bitrix24Client {
       typeof body?.error_description === 'string' ? body.error_description : snippet(text),
     );
     const said = `${status}${code === '' ? '' : ` ${code}`}${description === '' ? '' : `: ${description}`}`;
-    if (code === 'QUERY_LIMIT_EXCEEDED' && (status === 503 || status === 429)) return { kind: 'limit' };
+    if (code === 'QUERY_LIMIT_EXCEEDED' && (status === 503 || status === 429))
+      return { kind: 'limit' };
     if (code === 'OPERATION_TIME_LIMIT') {
       const resetAt = body?.time?.operating_reset_at;
       const waitMs =
@@ -226,7 +230,10 @@ export class Bitrix24Client {
       });
     }
     if (code === 'OVERLOAD_LIMIT') {
-      this.deps.logger.error('Bitrix24 blocked REST for the portal (OVERLOAD_LIMIT); only its support can lift it', { method });
+      this.deps.logger.error(
+        'Bitrix24 blocked REST for the portal (OVERLOAD_LIMIT); only its support can lift it',
+        { method },
+      );
       this.deps.limiter.pause(this.deps.portalKey, OVERLOAD_PAUSE_MS);
       throw new RetryableError('BITRIX24_OVERLOAD_BLOCKED', `Bitrix24 answered ${method} ${said}`, {
         retryAfterMs: OVERLOAD_PAUSE_MS,

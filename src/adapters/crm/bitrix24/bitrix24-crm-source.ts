@@ -11,6 +11,9 @@
  *   an old deal edited after closeloop was installed is not won again today.
  * - A deal converted from a lead (`LEAD_ID`, §3.4) is no new request: its ONCRMDEALADD is a
  *   `stage_changed` from the leads' pipeline, so `generate_lead` goes once, for the lead.
+ * - A `created` event is not remembered: the deal read may already be in a later stage, whose own
+ *   ONCRMDEALUPDATE must still count as the move. So the first update of a deal counts as its
+ *   move into the stage it is in (once: the ledger and the memory see to that).
  * - Reconciliation's events (from the stage history) say the stage they reached: it is kept, and
  *   the deal's amount and identities are read as they are now.
  * - Identities from the configured UF_CRM_ fields and UTM_*; an empty one from the deal's source
@@ -92,8 +95,20 @@ export class Bitrix24CrmSource implements CrmSource {
       occurredAt: event.occurredAt ?? movedAt ?? snapshot.updatedAt,
       deal,
     };
-    if (deal.stageId === null) return completed;
-
+    if (event.kind === 'created') {
+      // Not remembered: by the time it is read the deal may have moved on, and that move's own
+      // update must still see a change (its first sight of the deal).
+      return leadId === null
+        ? completed
+        : {
+            ...completed,
+            kind: 'stage_changed',
+            previous: { pipelineId: LEAD_PIPELINE, stageId: null },
+          };
+    }
+    if (deal.stageId === null || (event.kind !== 'updated' && event.kind !== 'stage_changed')) {
+      return completed;
+    }
     const seen = await deps.memory.observe(
       stageMemoryKey(deps.account, deal.id),
       { pipelineId: deal.pipelineId, stageId: deal.stageId },
@@ -101,24 +116,11 @@ export class Bitrix24CrmSource implements CrmSource {
       deps.now(),
     );
     const previous: StageRef | null = seen.changed ? seen.previous : null;
-    switch (event.kind) {
-      case 'created':
-        return leadId === null
-          ? completed
-          : {
-              ...completed,
-              kind: 'stage_changed',
-              previous: { pipelineId: LEAD_PIPELINE, stageId: null },
-            };
-      case 'updated': {
-        const recent = movedAt === null || deps.now() - movedAt * 1000 <= FIRST_SIGHT_MS;
-        const moved = seen.changed && (seen.previous !== null || recent);
-        return moved ? { ...completed, kind: 'stage_changed', previous } : completed;
-      }
-      case 'stage_changed':
-        return { ...completed, previous: previous ?? completed.previous };
-      default:
-        return completed;
+    if (event.kind === 'stage_changed') {
+      return { ...completed, previous: previous ?? completed.previous };
     }
+    const recent = movedAt === null || deps.now() - movedAt * 1000 <= FIRST_SIGHT_MS;
+    const moved = seen.changed && (seen.previous !== null || recent);
+    return moved ? { ...completed, kind: 'stage_changed', previous } : completed;
   }
 }

@@ -46,7 +46,9 @@ export function dealIdOf(kind: EntityKind, id: string): string {
 
 /** The entity and Bitrix24's own id of a deal id made by dealIdOf. */
 export function entityOf(dealId: string): { kind: EntityKind; id: string } {
-  return dealId.startsWith('L') ? { kind: 'lead', id: dealId.slice(1) } : { kind: 'deal', id: dealId };
+  return dealId.startsWith('L')
+    ? { kind: 'lead', id: dealId.slice(1) }
+    : { kind: 'deal', id: dealId };
 }
 
 /** `S`/`F`/`P` (a deal's STAGE_SEMANTIC_ID, a status row's SEMANTICS) as an outcome. */
@@ -158,4 +160,3 @@ export function leadSnapshot(lead: B24Lead): DealSnapshot {
     tags: [],
   };
 }
-

@@ -60,7 +60,10 @@ export function analyticsFields(form: LeadForm, fields: Bitrix24Settings['fields
 }
 
 /** The commands that create the record, by batch key. Pure. */
-export function createCommands(form: LeadForm, settings: Bitrix24WriterSettings): Record<string, string> {
+export function createCommands(
+  form: LeadForm,
+  settings: Bitrix24WriterSettings,
+): Record<string, string> {
   const common: Fields = {
     TITLE: settings.leadName,
     SOURCE_ID: 'WEB',
@@ -100,12 +103,18 @@ export class Bitrix24LeadWriter implements CrmLeadWriter {
     const answer = await this.client.batch(createCommands(form, this.settings));
     const errors = Array.isArray(answer.result_error) ? {} : answer.result_error;
     for (const [key, error] of Object.entries(errors)) {
-      const e = commandError(key === 'contact' ? 'crm.contact.add' : `the ${this.settings.creates}'s add`, error);
+      const e = commandError(
+        key === 'contact' ? 'crm.contact.add' : `the ${this.settings.creates}'s add`,
+        error,
+      );
       if (e !== null) throw e;
     }
     const id = Array.isArray(answer.result) ? undefined : answer.result.record;
     if (typeof id !== 'number' && !(typeof id === 'string' && /^\d+$/.test(id))) {
-      throw new AppError('LEAD_CREATE_FAILED', `Bitrix24 answered without the new ${this.settings.creates}'s id`);
+      throw new AppError(
+        'LEAD_CREATE_FAILED',
+        `Bitrix24 answered without the new ${this.settings.creates}'s id`,
+      );
     }
     const kind: EntityKind = this.settings.creates;
     const deal = emptyDeal(dealIdOf(kind, String(id)));

@@ -102,7 +102,12 @@ const keys = {
   timeout_ms: wholeNumber(100, 60_000, 10_000),
   batch_window_ms: wholeNumber(0, 5000, 200),
   lead_fallback: Joi.boolean().empty(Joi.valid('', null)).default(true),
-  creates: Joi.string().trim().lowercase().valid('lead', 'deal').empty(Joi.valid('', null)).default('lead'),
+  creates: Joi.string()
+    .trim()
+    .lowercase()
+    .valid('lead', 'deal')
+    .empty(Joi.valid('', null))
+    .default('lead'),
   reconcile: Joi.object(reconcileKeys).empty(null).default(),
   fields: Joi.object(fieldsKeys).empty(null).default(),
 };

@@ -48,7 +48,9 @@ export function takeFromBucket(
 /** The bucket as the store's pacing policy. */
 export function bucketPolicy(limit: BucketLimit): PacingPolicy {
   if (!(limit.perSecond > 0) || !(limit.burst >= 1)) {
-    throw new RangeError(`a bucket needs perSecond > 0 and burst ≥ 1, got ${JSON.stringify(limit)}`);
+    throw new RangeError(
+      `a bucket needs perSecond > 0 and burst ≥ 1, got ${JSON.stringify(limit)}`,
+    );
   }
   return { take: (state, nowMs) => takeFromBucket(state, nowMs, limit) };
 }

@@ -11,7 +11,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { emptyDeal, type DealEvent, type DealEventKind } from '../../../core/deal';
 import { AuthError, PayloadError } from '../../../core/errors';
-import { BITRIX24_SOURCE, dealIdOf, LEAD_PIPELINE, PORTAL_ACCOUNT, type EntityKind } from './bitrix24-deal';
+import {
+  BITRIX24_SOURCE,
+  dealIdOf,
+  LEAD_PIPELINE,
+  PORTAL_ACCOUNT,
+  type EntityKind,
+} from './bitrix24-deal';
 
 /** The events closeloop takes (§1.2), as the entity and what happened. */
 const EVENTS: Readonly<Record<string, { entity: EntityKind; kind: DealEventKind }>> = {
