@@ -355,6 +355,7 @@ export async function startBitrix24StandIn(
     }
     const result: Record<string, unknown> = {};
     const errors: Record<string, unknown> = {};
+    const times: Record<string, unknown> = {};
     for (const key of keys) {
       const text = cmd[key]!.replace(/\$result\[(\w+)\]/g, (_, k: string) =>
         String(result[k] ?? ''),
@@ -364,6 +365,7 @@ export async function startBitrix24StandIn(
       const body = answer.body as { result?: unknown; error?: string; error_description?: string };
       if (answer.status === 200) result[key] = body.result;
       else errors[key] = { error: body.error, error_description: body.error_description };
+      times[key] = (body as { time?: unknown }).time ?? { operating: 0 };
     }
     // PHP encodes an empty array as [] and a keyed one as an object (§4.3).
     return ok({
@@ -371,7 +373,7 @@ export async function startBitrix24StandIn(
       result_error: Object.keys(errors).length ? errors : [],
       result_total: [],
       result_next: [],
-      result_time: [],
+      result_time: keys.length === 0 ? [] : times,
     });
   };
 

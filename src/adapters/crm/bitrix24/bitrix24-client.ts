@@ -173,10 +173,16 @@ export class Bitrix24Client {
     commands: Readonly<Record<string, string>>,
   ): void {
     const errors = Array.isArray(result.result_error) ? {} : result.result_error;
+    const times =
+      result.result_time === undefined || Array.isArray(result.result_time)
+        ? {}
+        : result.result_time;
     for (const [key, error] of Object.entries(errors)) {
       if (error.error === 'OPERATION_TIME_LIMIT') {
         const method = commands[key]?.split('?')[0];
-        if (method !== undefined) this.methodBlockedUntil.set(method, this.now() + 60_000);
+        const resetAt = times[key]?.operating_reset_at;
+        const until = typeof resetAt === 'number' ? resetAt * 1000 : this.now() + 60_000;
+        if (method !== undefined) this.methodBlockedUntil.set(method, until);
       }
     }
   }

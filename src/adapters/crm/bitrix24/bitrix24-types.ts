@@ -90,4 +90,6 @@ export interface B24BatchResult {
   result_error: Record<string, { error?: string; error_description?: string }> | unknown[];
   result_total?: Record<string, number> | unknown[];
   result_next?: Record<string, number> | unknown[];
+  /** Per command: its `time`, with `operating_reset_at` when the portal reports it (§4.2). */
+  result_time?: Record<string, { operating?: number; operating_reset_at?: number }> | unknown[];
 }

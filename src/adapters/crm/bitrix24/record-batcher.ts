@@ -70,12 +70,16 @@ export class RecordBatcher {
       (answer) => {
         const results = Array.isArray(answer.result) ? {} : answer.result;
         const errors = Array.isArray(answer.result_error) ? {} : answer.result_error;
+        const times =
+          answer.result_time === undefined || Array.isArray(answer.result_time)
+            ? {}
+            : answer.result_time;
         for (const [key, entry] of batch) {
           const error = errors[key];
           const record = results[key];
           for (const w of entry.waiters) {
             if (error !== undefined) {
-              const e = commandError(`${METHOD[entry.kind]}(${entry.id})`, error);
+              const e = commandError(`${METHOD[entry.kind]}(${entry.id})`, error, times[key]);
               if (e === null) w.resolve(null);
               else w.reject(e);
             } else if (typeof record === 'object' && record !== null && 'ID' in record) {
@@ -97,14 +101,19 @@ export class RecordBatcher {
 export function commandError(
   what: string,
   error: { error?: string; error_description?: string },
+  /** The command's `result_time`: `operating_reset_at` says when a held method is free (§4.2). */
+  time?: { operating_reset_at?: number },
+  nowMs = Date.now(),
 ): AppError | null {
   const code = error.error ?? '';
   const description = error.error_description ?? '';
   if (code === 'NOT_FOUND' || /not found/i.test(description)) return null;
   const said = `${code}${code && description ? ': ' : ''}${description}`.slice(0, 200);
   if (code === 'QUERY_LIMIT_EXCEEDED' || code === 'OPERATION_TIME_LIMIT') {
+    const resetAt = time?.operating_reset_at;
     return new RetryableError('BITRIX24_UNAVAILABLE', `Bitrix24 answered ${what} ${said}`, {
-      retryAfterMs: 60_000,
+      // Without operating_reset_at (optional, §4.2), a minute: the oldest one-minute bucket.
+      retryAfterMs: typeof resetAt === 'number' ? Math.max(1000, resetAt * 1000 - nowMs) : 60_000,
     });
   }
   if (code === 'ACCESS_DENIED' || /access denied/i.test(description)) {
