@@ -105,6 +105,10 @@ export function parsePhpQuery(query: string): Record<string, unknown> {
   return root;
 }
 
+/** A request parameter as text (Bitrix24 reads every value as a string). */
+const str = (v: unknown, fallback = ''): string =>
+  typeof v === 'string' || typeof v === 'number' ? String(v) : fallback;
+
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00');
 
 const STATUS_LISTS: Readonly<Record<string, Array<Record<string, unknown>>>> = {
@@ -236,7 +240,7 @@ export async function startBitrix24StandIn(
       (r) =>
         (filter['>ID'] === undefined || Number(r.ID) > Number(filter['>ID'])) &&
         (filter['>=CREATED_TIME'] === undefined ||
-          Date.parse(r.CREATED_TIME) >= Date.parse(String(filter['>=CREATED_TIME']))),
+          Date.parse(r.CREATED_TIME) >= Date.parse(str(filter['>=CREATED_TIME']))),
     );
     const page = rows.slice(start, start + 50);
     return ok(
@@ -257,11 +261,11 @@ export async function startBitrix24StandIn(
       moveDeal(
         id,
         {
-          categoryId: String(fields.CATEGORY_ID ?? '0'),
-          stageId: String(fields.STAGE_ID ?? 'NEW'),
+          categoryId: str(fields.CATEGORY_ID, '0'),
+          stageId: str(fields.STAGE_ID, 'NEW'),
           semantic: 'P',
         },
-        fields as Partial<B24Deal>,
+        fields,
       );
     }
     return ok(Number(id));
@@ -299,9 +303,7 @@ export async function startBitrix24StandIn(
           ],
         });
       case 'crm.status.list': {
-        const entity = String(
-          (params.filter as Record<string, unknown> | undefined)?.ENTITY_ID ?? '',
-        );
+        const entity = str((params.filter as Record<string, unknown> | undefined)?.ENTITY_ID);
         return ok(STATUS_LISTS[entity] ?? []);
       }
       case 'crm.lead.add':
@@ -323,7 +325,7 @@ export async function startBitrix24StandIn(
       case 'crm.lead.userfield.add': {
         const kind = method.includes('.deal.') ? 'deal' : 'lead';
         const fields = (params.fields ?? {}) as Record<string, unknown>;
-        const name = `UF_CRM_${String(fields.FIELD_NAME ?? '').replace(/^UF_CRM_|^UF_/, '')}`;
+        const name = `UF_CRM_${str(fields.FIELD_NAME).replace(/^UF_CRM_|^UF_/, '')}`;
         if (userFields[kind].includes(name)) {
           return {
             status: 400,
@@ -357,9 +359,7 @@ export async function startBitrix24StandIn(
     const errors: Record<string, unknown> = {};
     const times: Record<string, unknown> = {};
     for (const key of keys) {
-      const text = cmd[key]!.replace(/\$result\[(\w+)\]/g, (_, k: string) =>
-        String(result[k] ?? ''),
-      );
+      const text = cmd[key]!.replace(/\$result\[(\w+)\]/g, (_, k: string) => str(result[k]));
       const [method = '', query = ''] = text.split('?', 2) as [string, string];
       const answer = run(method, parsePhpQuery(query));
       const body = answer.body as { result?: unknown; error?: string; error_description?: string };

@@ -87,7 +87,9 @@ export function toQuery(params: Params): string {
     else if (Array.isArray(value)) value.forEach((v, i) => put(`${key}[${i}]`, v));
     else if (typeof value === 'object') {
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) put(`${key}[${k}]`, v);
-    } else out.append(key, String(value as string | number | boolean));
+    } else if (typeof value === 'string') out.append(key, value);
+    else if (typeof value === 'number' || typeof value === 'boolean')
+      out.append(key, String(value));
   };
   for (const [k, v] of Object.entries(params)) put(k, v);
   return out.toString();
@@ -275,7 +277,7 @@ export class Bitrix24Client {
 function parseJson(text: string): B24Envelope | null {
   try {
     const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as B24Envelope) : null;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : null;
   } catch {
     return null;
   }
@@ -302,7 +304,7 @@ async function readBounded(response: Response, max: number): Promise<string> {
   if (response.body === null) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of response.body) {
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
     if (size > max) throw new Error(`the answer is over ${max} bytes`);
     chunks.push(chunk);

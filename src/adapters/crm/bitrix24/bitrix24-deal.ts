@@ -122,7 +122,14 @@ export function readIdentities(
 
 /** Whether any configured identity of the deal is empty (then its lead may have it). */
 export function lacksIdentity(record: B24Record, fields: Bitrix24FieldSettings): boolean {
-  return Object.values(fields).some((code) => code !== null && textOf(record[code]) === null);
+  const codes = [
+    fields.gaClientId,
+    fields.gaSessionId,
+    fields.ymClientId,
+    fields.yclid,
+    fields.gclid,
+  ];
+  return codes.some((code) => code !== null && textOf(record[code]) === null);
 }
 
 /** A deal as `crm.deal.get` answers it, as a snapshot (identities are the caller's). */

@@ -53,7 +53,8 @@ export interface B24Category {
   id: number | string;
   name: string;
   sort?: number | string;
-  isDefault?: 'Y' | 'N' | string;
+  /** `Y` for the general pipeline. */
+  isDefault?: string;
 }
 
 /** `crm.status.list` rows, §3.3. */

@@ -68,13 +68,7 @@ export const DEFAULT_FIELDS: Readonly<Record<keyof Bitrix24FieldSettings, string
 };
 
 const ufField = (fallback: string | null): Joi.StringSchema =>
-  Joi.string()
-    .trim()
-    .uppercase()
-    .pattern(UF_FIELD)
-    .allow(null)
-    .empty('')
-    .default(fallback) as Joi.StringSchema;
+  Joi.string().trim().uppercase().pattern(UF_FIELD).allow(null).empty('').default(fallback);
 
 const fieldsKeys = {
   ga_client_id: ufField(DEFAULT_FIELDS.gaClientId),

@@ -38,11 +38,11 @@ export class RecordBatcher {
   ) {}
 
   loadDeal(id: string): Promise<B24Deal | null> {
-    return this.load('deal', id) as Promise<B24Deal | null>;
+    return this.load('deal', id);
   }
 
   loadLead(id: string): Promise<B24Lead | null> {
-    return this.load('lead', id) as Promise<B24Lead | null>;
+    return this.load('lead', id);
   }
 
   private load(kind: EntityKind, id: string): Promise<B24Record | null> {
