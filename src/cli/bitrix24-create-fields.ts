@@ -9,14 +9,13 @@
 import type { Command } from 'commander';
 import { errorMessage } from '../core/error-message';
 import { isAppError } from '../core/errors';
-import { accountsOf } from '../config/config-types';
 import type { Bitrix24FieldSettings } from '../adapters/crm/bitrix24/config';
 import type { Bitrix24Client } from '../adapters/crm/bitrix24/bitrix24-client';
 import type { B24UserField } from '../adapters/crm/bitrix24/bitrix24-types';
 import { parseAccountName } from './cli-values';
 import type { CliRun } from './cli-run';
 import { bitrix24ClientOf, NO_BITRIX24_REST } from './bitrix24-client-beside-service';
-import { CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
+import { accountsOrReport, CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
 
 /** What a person reads in the lead and deal cards. */
 const LABELS: Readonly<Record<keyof Bitrix24FieldSettings, string>> = {
@@ -82,11 +81,8 @@ async function create(
   const { io, env, cwd } = run;
   const config = loadConfigOrReport(io, env, cwd, configPath);
   if (config === null) return 1;
-  const account = accountsOf(config).find((a) => a.name === accountName);
-  if (account === undefined) {
-    io.err(`there is no account named ${accountName} in the config`);
-    return 1;
-  }
+  const [account] = accountsOrReport(io, config, accountName) ?? [];
+  if (account === undefined) return 1;
   const rest = account.bitrix24.rest;
   if (rest === null) {
     io.err(NO_BITRIX24_REST);

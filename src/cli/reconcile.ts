@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { errorMessage } from '../core/error-message';
 import { isAppError } from '../core/errors';
-import { accountsOf, type AccountConfig } from '../config/config-types';
+import type { AccountConfig } from '../config/config-types';
 import type { CrmChangeFeed } from '../ports/crm-change-feed';
 import type { Store } from '../ports/store';
 import { AmocrmChangeFeed } from '../adapters/crm/amocrm/amocrm-change-feed';
@@ -18,7 +18,7 @@ import { Reconciler } from '../worker/reconciler';
 import { parseAccountName } from './cli-values';
 import type { CliRun } from './cli-run';
 import { bitrix24ClientOf } from './bitrix24-client-beside-service';
-import { CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
+import { accountsOrReport, CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
 import { openStoreBesideService } from './open-store-beside-service';
 
 /** How far the first pass looks back when there is no cursor yet: one default interval. */
@@ -76,15 +76,8 @@ async function reconcile(
   const { io, env, cwd } = run;
   const config = loadConfigOrReport(io, env, cwd, configPath);
   if (config === null) return 1;
-  const accounts = accountsOf(config).filter((a) => only === undefined || a.name === only);
-  if (accounts.length === 0) {
-    io.err(
-      `there is no account named ${only} in the config; the accounts are: ${accountsOf(config)
-        .map((a) => a.name)
-        .join(', ')}`,
-    );
-    return 1;
-  }
+  const accounts = accountsOrReport(io, config, only);
+  if (accounts === null) return 1;
   if (accounts.every((a) => a.amocrm.api === null && a.bitrix24.rest === null)) {
     io.err(
       'closeloop reconcile reads the CRM: set AMOCRM_SUBDOMAIN and AMOCRM_TOKEN for amoCRM, or BITRIX24_WEBHOOK_URL for Bitrix24.',

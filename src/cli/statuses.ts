@@ -8,11 +8,10 @@ import { isAppError } from '../core/errors';
 import { errorMessage } from '../core/error-message';
 import type { CatalogPipeline } from '../ports/crm-catalog';
 import { toCatalog } from '../adapters/crm/amocrm/amocrm-catalog';
-import { accountsOf } from '../config/config-types';
 import { parseAccountName } from './cli-values';
 import type { CliRun } from './cli-run';
 import { openAmocrmClientBesideService } from './amocrm-client-beside-service';
-import { CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
+import { accountsOrReport, CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
 import { Bitrix24Catalog } from '../adapters/crm/bitrix24/bitrix24-catalog';
 import { bitrix24ClientOf } from './bitrix24-client-beside-service';
 
@@ -47,22 +46,13 @@ async function statuses(
   const { io, env, cwd } = run;
   const config = loadConfigOrReport(io, env, cwd, configPath);
   if (config === null) return 1;
-  const account = accountsOf(config).find((a) => a.name === accountName);
-  if (account === undefined) {
-    io.err(
-      `there is no account named ${accountName} in the config; the accounts are: ${accountsOf(
-        config,
-      )
-        .map((a) => a.name)
-        .join(', ')}`,
-    );
-    return 1;
-  }
+  const [account] = accountsOrReport(io, config, accountName) ?? [];
+  if (account === undefined) return 1;
   const api = account.amocrm.api;
   const rest = account.bitrix24.rest;
   if (api === null && rest === null) {
     io.err(
-      'closeloop statuses needs API access to the CRM: for amoCRM set AMOCRM_SUBDOMAIN (example for example.amocrm.ru) and AMOCRM_TOKEN (a long-lived token), or configure amocrm.oauth; for Bitrix24 set BITRIX24_WEBHOOK_URL.',
+      'closeloop statuses needs amoCRM API access or Bitrix24’s incoming webhook: for amoCRM set AMOCRM_SUBDOMAIN (example for example.amocrm.ru) and AMOCRM_TOKEN (a long-lived token), or configure amocrm.oauth; for Bitrix24 set BITRIX24_WEBHOOK_URL.',
     );
     return 1;
   }

@@ -67,7 +67,12 @@ describe('Reconciler', () => {
       ],
       asked,
     );
-    assert.deepEqual(await r.runOnce(), { leads: 3, enqueued: 3, cursor: '1699999700' });
+    const { found, ...counts } = await r.runOnce();
+    assert.deepEqual(counts, { leads: 3, enqueued: 3, cursor: '1699999700' });
+    assert.deepEqual(
+      found.map((f) => `${f.dealId} ${f.kind} ${f.stageId} ${f.outcome}`),
+      ['1 stage_changed 142 won', '2 stage_changed 143 lost', '3 stage_changed 555 open'],
+    );
     assert.deepEqual(asked, [
       [1_699_999_400, 1],
       [1_699_999_400, 2],

@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { PacingPolicy, RateLimiter } from '../../ports/rate-limiter';
 import { LuaScript } from '../store/redis/lua-script';
+import { KeyChain, pauseInRedis } from './redis-pacing';
 
 /** KEYS: state, pause. Returns [state or false, pause ms left, now ms]. */
 const READ = new LuaScript(`
@@ -30,15 +31,8 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 `);
 
-/** The pause key takes the longer of the pause running and this one. */
-const PAUSE = `
-local ms = tonumber(ARGV[1])
-if redis.call('PTTL', KEYS[1]) < ms then redis.call('SET', KEYS[1], '1', 'PX', ms) end
-return 0
-`;
-
 export class RedisPacedLimiter implements RateLimiter {
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly chain = new KeyChain();
 
   constructor(
     private readonly redis: Redis,
@@ -48,20 +42,11 @@ export class RedisPacedLimiter implements RateLimiter {
   ) {}
 
   acquire(key: string): Promise<void> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const mine = previous.then(() => this.take(key));
-    const tail = mine.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return mine;
+    return this.chain.run(key, () => this.take(key));
   }
 
   pause(key: string, ms: number): void {
-    if (!(ms > 0)) return;
-    // Like RedisRateLimiter.pause: a lost pause only means the next refusal pauses again.
-    this.redis.eval(PAUSE, 1, this.pauseKey(key), String(Math.ceil(ms))).catch(() => undefined);
+    pauseInRedis(this.redis, this.pauseKey(key), ms);
   }
 
   private async take(key: string): Promise<void> {
