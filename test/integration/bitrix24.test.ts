@@ -217,6 +217,16 @@ rules:
         .sort(),
       ['by_id', 'wholesale_paid'],
     );
+    // check-config looks names up the same way, and lists the real ones for a typo.
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(file, 'utf8').replace('status: Оплачено', 'status: Оплочено'),
+    );
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (l: string) => err.push(l) };
+    assert.equal(await runCli(['check-config', file], io, env()), 1);
+    assert.match(err.join('\n'), /Оплочено/);
+    assert.match(err.join('\n'), /Оплачено/, 'the real names are listed');
   });
 
   it('reconciles a move whose webhook never came, once; closeloop reconcile prints it', async () => {
