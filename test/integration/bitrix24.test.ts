@@ -178,6 +178,23 @@ describe('Bitrix24 end to end (REST fake, GA4 stand-in)', function () {
     assert.equal(portal.limitAnswers(), 0, "closeloop's own pace never overflows the bucket");
   });
 
+  it('replays a delivery GA4 refused: the move is sent once the cause is fixed', async () => {
+    await start();
+    ga4.failNext(1, 403);
+    portal.moveDeal('901', STAGES.won, { OPPORTUNITY: '70.00', UF_CRM_GA_CLIENT_ID: '9.1' });
+    assert.equal(await hook('ONCRMDEALUPDATE', '901'), 200);
+    await waitFor(async () => (await service!.store.queue.listFailed('deliver', 10)).length === 1, {
+      message: 'the failed delivery',
+    });
+    const out: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+    const cliEnv = { ...env(), CLOSELOOP_CONFIG: path.join(dir, 'closeloop.yaml') };
+    assert.equal(await runCli(['replay', '--all'], io, cliEnv), 0, out.join('\n'));
+    await waitFor(() => sent().filter((e) => e.name === 'purchase').length === 1, {
+      message: () => `the replayed purchase: ${out.join(' ')}`,
+    });
+  });
+
   it('waits out 429 OPERATION_TIME_LIMIT on crm.deal.get and sends once it is lifted', async () => {
     await start();
     portal.moveDeal('601', STAGES.won, { OPPORTUNITY: '10', UF_CRM_GA_CLIENT_ID: '11.22' });
