@@ -4,7 +4,7 @@
  * Bitrix24 never resends a webhook that failed (§1.5), and a move to another pipeline fires no
  * ONCRMDEALUPDATE at all (§1.2): the history has both.
  *
- * The cursor is the last history `ID` seen per entity type (JSON `{"deal":…,"lead":…}`). Pages are
+ * The cursor is the last history `ID` seen per entity type (JSON `{"deal":…,"lead":…,"since":…}`). Pages are
  * read by moving the filter (`>ID` = the last one, `order ID ASC`), not by offset, as the docs
  * advise for big scans (§4.3); whether this method honours `start=-1` is not stated, so `start`
  * stays 0 and a page of fewer than 50 rows is the end either way. The first run (no cursor) looks
@@ -35,13 +35,19 @@ const ENTITY_TYPE_ID: Readonly<Record<EntityKind, number>> = { deal: 2, lead: 1 
 /** History TYPE_ID 1: the record was created (in that stage). 2, 3, 5: it moved (§3.5). */
 const CREATED = 1;
 
-type Cursor = Record<EntityKind, number>;
+/**
+ * The last history id seen per entity type; 0 while none was seen yet, and then `since` (the first
+ * run's look-back, ISO) is where the type's history is read from, so an empty first run never makes
+ * the next one read the portal's whole history.
+ */
+type Cursor = Record<EntityKind, number> & { since: string };
 
 function readCursor(cursor: string | null): Cursor | null {
   if (cursor === null) return null;
   try {
     const c = JSON.parse(cursor) as Partial<Cursor>;
-    return { deal: Number(c.deal) || 0, lead: Number(c.lead) || 0 };
+    const since = typeof c.since === 'string' ? c.since : new Date(0).toISOString();
+    return { deal: Number(c.deal) || 0, lead: Number(c.lead) || 0, since };
   } catch {
     return null;
   }
@@ -66,14 +72,14 @@ export class Bitrix24ChangeFeed implements CrmChangeFeed {
     options: { nowMs: number; lookBackMs: number; maxPages: number },
   ): Promise<FeedPage> {
     const from = readCursor(cursor);
-    const since = new Date(options.nowMs - options.lookBackMs).toISOString();
-    const next: Cursor = { deal: from?.deal ?? 0, lead: from?.lead ?? 0 };
+    const since = from?.since ?? new Date(options.nowMs - options.lookBackMs).toISOString();
+    const next: Cursor = { deal: from?.deal ?? 0, lead: from?.lead ?? 0, since };
     const changes: FeedChange[] = [];
     let read = 0;
     for (const kind of ['deal', 'lead'] as const) {
       for (let page = 0; page < options.maxPages; page++) {
         const filter: Record<string, unknown> =
-          from === null && next[kind] === 0 ? { '>=CREATED_TIME': since } : { '>ID': next[kind] };
+          next[kind] === 0 ? { '>=CREATED_TIME': since } : { '>ID': next[kind] };
         const answer = await this.client.call('crm.stagehistory.list', {
           entityTypeId: ENTITY_TYPE_ID[kind],
           order: { ID: 'ASC' },
