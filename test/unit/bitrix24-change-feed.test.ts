@@ -81,7 +81,7 @@ describe('Bitrix24ChangeFeed', () => {
     assert.equal(page.read, 61);
     assert.equal(page.changes.length, 61);
     assert.equal(page.changes[0]?.jobId, 'bitrix24:reconcile:deal:1');
-    const won = page.changes[0]!.event;
+    const won = page.changes[0].event;
     assert.deepEqual(
       [won.kind, won.deal.id, won.deal.pipelineId, won.deal.stageId, won.deal.outcome],
       ['stage_changed', '100', '1', 'C1:WON', 'won'],
