@@ -15,7 +15,7 @@ import type { B24UserField } from '../adapters/crm/bitrix24/bitrix24-types';
 import { parseAccountName } from './cli-values';
 import type { CliRun } from './cli-run';
 import { bitrix24ClientOf, NO_BITRIX24_REST } from './bitrix24-client-beside-service';
-import { accountsOrReport, CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
+import { CONFIG_ARGUMENT, loadAccountOrReport } from './load-config-or-report';
 
 /** What a person reads in the lead and deal cards. */
 const LABELS: Readonly<Record<keyof Bitrix24FieldSettings, string>> = {
@@ -79,10 +79,9 @@ async function create(
   run: CliRun,
 ): Promise<number> {
   const { io, env, cwd } = run;
-  const config = loadConfigOrReport(io, env, cwd, configPath);
-  if (config === null) return 1;
-  const [account] = accountsOrReport(io, config, accountName) ?? [];
-  if (account === undefined) return 1;
+  const loaded = loadAccountOrReport(io, env, cwd, configPath, accountName);
+  if (loaded === null) return 1;
+  const { account } = loaded;
   const rest = account.bitrix24.rest;
   if (rest === null) {
     io.err(NO_BITRIX24_REST);

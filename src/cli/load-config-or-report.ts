@@ -43,3 +43,16 @@ export function accountsOrReport(
   );
   return null;
 }
+
+/** The config and one account of it, for a command that works on one account; null: reported. */
+export function loadAccountOrReport(
+  io: CliIo,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  path: string | undefined,
+  name: string,
+): { config: CloseloopConfig; account: AccountConfig } | null {
+  const config = loadConfigOrReport(io, env, cwd, path);
+  const account = config === null ? undefined : accountsOrReport(io, config, name)?.[0];
+  return config === null || account === undefined ? null : { config, account };
+}

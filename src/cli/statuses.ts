@@ -11,7 +11,7 @@ import { toCatalog } from '../adapters/crm/amocrm/amocrm-catalog';
 import { parseAccountName } from './cli-values';
 import type { CliRun } from './cli-run';
 import { openAmocrmClientBesideService } from './amocrm-client-beside-service';
-import { accountsOrReport, CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
+import { CONFIG_ARGUMENT, loadAccountOrReport } from './load-config-or-report';
 import { Bitrix24Catalog } from '../adapters/crm/bitrix24/bitrix24-catalog';
 import { bitrix24ClientOf } from './bitrix24-client-beside-service';
 
@@ -44,10 +44,9 @@ async function statuses(
   run: CliRun,
 ): Promise<number> {
   const { io, env, cwd } = run;
-  const config = loadConfigOrReport(io, env, cwd, configPath);
-  if (config === null) return 1;
-  const [account] = accountsOrReport(io, config, accountName) ?? [];
-  if (account === undefined) return 1;
+  const loaded = loadAccountOrReport(io, env, cwd, configPath, accountName);
+  if (loaded === null) return 1;
+  const { account } = loaded;
   const api = account.amocrm.api;
   const rest = account.bitrix24.rest;
   if (api === null && rest === null) {
