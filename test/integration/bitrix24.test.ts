@@ -195,6 +195,59 @@ describe('Bitrix24 end to end (REST fake, GA4 stand-in)', function () {
     });
   });
 
+  it('serves two accounts with a portal each: its own URL, REST, memory and GA4 stream', async () => {
+    const shopPortal = await startBitrix24StandIn({ secret: 'shopportalsecret0123456' });
+    try {
+      await start(`
+accounts:
+  - name: shop
+    webhook_secret: shop-bitrix24-secret-0123456789
+    bitrix24:
+      webhook_url: ${shopPortal.webhookUrl}
+      application_token: shop-application-token-42
+    ga4:
+      measurement_id: G-SHOP24
+      api_secret: shop-api-secret
+      endpoint: ${ga4.url}
+`);
+      // Deal 42 in both portals: two deals, each sent once, to its own stream.
+      portal.moveDeal('42', STAGES.won, { OPPORTUNITY: '1.00', UF_CRM_GA_CLIENT_ID: '1.1' });
+      shopPortal.moveDeal('42', STAGES.won, { OPPORTUNITY: '2.00', UF_CRM_GA_CLIENT_ID: '2.2' });
+      assert.equal(await hook('ONCRMDEALUPDATE', '42'), 200);
+      const res = await fetch(
+        `http://127.0.0.1:${service!.port}/webhooks/bitrix24/shop-bitrix24-secret-0123456789`,
+        {
+          method: 'POST',
+          headers: FORM,
+          body: outgoingWebhook('ONCRMDEALUPDATE', '42', 'shop-application-token-42'),
+        },
+      );
+      assert.equal(res.status, 200);
+      // The default account's token is not the shop's.
+      const wrong = await fetch(
+        `http://127.0.0.1:${service!.port}/webhooks/bitrix24/shop-bitrix24-secret-0123456789`,
+        { method: 'POST', headers: FORM, body: outgoingWebhook('ONCRMDEALUPDATE', '42', TOKEN) },
+      );
+      assert.equal(wrong.status, 401);
+      await waitFor(() => sent().filter((e) => e.name === 'purchase').length === 2, {
+        message: 'both purchases',
+      });
+      const byStream = ga4
+        .collected()
+        .filter((r) =>
+          (r.json as { events: SentEvent[] }).events.some((e) => e.name === 'purchase'),
+        )
+        .map(
+          (r) =>
+            `${r.query.get('measurement_id')} ${(r.json as { events: SentEvent[] }).events.find((e) => e.name === 'purchase')!.params.value}`,
+        )
+        .sort();
+      assert.deepEqual(byStream, ['G-B24TEST1 1', 'G-SHOP24 2']);
+    } finally {
+      await shopPortal.close();
+    }
+  });
+
   it('waits out 429 OPERATION_TIME_LIMIT on crm.deal.get and sends once it is lifted', async () => {
     await start();
     portal.moveDeal('601', STAGES.won, { OPPORTUNITY: '10', UF_CRM_GA_CLIENT_ID: '11.22' });
