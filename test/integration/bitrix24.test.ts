@@ -239,7 +239,7 @@ accounts:
         )
         .map(
           (r) =>
-            `${r.query.get('measurement_id')} ${(r.json as { events: SentEvent[] }).events.find((e) => e.name === 'purchase')!.params.value}`,
+            `${r.query.get('measurement_id')} ${String((r.json as { events: SentEvent[] }).events.find((e) => e.name === 'purchase')!.params.value)}`,
         )
         .sort();
       assert.deepEqual(byStream, ['G-B24TEST1 1', 'G-SHOP24 2']);
