@@ -24,6 +24,7 @@ import { AmocrmLeadWriter } from './adapters/crm/amocrm/amocrm-lead-writer';
 import { AmocrmChangeFeed } from './adapters/crm/amocrm/amocrm-change-feed';
 import { AmocrmCatalog } from './adapters/crm/amocrm/amocrm-catalog';
 import { LeadBatcher } from './adapters/crm/amocrm/lead-batcher';
+import { AmocrmAccount, configuredSubdomain } from './adapters/crm/amocrm/amocrm-account';
 import { GenericWebhookIntake } from './adapters/crm/generic/generic-webhook-intake';
 import type { Bitrix24Client } from './adapters/crm/bitrix24/bitrix24-client';
 import { createBitrix24Client } from './adapters/crm/bitrix24/create-bitrix24-client';
@@ -83,8 +84,20 @@ export async function buildAccounts(
 async function buildAccount(options: BuildOptions, account: AccountConfig): Promise<BuiltAccount> {
   const { config, store, logger } = options;
   const secret = account.webhookSecret ?? (await options.defaultSecret());
+  const api = account.amocrm.api;
+  const amocrm =
+    api === null ? null : createAmocrmClient(api, { store, logger, fetchImpl: options.fetchImpl });
+  // The amoCRM account these webhooks, reads and keys belong to (amocrm-account.ts).
+  const amoAccount = new AmocrmAccount(
+    configuredSubdomain(account.amocrm.subdomain, api?.baseUrl ?? null),
+    amocrm,
+  );
   const routes: WebhookRoute[] = [
-    { account: account.name, secret, intake: new AmocrmWebhookIntake() },
+    {
+      account: account.name,
+      secret,
+      intake: new AmocrmWebhookIntake({ account: account.name, logger, expected: amoAccount }),
+    },
   ];
   const b24 = account.bitrix24;
   const bitrix24 =
@@ -106,11 +119,8 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
     });
   }
   const destinations = [
-    new Ga4Destination(account.ga4, { id: destinationId(account.name, 'ga4') }),
+    new Ga4Destination(account.ga4, { id: destinationId(account.name, 'ga4'), logger }),
   ];
-  const api = account.amocrm.api;
-  const amocrm =
-    api === null ? null : createAmocrmClient(api, { store, logger, fetchImpl: options.fetchImpl });
   const intake = config.leadIntake;
   const takesForms = intake.enabled && intake.account === account.name;
   // amoCRM when it has API access, else Bitrix24 (the config check refuses intake without either).
@@ -126,7 +136,7 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
   const feeds: BuiltAccount['feeds'] = [];
   if (amocrm !== null && api !== null && api.reconcile.enabled) {
     feeds.push({
-      feed: new AmocrmChangeFeed(amocrm),
+      feed: new AmocrmChangeFeed(amocrm, amoAccount),
       intervalMs: api.reconcile.intervalMs,
       lease: lease('amocrm-reconcile'),
     });
@@ -150,7 +160,9 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
         'amocrm',
         new AmocrmCrmSource(
           { rules, fields: account.amocrm.fields },
-          amocrm === null || api === null ? null : new LeadBatcher(amocrm, api.batchWindowMs),
+          amocrm === null || api === null
+            ? null
+            : { batcher: new LeadBatcher(amocrm, api.batchWindowMs), account: amoAccount },
         ),
       ],
     ]);
@@ -169,7 +181,7 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
     }
     runtime = {
       name: account.name,
-      mapping: { rules, currency: account.currency },
+      mapping: { rules, currency: account.currency, maxValue: config.delivery.maxValue },
       sources,
       destinations,
     };
@@ -221,4 +233,31 @@ async function resolveNames(
     throw new ConfigError(resolved.problems);
   }
   return resolved.rules;
+}
+
+/**
+ * Webhook entries read and not used (amoCRM's `unsorted[add]`, `message[add]`, …) since the
+ * process started, as a /metrics gauge (main.ts renders it beside the queue depths).
+ */
+export function ignoredEntriesGauge(accounts: readonly BuiltAccount[]): {
+  name: string;
+  help: string;
+  values: Array<{ labels: Record<string, string>; value: number }>;
+} {
+  return {
+    name: 'closeloop_webhook_entries_ignored',
+    help: 'Webhook entries read and not used (unsorted[add], message[add], ...) since the process started, by source and kind.',
+    values: accounts.flatMap((a) =>
+      a.routes.flatMap((r) =>
+        [...(r.intake.ignoredSoFar?.() ?? [])].map(([what, value]) => ({
+          labels: {
+            ...(a.config.name === 'default' ? {} : { account: a.config.name }),
+            source: r.intake.source,
+            what,
+          },
+          value,
+        })),
+      ),
+    ),
+  };
 }

@@ -24,7 +24,7 @@ import { createInboundHandler } from './worker/process-inbound';
 import { createDeliveryHandler } from './worker/process-delivery';
 import { createCreateLeadHandler, type CreateLeadJobPayload } from './worker/process-create-lead';
 import { Reconciler } from './worker/reconciler';
-import { buildAccounts, type BuiltAccount } from './accounts';
+import { buildAccounts, ignoredEntriesGauge, type BuiltAccount } from './accounts';
 import {
   listen,
   openStore,
@@ -75,6 +75,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         });
       },
       list: (filter) => store.deliveryLog.list(filter),
+      counts: () => store.deliveryLog.counts(),
     };
     const accounts = await buildAccounts(
       {
@@ -128,6 +129,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
               })),
             ),
           },
+          ignoredEntriesGauge(accounts),
           {
             name: 'closeloop_ga4_dry_run',
             help: '1 when GA4 credentials are missing and nothing is sent.',
@@ -286,6 +288,7 @@ function startWorker(
       destinations: new Map(accounts.flatMap((a) => a.destinations.map((d) => [d.id, d]))),
       upgrades: AMOCRM_LEGACY_PAYLOADS,
       ledger: store.ledger,
+      resendUncertain: new Set(config.delivery.resendUncertain),
     }),
     { concurrency: config.delivery.concurrency },
   );

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type winston from 'winston';
 import { errorMessage } from './core/error-message';
 import type { Store } from './ports/store';
+import type { PruneReport } from './ports/delivery-log';
 import { createSqliteStore } from './adapters/store/sqlite';
 import { createRedisStore } from './adapters/store/redis';
 import { withTimeout } from './adapters/with-timeout';
@@ -24,13 +25,19 @@ export async function openStore(options: ServiceOptions): Promise<Store> {
       stack: (e as Error)?.stack,
     }),
   );
+  const deliveryLogLimits = {
+    deliveryLogMaxRows: options.config.deliveryLogMaxRows,
+    deliveryLogMaxAgeMs: options.config.deliveryLogMaxAgeMs,
+    onDeliveryLogPruned: (report: PruneReport) =>
+      logger.info(`delivery log pruned by ${report.reason}`, { removed: report.removed }),
+  };
   if (options.redis) {
     options.redactor.add(passwordOf(options.redis.url));
     return createRedisStore({
       url: options.redis.url,
       prefix: options.redis.prefix,
       lockMs: options.redis.lockMs,
-      deliveryLogMaxRows: options.config.deliveryLogMaxRows,
+      ...deliveryLogLimits,
       onError,
       onConnection: (event, kind, detail) =>
         event === 'lost'
@@ -42,7 +49,7 @@ export async function openStore(options: ServiceOptions): Promise<Store> {
   }
   return createSqliteStore({
     dataDir: options.dataDir,
-    deliveryLogMaxRows: options.config.deliveryLogMaxRows,
+    ...deliveryLogLimits,
     now: options.now,
     pollIntervalMs: options.pollIntervalMs,
     onError,

@@ -4,17 +4,10 @@
  * list. Pure; they throw commander's InvalidArgumentError.
  */
 import { InvalidArgumentError } from 'commander';
-import type { DeliveryOutcome } from '../ports/delivery-log';
+import { DELIVERY_OUTCOMES, type DeliveryOutcome } from '../ports/delivery-log';
 import { shown } from './cli-run';
 
-export const OUTCOMES: readonly DeliveryOutcome[] = [
-  'sent',
-  'dry_run',
-  'skipped',
-  'duplicate',
-  'retrying',
-  'failed',
-];
+export const OUTCOMES: readonly DeliveryOutcome[] = DELIVERY_OUTCOMES;
 
 export function parseOutcome(value: string): DeliveryOutcome {
   const outcome = OUTCOMES.find((o) => o === value);
@@ -67,4 +60,24 @@ export function parseAccountName(value: string): string {
     );
   }
   return value;
+}
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A moment, as a person writes it: how long ago (`30m`, `12h`, `7d`) or an ISO date
+ * (`2026-12-01`, `2026-12-01T10:00:00Z`). Returns Unix ms; `now` is the command's clock.
+ */
+export function parseMoment(value: string, now: number = Date.now()): number {
+  const ago = /^(\d{1,6})([mhd])$/.exec(value.trim());
+  if (ago) return now - Number(ago[1]) * (UNIT_MS[ago[2] as string] as number);
+  const at = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())
+    ? Date.parse(value.trim())
+    : NaN;
+  if (Number.isNaN(at)) {
+    throw new InvalidArgumentError(
+      `${shown(value)} is not a moment; write how long ago (30m, 12h, 7d) or a date (2026-12-01, 2026-12-01T10:00:00Z)`,
+    );
+  }
+  return at;
 }

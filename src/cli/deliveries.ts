@@ -2,25 +2,41 @@
  * `closeloop deliveries`: the delivery log, newest first — what was sent, skipped and why, failed
  * and why. The first place to look when a deal is not in GA4.
  *
- *   closeloop deliveries [--deal <id>] [--account <name>]
- *                        [--outcome sent|dry_run|skipped|duplicate|retrying|failed]
- *                        [--limit <n>] [--json]
+ *   closeloop deliveries [--deal <id>] [--account <name>] [--destination <id>]
+ *                        [--outcome sent|dry_run|skipped|duplicate|retrying|failed|uncertain]
+ *                        [--since <when>] [--until <when>] [--limit <n>] [--json] [--counts]
  *
  * Reads the store the service uses and never creates one (open-store-beside-service.ts).
  */
 import type { Command } from 'commander';
-import type { DeliveryOutcome, DeliveryRecord } from '../ports/delivery-log';
+import {
+  DELIVERY_OUTCOMES,
+  type DeliveryOutcome,
+  type DeliveryRecord,
+  type StoredDelivery,
+} from '../ports/delivery-log';
 import type { CliRun } from './cli-run';
-import { OUTCOMES, parseAccountName, parseDealId, parseOutcome, parseRowCount } from './cli-values';
+import {
+  OUTCOMES,
+  parseAccountName,
+  parseDealId,
+  parseMoment,
+  parseOutcome,
+  parseRowCount,
+} from './cli-values';
 import { openStoreBesideService, STORE_HELP } from './open-store-beside-service';
 
 interface DeliveriesOptions {
   deal?: string;
   lead?: string;
   account?: string;
+  destination?: string;
   outcome?: DeliveryOutcome;
+  since?: number;
+  until?: number;
   limit: number;
   json?: boolean;
+  counts?: boolean;
 }
 
 export function deliveriesCommand(run: CliRun): Command {
@@ -47,8 +63,23 @@ export function deliveriesCommand(run: CliRun): Command {
       `only this outcome: ${OUTCOMES.join(', ')}`,
       run.value(parseOutcome),
     )
+    .option('--destination <id>', 'only this destination (ga4, or <account>/ga4)')
+    .option(
+      '--since <when>',
+      'only rows first written since then: how long ago (30m, 12h, 7d) or a date (2026-12-01)',
+      run.value((v) => parseMoment(v)),
+    )
+    .option(
+      '--until <when>',
+      'only rows first written before then (the same forms as --since)',
+      run.value((v) => parseMoment(v)),
+    )
     .option('--limit <n>', 'at most this many rows', run.value(parseRowCount), 50)
     .option('--json', 'one JSON object per line, for scripts')
+    .option(
+      '--counts',
+      'the number of deliveries in each outcome, ever (pruned rows included); ignores the filters',
+    )
     .addHelpText('after', STORE_HELP)
     .action(run.action('deliveries', (options: DeliveriesOptions) => listDeliveries(options, run)));
 }
@@ -56,10 +87,19 @@ export function deliveriesCommand(run: CliRun): Command {
 async function listDeliveries(opts: DeliveriesOptions, { io, env, cwd }: CliRun): Promise<number> {
   const { store } = await openStoreBesideService({ env, cwd });
   try {
+    if (opts.counts) {
+      const counts = await store.deliveryLog.counts();
+      if (opts.json) io.out(JSON.stringify(counts));
+      else for (const o of DELIVERY_OUTCOMES) io.out(`${o.padEnd(10)} ${counts[o]}`);
+      return 0;
+    }
     const rows = await store.deliveryLog.list({
       dealId: opts.deal ?? opts.lead,
       account: opts.account,
+      destination: opts.destination,
       outcome: opts.outcome,
+      since: opts.since,
+      until: opts.until,
       limit: opts.limit,
     });
     if (opts.json) {
@@ -74,7 +114,8 @@ async function listDeliveries(opts: DeliveriesOptions, { io, env, cwd }: CliRun)
       const events = r.events.length ? r.events.join(', ') : '-';
       io.out(
         `${new Date(r.at).toISOString()}  ${describeDeal(r)}  ${r.outcome.toUpperCase()}  ${events}` +
-          (r.code ? `  [${r.code}]` : ''),
+          (r.code ? `  [${r.code}]` : '') +
+          attemptsNote(r),
       );
       if (r.reason) io.out(`    ${r.reason}`);
     }
@@ -89,4 +130,11 @@ export function describeDeal(r: DeliveryRecord): string {
   const kind = r.kind === 'stage_changed' ? 'stage' : r.kind;
   const account = r.account === 'default' ? '' : `${r.account}: `;
   return `${account}${r.source} deal ${r.dealId}  ${kind}${r.stageId === null ? '' : ` → ${r.stageId}`}`;
+}
+
+/** `  (3 attempts since 10:00:05Z)` for a row retried; nothing for a row written once. */
+function attemptsNote(r: StoredDelivery): string {
+  if (r.attempts <= 1) return '';
+  const since = r.firstAt === r.at ? '' : ` since ${new Date(r.firstAt).toISOString()}`;
+  return `  (${r.attempts} attempts${since})`;
 }

@@ -1,16 +1,20 @@
 /**
  * `closeloop replay`: failed deliveries, listed and sent again.
  *
- *   closeloop replay            list failed deliveries
- *   closeloop replay --all      replay every one
- *   closeloop replay <id> …     replay these
+ *   closeloop replay                 list failed deliveries
+ *   closeloop replay --all           replay every one
+ *   closeloop replay <id> …          replay these
+ *   closeloop replay --arrived <id>  an uncertain one reached GA4: record it as sent, stop listing it
  *
  * A replay puts the original lead event back through the rules as they are now (so a fixed config
  * takes effect), then removes the failed delivery. The ledger still guarantees that nothing already
- * sent is sent again.
+ * sent is sent again. Conversions held as uncertain (an interrupted send) are released first: the
+ * person replaying is the one deciding that they go.
  */
 import type { Command } from 'commander';
-import type { InboundJobPayload } from '../ports/job-payloads';
+import type { DeliveryJobPayload, InboundJobPayload } from '../ports/job-payloads';
+import type { Store } from '../ports/store';
+import { ledgerKey } from '../core/map-deal-event';
 import { AMOCRM_LEGACY_PAYLOADS } from '../adapters/crm/amocrm/legacy-payloads';
 import type { CliRun } from './cli-run';
 import { openStoreBesideService, STORE_HELP } from './open-store-beside-service';
@@ -29,12 +33,47 @@ export function replayCommand(run: CliRun): Command {
     )
     .argument('[id...]', 'the ids of failed deliveries or lead creations, as listed')
     .option('--all', 'replay every failed delivery and lead creation')
+    .option(
+      '--arrived',
+      'for uncertain deliveries (DELIVERY_UNCERTAIN) you found in GA4: record them as sent, never send them again, stop listing them',
+    )
     .addHelpText('after', STORE_HELP)
     .action(
-      run.action('replay', (ids: string[], options: { all?: boolean }) =>
-        replay(ids, options.all === true, run),
+      run.action('replay', (ids: string[], options: { all?: boolean; arrived?: boolean }) =>
+        options.arrived ? arrived(ids, run) : replay(ids, options.all === true, run),
       ),
     );
+}
+
+/** `--arrived`: a person saw these uncertain deliveries in GA4. */
+async function arrived(ids: string[], { io, env, cwd }: CliRun): Promise<number> {
+  if (ids.length === 0) {
+    io.err('name the uncertain deliveries that arrived: closeloop replay --arrived <id> …');
+    return 2;
+  }
+  const { store } = await openStoreBesideService({ env, cwd });
+  try {
+    const failed = (await store.queue.listFailed('deliver', LIST_LIMIT)).map((f) => ({
+      ...f,
+      payload: AMOCRM_LEGACY_PAYLOADS.delivery(f.payload),
+    }));
+    const wanted = failed.filter((f) => ids.includes(f.id));
+    for (const id of ids.filter((a) => !wanted.some((f) => f.id === a))) {
+      io.err(`no failed delivery with id ${id}`);
+    }
+    const now = Date.now();
+    const settled = await settleUncertain(store, wanted, 'sent', now);
+    const removed = await store.queue.removeFailed(
+      'deliver',
+      wanted.map((f) => f.id),
+    );
+    io.out(
+      `${settled} uncertain conversion${settled === 1 ? '' : 's'} recorded as sent; ${removed} deliver${removed === 1 ? 'y' : 'ies'} no longer listed.`,
+    );
+    return wanted.length === ids.length ? 0 : 1;
+  } finally {
+    await store.close();
+  }
 }
 
 async function replay(ids: string[], all: boolean, { io, env, cwd }: CliRun): Promise<number> {
@@ -88,6 +127,7 @@ async function replay(ids: string[], all: boolean, { io, env, cwd }: CliRun): Pr
       return unknown.length > 0 ? 1 : 0;
     }
     const now = Date.now();
+    const released = await settleUncertain(store, wanted, 'unsent', now);
     // Enqueue first, remove second: a crash in between leaves a duplicate job, which the ledger
     // makes harmless, never a lost one.
     await store.queue.add<InboundJobPayload>(
@@ -111,8 +151,56 @@ async function replay(ids: string[], all: boolean, { io, env, cwd }: CliRun): Pr
       leads > 0 ? `${leads} lead creation${leads === 1 ? '' : 's'}` : null,
     ].filter(Boolean);
     io.out(`Replaying ${parts.join(' and ')}; a running closeloop picks them up within a second.`);
+    if (released > 0) {
+      io.out(
+        `${released} conversion${released === 1 ? ' was' : 's were'} held as uncertain (an interrupted send) and will be sent now.`,
+      );
+    }
     return unknown.length > 0 ? 1 : 0;
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Settles the held conversions of these deliveries: `unsent` lets them go (a replay sends them),
+ * `sent` records them as sent for good. Their `uncertain` rows in the delivery log, which would
+ * otherwise stay pending, are settled too. Returns how many conversions were held.
+ */
+async function settleUncertain(
+  store: Store,
+  failed: ReadonlyArray<{ id: string; payload: DeliveryJobPayload }>,
+  arrived: 'sent' | 'unsent',
+  now: number,
+): Promise<number> {
+  let held = 0;
+  for (const f of failed) {
+    const keys = f.payload.conversions.map((c) => ledgerKey(f.payload.destination, c.key));
+    held += await store.ledger.settleUncertain(keys, arrived, now);
+    const rows = await store.deliveryLog.list({
+      dealId: f.payload.deal.dealId,
+      account: f.payload.account,
+      outcome: 'uncertain',
+      limit: 100,
+    });
+    const when = new Date(now).toISOString();
+    for (const row of rows.filter((r) => r.jobId === f.id)) {
+      const { id: _id, firstAt: _firstAt, ...record } = row;
+      await store.deliveryLog.record({
+        ...record,
+        key: row.key ?? `${f.id}:uncertain`,
+        at: now,
+        ...(arrived === 'sent'
+          ? {
+              outcome: 'sent',
+              reason: `${row.reason ?? ''}; found in GA4 and recorded as sent at ${when}`,
+            }
+          : {
+              outcome: 'skipped',
+              reason: `${row.reason ?? ''}; replayed at ${when} (the replay's rows say what was sent)`,
+            }),
+      });
+    }
+  }
+  return held;
 }

@@ -143,8 +143,11 @@ export function buildConfig(
       retryBaseMs: delivery.retry_base_seconds * 1000,
       retryMaxDelayMs: delivery.retry_max_delay_minutes * 60_000,
       concurrency: delivery.concurrency,
+      resendUncertain: delivery.resend_uncertain,
+      maxValue: delivery.max_value,
     },
     deliveryLogMaxRows: raw.delivery_log.max_rows,
+    deliveryLogMaxAgeMs: raw.delivery_log.max_age_days * 86_400_000,
     rules,
     leadIntake: buildLeadIntake(raw.lead_intake),
     accounts: raw.accounts.map((account, i): AccountConfig => ({

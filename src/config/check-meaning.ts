@@ -39,6 +39,46 @@ function checkAccountSections(
   }
 }
 
+/** Fewer different characters than this, and a secret is a word, a pattern or a placeholder. */
+const MIN_DISTINCT_SECRET_CHARS = 8;
+
+/**
+ * Why a webhook secret is easy to guess, or null. The secret in the URL is all that guards
+ * amoCRM's unsigned webhooks (research amocrm.md §2): whoever guesses it can post a won deal. The
+ * schema asks for 16 characters; `aaaaaaaaaaaaaaaa` has them (issue 12). Never says the secret.
+ */
+export function weakSecretReason(secret: string): string | null {
+  const text = secret.trim();
+  if (text.length < 16) return null; // the schema says so, with its own message
+  const distinct = new Set(text).size;
+  if (distinct < MIN_DISTINCT_SECRET_CHARS) {
+    return `it has only ${distinct} different character${distinct === 1 ? '' : 's'}`;
+  }
+  for (let unit = 1; unit <= text.length / 2; unit++) {
+    if (text.length % unit === 0 && text.slice(0, unit).repeat(text.length / unit) === text) {
+      return `it is a piece of ${unit} characters repeated`;
+    }
+  }
+  return null;
+}
+
+/** A problem for a webhook secret that is easy to guess, at `path`. */
+function checkWebhookSecret(
+  secret: unknown,
+  path: ConfigPath,
+  variable: string,
+  add: ProblemSink,
+): void {
+  if (typeof secret !== 'string') return;
+  const why = weakSecretReason(secret);
+  if (why === null) return;
+  add(
+    path,
+    `the webhook secret is easy to guess (${why}); it is all that keeps strangers from posting deals to closeloop`,
+    `make a random one with \`openssl rand -hex 16\` (or \`node -e "console.log(require('crypto').randomBytes(16).toString('hex'))"\`), put it in ${variable}, and paste the new webhook URL into amoCRM`,
+  );
+}
+
 /** Accounts: unique names and webhook secrets, and their own sections and rules. */
 function checkAccounts(raw: Record<string, unknown>, add: ProblemSink): void {
   if (!Array.isArray(raw.accounts)) return;
@@ -60,6 +100,12 @@ function checkAccounts(raw: Record<string, unknown>, add: ProblemSink): void {
       } else names.set(name, i);
     }
     const secret = account.webhook_secret;
+    checkWebhookSecret(
+      secret,
+      ['accounts', i, 'webhook_secret'],
+      'an environment variable (webhook_secret: ${SHOP_WEBHOOK_SECRET})',
+      add,
+    );
     if (typeof secret === 'string' && secret.trim() !== '') {
       const other = secrets.get(secret.trim());
       if (other !== undefined) {
@@ -97,6 +143,9 @@ export function checkMeaning(
   if (!isRecord(raw)) return problems;
 
   checkAccountSections(raw, [], add);
+  if (isRecord(raw.webhook)) {
+    checkWebhookSecret(raw.webhook.secret, ['webhook', 'secret'], 'CLOSELOOP_WEBHOOK_SECRET', add);
+  }
   checkAccounts(raw, add);
   const amocrm = raw.amocrm;
   const apiConfigured = amocrmApiConfigured(amocrm) || bitrix24RestConfigured(raw.bitrix24);

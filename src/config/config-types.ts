@@ -56,8 +56,10 @@ export interface CloseloopConfig {
     maxBodyBytes: number;
   };
   delivery: DeliverySettings;
-  /** Keep at most this many delivery-log rows (newest kept). */
+  /** Keep at most this many settled delivery-log rows (newest kept; pending rows always kept). */
   deliveryLogMaxRows: number;
+  /** Settled delivery-log rows not updated for this long are pruned. */
+  deliveryLogMaxAgeMs: number;
   /** The default account's rules, and every account's without rules of its own. */
   rules: readonly Rule[];
   /** Lead intake from site forms (`POST /leads`); LEAD_INTAKE_DISABLED without the section. */

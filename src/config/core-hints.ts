@@ -74,10 +74,30 @@ export const CORE_HINTS: Readonly<Record<string, ConfigHint>> = {
     expect: 'a whole number from 1 to 256',
     fix: constant('write e.g. concurrency: 8, or remove the line to use the default'),
   },
+  'delivery.resend_uncertain': {
+    expect: 'a list of event names, e.g. [purchase, refund], or [] to hold every uncertain send',
+    fix: constant(
+      'write e.g. resend_uncertain: [purchase, refund], or remove the line to use the default',
+    ),
+  },
+  'delivery.resend_uncertain[]': {
+    expect: 'an event name, as in the rules: letters, digits and _, starting with a letter',
+    fix: constant('write the event as the rules send it, e.g. purchase'),
+  },
+  'delivery.max_value': {
+    expect: 'a number above 0: the largest deal amount closeloop sends (in the account’s currency)',
+    fix: constant(
+      'write e.g. max_value: 1000000000 (a billion, the default), or more if your deals are larger',
+    ),
+  },
   delivery_log: sectionHint('delivery_log'),
   'delivery_log.max_rows': {
     expect: 'a whole number from 1000 to 10000000',
     fix: constant('write e.g. max_rows: 100000, or remove the line to use the default'),
+  },
+  'delivery_log.max_age_days': {
+    expect: 'a whole number of days from 1 to 3650',
+    fix: constant('write e.g. max_age_days: 90, or remove the line to use the default'),
   },
   lead_intake: sectionHint('lead_intake'),
   'lead_intake.enabled': {

@@ -7,6 +7,7 @@
  */
 import Joi from 'joi';
 import { isCurrencyCode } from '../core/currency';
+import { DEFAULT_MAX_VALUE } from '../core/config-types';
 import {
   DEAL_ATTRIBUTES,
   LEGACY_ATTRIBUTES,
@@ -38,6 +39,9 @@ export const SOURCE_NAMES = ['amocrm', 'bitrix24', 'generic'] as const;
  * the form can carry under that exact name.
  */
 const FORM_FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+
+/** The largest `delivery.max_value`: beyond 2^53 a JSON number no longer holds whole units. */
+const MAX_MAX_VALUE = Number.MAX_SAFE_INTEGER;
 
 const KB = 1024;
 const MB = 1024 * KB;
@@ -188,9 +192,20 @@ export const deliveryKeys = {
   retry_base_seconds: wholeNumber(1, 3600, 5),
   retry_max_delay_minutes: wholeNumber(1, 1440, 60),
   concurrency: wholeNumber(1, 256, 8),
+  resend_uncertain: Joi.array()
+    .items(Joi.string().pattern(/^[A-Za-z][A-Za-z0-9_]{0,39}$/))
+    .unique()
+    .empty(null)
+    .default(['purchase', 'refund']),
+  max_value: Joi.number()
+    .positive()
+    .max(MAX_MAX_VALUE)
+    .empty(Joi.valid('', null))
+    .default(DEFAULT_MAX_VALUE),
 };
 export const deliveryLogKeys = {
   max_rows: wholeNumber(1000, 10_000_000, 100_000),
+  max_age_days: wholeNumber(1, 3650, 90),
 };
 /**
  * A pipeline or stage id of the CRM that gets the leads: a whole number, as amoCRM (the one CRM
@@ -312,8 +327,10 @@ export interface RawConfig extends RawSections {
     retry_base_seconds: number;
     retry_max_delay_minutes: number;
     concurrency: number;
+    resend_uncertain: string[];
+    max_value: number;
   };
-  delivery_log: { max_rows: number };
+  delivery_log: { max_rows: number; max_age_days: number };
   rules: RawRule[];
   lead_intake: {
     enabled: boolean;

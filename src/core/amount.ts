@@ -6,7 +6,9 @@
  * lost to binary floating point on the way; a destination turns it into its own format at the
  * edge. People write amounts as text in many ways, and all of these read as 1500.5 or 22500:
  * `1500.50`, `1500,50` (the comma is the decimal separator in Russian), `1 500`, `22 500` with a
- * no-break or narrow space between thousands, `1 500,50 ₽`, `1500 руб.`, `$1,500.50`, `1'500`.
+ * no-break or narrow space between thousands, `1 500,50 ₽`, `1500 руб.`, `1500 р`, `1500 рублей`,
+ * `$1,500.50`, `1'500`. amoCRM's webhooks carry `price` as text, and marketers keep amounts in
+ * text fields as they type them (issue 12: all of these were seen in real webhook bodies).
  * With both `.` and `,`, the last one is the decimal separator; a comma alone is decimal unless
  * it groups thousands more than once (`1,500,000`).
  */
@@ -14,7 +16,7 @@
 export type AmountReading = { amount: string } | { unreadable: string };
 
 /** Currency signs and words around an amount, and every kind of space, dropped before reading. */
-const NOISE = /[\s\u00a0\u2007\u202f'’_]|[₽$€₸£¥]|руб\.?|р\.|rub|usd|eur|kzt/gi;
+const NOISE = /[\s\u00a0\u2007\u202f'’_]|[₽$€₸£¥]|руб(?:лей|ля|ль)?\.?|р\.?|rub|usd|eur|kzt/gi;
 
 /** `1500`, `-1500.5`, `0.01`: what a decimal string looks like once read. */
 const DECIMAL = /^-?\d+(?:\.\d+)?$/;
@@ -68,7 +70,9 @@ function canonical(text: string): string {
 function numberToDecimal(n: number): string {
   const s = String(n);
   if (!/e/i.test(s)) return s;
-  // 1e21 and 1e-7: spell them out. toFixed takes up to 100 digits.
+  // toFixed answers in exponent form itself from 1e21 on; such a number is a whole one.
+  if (Math.abs(n) >= 1e21) return BigInt(n).toString();
+  // 1e-7: spell it out. toFixed takes up to 100 digits.
   return n
     .toFixed(Math.min(100, Math.max(0, -Math.floor(Math.log10(Math.abs(n))) + 15)))
     .replace(/(\.\d*?)0+$/, '$1')

@@ -112,7 +112,21 @@ export interface DeliverySettings {
   /** Longest single retry delay. */
   retryMaxDelayMs: number;
   concurrency: number;
+  /**
+   * Events an interrupted send (crash, timeout after the request was written) sends again, when
+   * the destination counts them once; every other event is held as uncertain for a person.
+   */
+  resendUncertain: readonly string[];
+  /** The largest money value a rule may send (`delivery.max_value`); above it, or below 0, skipped. */
+  maxValue: number;
 }
+
+/**
+ * The default `delivery.max_value`: a billion in the account's currency. Anyone who holds the
+ * webhook URL can post a price (amoCRM's webhooks are unsigned), and real bodies carry negative
+ * and absurd ones (issue 12: `-1500`, `1e300`); revenue like that would poison every report.
+ */
+export const DEFAULT_MAX_VALUE = 1_000_000_000;
 
 /** Where a setting with a documented environment variable came from (src/config/env-bindings.ts). */
 export type ValueSource =
@@ -179,4 +193,6 @@ export interface MappingConfig {
   rules: readonly Rule[];
   /** ISO 4217: sent with every `value` whose deal does not carry its own currency. */
   currency: string;
+  /** The largest money value sent; DEFAULT_MAX_VALUE when absent. */
+  maxValue?: number;
 }

@@ -99,6 +99,31 @@ export interface StageRef {
   stageId: string | null;
 }
 
+/**
+ * How the CRM source read the deal, when it had to (src/ports/crm-source.ts):
+ * - `read`: through the CRM's API; the deal (stage, amount, identities) is the CRM's own;
+ * - `not_found`: the CRM's API does not have the deal (deleted, or never in this account);
+ * - `other_account`: the event names another CRM account than the one configured, so the deal
+ *   was not read and nothing of the event's deal is used;
+ * - `no_access`: closeloop has no API access to the CRM; the deal is the event's as it came.
+ */
+export const DEAL_LOOKUPS = ['read', 'not_found', 'other_account', 'no_access'] as const;
+export type DealLookup = (typeof DEAL_LOOKUPS)[number];
+
+/** What was tried to read the deal, in words for a reason: `not found through the CRM's API`. */
+export function describeLookup(lookup: DealLookup): string {
+  switch (lookup) {
+    case 'read':
+      return 'read through the CRM’s API';
+    case 'not_found':
+      return 'not found through the CRM’s API (deleted, or not in this account)';
+    case 'other_account':
+      return 'not read: the event names another CRM account than the one closeloop is configured for';
+    case 'no_access':
+      return 'not read: closeloop has no API access to the CRM';
+  }
+}
+
 /** One thing that happened to one deal. Plain JSON: it is stored in the job queue as it is. */
 export interface DealEvent {
   /** The CRM adapter that produced it (`amocrm`, `bitrix24`, `generic`). */
@@ -114,6 +139,8 @@ export interface DealEvent {
   /** When it happened in the CRM (Unix seconds), or null when the source does not say. */
   occurredAt: number | null;
   deal: DealSnapshot;
+  /** How the deal was read, once a CRM source completed it; absent when it needed no reading. */
+  lookup?: DealLookup;
 }
 
 /** A deal snapshot with nothing known but its id: a trigger that carries no data. */

@@ -48,6 +48,11 @@ export const CORE_ERROR_CODES = {
     who: 'marketer',
     summary: 'A required event parameter has no value for this lead.',
   },
+  RULE_VALUE_OUT_OF_RANGE: {
+    who: 'marketer',
+    summary:
+      'A money parameter is negative, not a finite number, or over delivery.max_value; the event is skipped.',
+  },
   DELIVERY_RETRY_EXHAUSTED: {
     who: 'operator',
     summary: 'A destination kept failing for the whole retry window (72 hours).',
@@ -84,6 +89,11 @@ export const CORE_ERROR_CODES = {
   DELIVERY_DUPLICATE: {
     who: 'nobody (transient)',
     summary: 'The conversion was already sent; the ledger kept it from being sent twice.',
+  },
+  DELIVERY_UNCERTAIN: {
+    who: 'marketer',
+    summary:
+      'A send was interrupted (a crash, a timeout) after its request was written, so the destination may have counted it. Held, not resent blindly: `closeloop replay` sends it when you decide to.',
   },
   DATA_NOT_FOUND: {
     who: 'operator',
@@ -179,16 +189,22 @@ export class AuthError extends AppError {
   }
 }
 
-/** Worth trying again later: 429, 5xx, timeouts, network. `retryAfterMs` honours `Retry-After`. */
+/**
+ * Worth trying again later: 429, 5xx, timeouts, network. `retryAfterMs` honours `Retry-After`.
+ * `maybeDelivered`: the request was written whole and no answer came (a timeout, a reset), so the
+ * other side may have acted on it; a resend could count it twice.
+ */
 export class RetryableError extends AppError {
   readonly retryAfterMs: number | null;
+  readonly maybeDelivered: boolean;
   constructor(
     code: ErrorCode,
     message: string,
-    options: AppErrorOptions & { retryAfterMs?: number | null } = {},
+    options: AppErrorOptions & { retryAfterMs?: number | null; maybeDelivered?: boolean } = {},
   ) {
     super(code, message, { httpStatus: 503, ...options, retryable: true });
     this.retryAfterMs = options.retryAfterMs ?? null;
+    this.maybeDelivered = options.maybeDelivered ?? false;
   }
 }
 

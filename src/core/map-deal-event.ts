@@ -4,6 +4,7 @@
  * stage), to which each destination adds its own id, so that a repeated webhook, a replay or a
  * crash never sends it twice to the same place.
  */
+import { DEFAULT_MAX_VALUE } from './config-types';
 import type {
   DealAttribute,
   EventTemplate,
@@ -54,6 +55,11 @@ const TRIGGER_OF_KIND: Readonly<Record<DealEventKind, RuleTrigger | null>> = {
 
 /** Parameters destinations want as numbers (revenue): numeric text from CRM fields is converted. */
 const NUMERIC_PARAMS = new Set(['value', 'tax', 'shipping', 'discount', 'price', 'quantity']);
+/**
+ * Money parameters: sent only from 0 to the configured maximum. A negative `value` would subtract
+ * revenue, and a webhook anyone can write may say `1e300` (issue 12).
+ */
+const MONEY_PARAMS = new Set(['value', 'tax', 'shipping', 'discount', 'price']);
 /** Parameters destinations want as strings; a CRM id may be a number. */
 const STRING_PARAMS = new Set(['transaction_id', 'currency', 'coupon', 'affiliation', 'item_id']);
 
@@ -99,6 +105,8 @@ export function mapDealEvent(event: DealEvent, config: MappingConfig): MapResult
       if (seen.has(key)) continue; // two rules sending the same event for one stage: once is enough
       seen.add(key);
       const built = buildEvent(template, event, config.currency);
+      const outOfRange =
+        'missing' in built ? null : moneyOutOfRange(built, config.maxValue ?? DEFAULT_MAX_VALUE);
       if ('missing' in built) {
         result.skipped.push({
           rule: rule.name,
@@ -106,12 +114,30 @@ export function mapDealEvent(event: DealEvent, config: MappingConfig): MapResult
           code: 'RULE_VALUE_MISSING',
           reason: `param "${built.missing}" is required but the deal has no value for ${built.source}`,
         });
+      } else if (outOfRange !== null) {
+        result.skipped.push({
+          rule: rule.name,
+          eventName: template.name,
+          code: 'RULE_VALUE_OUT_OF_RANGE',
+          reason: outOfRange,
+        });
       } else {
         result.conversions.push({ key, rule: rule.name, event: built });
       }
     }
   }
   return result;
+}
+
+/** Why a money parameter of the event cannot be sent, or null. */
+function moneyOutOfRange(event: ConversionEventOut, max: number): string | null {
+  for (const [name, value] of Object.entries(event.params)) {
+    if (!MONEY_PARAMS.has(name) || typeof value !== 'number') continue;
+    if (Number.isFinite(value) && value >= 0 && value <= max) continue;
+    const shown = Number.isFinite(value) ? String(value) : 'not a finite number';
+    return `param "${name}" is ${shown}, outside 0 to ${max} (delivery.max_value); an amount like that is more likely a mistake or a forgery than revenue`;
+  }
+  return null;
 }
 
 function buildEvent(

@@ -8,8 +8,16 @@
  * identities read from wherever that CRM keeps them (its field settings are the adapter's).
  *
  * Contract:
- * - Never drops the event; a deal it cannot complete (deleted, no API access) comes back with
- *   what it had. What happened (the kind, the stage the event reached) stays the event's own.
+ * - Never drops the event. What happened (the kind, the stage before, when) stays the event's
+ *   own. With API access, the deal of an event a rule could act on is the CRM's as read through
+ *   the API (the stage it is in, amount, identities): a webhook is a trigger anyone holding its URL
+ *   can write (issue 12). A deal the API does not have, or of another account, keeps only its id;
+ *   without API access the event's deal is used as it came. `lookup` says which happened, so
+ *   skip reasons can say what was tried. A change the source's own feed read from the CRM's
+ *   history (Bitrix24's stage history) keeps the stage that history names: it came from the API,
+ *   not from a webhook, and the deal may have moved on since.
+ * - The event's `account` is the CRM's canonical account id where the source can know it, so that
+ *   every path to one conversion gives one idempotency key.
  * - Transient failures (the CRM down, a rate limit) throw `RetryableError`, so the job is retried;
  *   refusals for good (a revoked token) throw `AuthError`.
  * - Idempotent: completing an event twice gives the same deal (modulo changes in the CRM).

@@ -1,15 +1,34 @@
 /**
  * DeliveryLog: what happened to every deal event, for the person asking "why is this deal not in
- * GA4?". One row per outcome: sent, dry run, skipped (and why), duplicate, retrying (and why),
- * failed (and why), with the payload as sent or as it would have been sent, minus secrets.
+ * GA4?". One row per delivery: sent, dry run, skipped (and why), duplicate, retrying (and why),
+ * failed (and why), uncertain (a crash interrupted the send), with its attempts, its last error
+ * and the payload as sent or as it would have been sent, minus secrets.
  *
- * Contract: `record` is durable when it resolves; the log is bounded (oldest rows dropped past the
- * configured maximum); `list` returns newest first.
+ * Contract:
+ * - `record` is durable when it resolves. A record with a `key` updates the row of that key (its
+ *   outcome, reason, attempts, payload; `firstAt` stays), so a delivery retried a hundred times
+ *   is one row, and retries never push history out; without a key it adds a row of its own.
+ * - The log is bounded by count and by age; pruning never removes a row still pending (`retrying`,
+ *   `uncertain`), and says what it removed (`onPruned`). `counts()` stays exact whatever was
+ *   pruned: every delivery counts once, in its latest outcome.
+ * - `list` returns newest first (by when the row was first written), filtered; `beforeId` pages.
  */
 import type { ErrorCode } from '../core/errors';
 import type { DealEventKind } from '../core/deal';
 
-export type DeliveryOutcome = 'sent' | 'dry_run' | 'skipped' | 'duplicate' | 'retrying' | 'failed';
+export const DELIVERY_OUTCOMES = [
+  'sent',
+  'dry_run',
+  'skipped',
+  'duplicate',
+  'retrying',
+  'failed',
+  'uncertain',
+] as const;
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+
+/** Outcomes a delivery can still leave (a retry, a person's replay): never pruned. */
+export const PENDING_OUTCOMES: readonly DeliveryOutcome[] = ['retrying', 'uncertain'];
 
 export interface DeliveryRecord {
   at: number;
@@ -32,13 +51,47 @@ export interface DeliveryRecord {
   /** The request(s) as sent or as they would have been sent; never contains secrets. */
   payload: unknown;
   attempts: number;
+  /** The delivery the row tells of; a later record with the same key updates the row. */
+  key?: string;
+}
+
+/** A row as the log keeps it. */
+export interface StoredDelivery extends DeliveryRecord {
+  id: number;
+  /** When the row was first written; `at` is its latest update. */
+  firstAt: number;
 }
 
 export interface DeliveryLogFilter {
   outcome?: DeliveryOutcome;
   dealId?: string;
   account?: string;
+  destination?: string;
+  /** Rows first written at or after / before these Unix ms. */
+  since?: number;
+  until?: number;
+  /** Paging: rows older than this id. */
+  beforeId?: number;
   limit?: number;
+}
+
+export type OutcomeCounts = Record<DeliveryOutcome, number>;
+
+export interface PruneReport {
+  /** Rows removed, by outcome. */
+  removed: Partial<OutcomeCounts>;
+  reason: 'count' | 'age';
+}
+
+export interface DeliveryLogLimits {
+  maxRows: number;
+  /** Rows older than this (by their latest update) are removed; Infinity: none by age. */
+  maxAgeMs: number;
+  onPruned?: (report: PruneReport) => void;
+}
+
+export function zeroCounts(): OutcomeCounts {
+  return Object.fromEntries(DELIVERY_OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
 }
 
 /**
@@ -84,5 +137,7 @@ const LEGACY_KINDS: Readonly<Record<string, DealEventKind>> = {
 
 export interface DeliveryLog {
   record(entry: DeliveryRecord): Promise<void>;
-  list(filter?: DeliveryLogFilter): Promise<Array<DeliveryRecord & { id: number }>>;
+  list(filter?: DeliveryLogFilter): Promise<StoredDelivery[]>;
+  /** Deliveries by their latest outcome, exact: pruned rows still count. */
+  counts(): Promise<OutcomeCounts>;
 }

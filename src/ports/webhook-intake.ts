@@ -11,7 +11,8 @@
  *   problems in `details.problems` when there are several; `AuthError` (401) when the request
  *   fails the vendor's own check. Nothing is stored then.
  * - A body the CRM sends that carries nothing closeloop uses (amoCRM's `contacts[update]`) gives no
- *   events and its `ignored` entries, not an error: the CRM must not switch the hook off.
+ *   events and its `ignored` entries, not an error: the CRM must not switch the hook off. The
+ *   intake says so in one log line per such body, with why, and counts them (`ignoredSoFar`).
  * - Every event names the account the request is for; an intake never invents identities.
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -36,8 +37,8 @@ export interface IntakeRequest {
 
 export interface IntakeResult {
   events: DealEvent[];
-  /** What the body held that closeloop does not use, by kind, for the log. */
-  ignored: Array<{ what: string; count: number }>;
+  /** What the body held that closeloop does not use, by kind, and why, for the log. */
+  ignored: Array<{ what: string; count: number; reason?: string }>;
 }
 
 export interface WebhookIntake {
@@ -50,4 +51,9 @@ export interface WebhookIntake {
   /** Whether it takes more path after the secret (a mapping's name). */
   readonly subpaths: boolean;
   parse(request: IntakeRequest): IntakeResult;
+  /**
+   * Entries read and not used since the process started, by kind (`message[add]`), for
+   * /metrics. A fixed few kinds: names from the body never become labels.
+   */
+  ignoredSoFar?(): ReadonlyMap<string, number>;
 }

@@ -163,6 +163,7 @@ export function createCreateLeadHandler(deps: CreateLeadDeps) {
         events: [],
         payload: null,
         attempts: job.attempts + 1,
+        key: job.id,
       });
     } catch (e) {
       deps.logger.error('could not record a failed lead creation in the delivery log', {

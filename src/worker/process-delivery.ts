@@ -1,10 +1,13 @@
 /**
  * Delivery job: claim the conversions in the ledger, send them, record the outcome.
  *
- * Claim before sending, mark sent after: a conversion already sent (or being sent by another job)
- * is recorded as a duplicate and not sent. A retried job resumes its own claim. The one window
- * left is a crash after GA4 accepted the request and before the ledger recorded it (milliseconds);
- * the retry then sends it again, and GA4 de-duplicates purchases by `transaction_id`.
+ * Claim before sending (the claim is durably "in flight"), mark sent after: a conversion already
+ * sent (or being sent by another job) is recorded as a duplicate and not sent. A retried job
+ * resumes its own claim. When an earlier attempt was interrupted after its request may have been
+ * written (a crash, a timeout with no answer), nobody knows whether the destination counted it:
+ * the events in `delivery.resend_uncertain` that the destination counts once (GA4: a purchase
+ * with a `transaction_id`) are sent again; every other is held as `uncertain`, recorded, and
+ * left for a person (`closeloop replay`). Never sent twice blindly.
  */
 import { AppError, isAppError, RetryableError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
@@ -12,8 +15,8 @@ import { decideRetry, type RetryPolicy } from '../core/retry-policy';
 import type { DeliveryLog, DeliveryRecord } from '../ports/delivery-log';
 import type { Destination, DeliveryRequest } from '../ports/destination';
 import type { Job, JobOutcome } from '../ports/job-queue';
-import type { Ledger } from '../ports/ledger';
-import type { PayloadUpgrades } from '../ports/job-payloads';
+import type { ClaimResult, Ledger } from '../ports/ledger';
+import type { DeliveryJobPayload, PayloadUpgrades } from '../ports/job-payloads';
 import { ledgerKey } from '../core/map-deal-event';
 import type { WorkerLogger } from './worker-logger';
 
@@ -24,6 +27,8 @@ export interface DeliveryDeps {
   ledger: Ledger;
   deliveryLog: DeliveryLog;
   retryPolicy: RetryPolicy;
+  /** Events an interrupted send sends again when the destination counts them once. */
+  resendUncertain: ReadonlySet<string>;
   logger: WorkerLogger;
   now: () => number;
   random: () => number;
@@ -32,7 +37,7 @@ export interface DeliveryDeps {
 export function createDeliveryHandler(deps: DeliveryDeps) {
   return async function processDelivery(job: Job<unknown>): Promise<JobOutcome> {
     const p = deps.upgrades.delivery(job.payload);
-    const base: Omit<DeliveryRecord, 'outcome' | 'code' | 'reason' | 'events' | 'payload'> = {
+    const base: RowBase = {
       at: deps.now(),
       account: p.account,
       source: p.deal.source,
@@ -43,6 +48,8 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
       jobId: job.id,
       destination: p.destination,
       attempts: job.attempts + 1,
+      // Every attempt of this job updates one row (retrying → sent), so retries are one row.
+      key: job.id,
     };
     const destination = deps.destinations.get(p.destination);
     if (destination === undefined) {
@@ -73,24 +80,31 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
       });
       return { status: 'retry', delayMs: 0, error: 'lost the job lock to another worker' };
     }
-    const mine = p.conversions.filter((c) => claims.get(keyOf(c)) === 'claimed');
-    const others = p.conversions.filter((c) => claims.get(keyOf(c)) !== 'claimed');
+    const { mine, resent, held, others } = sortClaims(
+      p.conversions,
+      claims,
+      keyOf,
+      destination,
+      deps,
+    );
     if (others.length > 0) {
       await deps.deliveryLog.record({
         ...base,
+        key: `${job.id}:duplicate`,
         outcome: 'duplicate',
         code: 'DELIVERY_DUPLICATE',
         reason: others
-          .map(
-            (c) =>
-              `${c.event.name}: ${claims.get(keyOf(c)) === 'already_sent' ? 'already sent' : 'being sent by another job'} (${keyOf(c)})`,
-          )
+          .map((c) => `${c.event.name}: ${OTHERS[claims.get(keyOf(c))!]} (${keyOf(c)})`)
           .join('; '),
         events: others.map((c) => c.event.name),
         payload: null,
       });
     }
-    if (mine.length === 0) return { status: 'done' };
+    const uncertain =
+      held.length > 0
+        ? await holdUncertain(deps, { job, base, destination, held, keys: held.map(keyOf) })
+        : null;
+    if (mine.length === 0) return uncertain ?? { status: 'done' };
 
     const keys = mine.map(keyOf);
     const events = mine.map((c) => c.event.name);
@@ -111,7 +125,11 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
         outcome: result.outcome,
         code: null,
         reason:
-          result.outcome === 'dry_run' ? `dry-run mode: ${destination.dryRunReason ?? 'on'}` : null,
+          result.outcome === 'dry_run'
+            ? `dry-run mode: ${destination.dryRunReason ?? 'on'}`
+            : resent.length > 0
+              ? `resent after an interrupted attempt: ${resent.map((c) => c.event.name).join(', ')} (${destination.label} counts ${resent.length === 1 ? 'it' : 'them'} once)`
+              : null,
         events,
         payload: result.requests,
       });
@@ -123,7 +141,7 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
           destination: destination.id,
         },
       );
-      return { status: 'done' };
+      return uncertain ?? { status: 'done' };
     } catch (e) {
       // A clause, whatever the thrower wrote: it is joined with more text below.
       const message = asClause(errorMessage(e));
@@ -135,7 +153,11 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
           retryAfterMs: e instanceof RetryableError ? e.retryAfterMs : null,
           random: deps.random,
         });
+        const maybeDelivered = e instanceof RetryableError && e.maybeDelivered;
         if (decision.retry) {
+          // A send that surely did not arrive is sent again as it is; one that may have arrived
+          // stays in flight, and the next attempt resends only what the destination counts once.
+          if (!maybeDelivered) await deps.ledger.markNotSent(keys, job.id);
           await deps.deliveryLog.record({
             ...base,
             outcome: 'retrying',
@@ -154,12 +176,14 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
             deps.logger.error('unexpected delivery error', { stack: (e as Error)?.stack });
           return { status: 'retry', delayMs: decision.delayMs, error: message };
         }
-        await deps.ledger.release(keys, job.id);
+        // Given up: a send that may have arrived is held (only a replay sends it), else released.
+        if (maybeDelivered) await deps.ledger.hold(keys, job.id, deps.now());
+        else await deps.ledger.release(keys, job.id);
         await deps.deliveryLog.record({
           ...base,
           outcome: 'failed',
           code: 'DELIVERY_RETRY_EXHAUSTED',
-          reason: `${decision.reason}; last error: ${message}`,
+          reason: `${decision.reason}; last error: ${message}${maybeDelivered ? `; the last attempt may have reached ${destination.label}` : ''}`,
           events,
           payload: null,
         });
@@ -189,4 +213,83 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
       return { status: 'failed', error: `${e.code}: ${message}` };
     }
   };
+}
+
+type RowBase = Omit<DeliveryRecord, 'outcome' | 'code' | 'reason' | 'events' | 'payload'>;
+
+/**
+ * Holds conversions whose earlier send was interrupted and that are not safe to resend: the
+ * ledger keeps them from everyone until a replay, and the row says what to do. The job ends
+ * failed, so that `closeloop replay` lists it and can send them.
+ */
+async function holdUncertain(
+  deps: DeliveryDeps,
+  what: {
+    job: Job<unknown>;
+    base: RowBase;
+    destination: Destination;
+    held: Conversion[];
+    keys: string[];
+  },
+): Promise<JobOutcome> {
+  const { job, destination } = what;
+  await deps.ledger.hold(what.keys, job.id, deps.now());
+  const names = what.held.map((c) => c.event.name);
+  const reason =
+    `${names.join(', ')}: an earlier attempt was interrupted after its request was written (a crash or a timeout), ` +
+    `so ${destination.label} may have counted it; held rather than risk counting it twice. ` +
+    `If ${destination.label} does not show it, send it with closeloop replay ${job.id}`;
+  await deps.deliveryLog.record({
+    ...what.base,
+    key: `${job.id}:uncertain`,
+    outcome: 'uncertain',
+    code: 'DELIVERY_UNCERTAIN',
+    reason,
+    events: names,
+    payload: null,
+  });
+  deps.logger.warn('delivery uncertain, held for a person', {
+    dealId: what.base.dealId,
+    events: names,
+  });
+  return { status: 'failed', error: `DELIVERY_UNCERTAIN: ${reason}` };
+}
+
+/** The duplicate row's words for a conversion this job does not send. */
+const OTHERS: Partial<Record<ClaimResult, string>> = {
+  already_sent: 'already sent',
+  in_progress_elsewhere: 'being sent by another job',
+  held: 'held as uncertain after an interrupted send (closeloop replay sends it)',
+};
+
+type Conversion = DeliveryJobPayload['conversions'][number];
+
+/**
+ * Which conversions this attempt sends (`mine`, of which `resent` were in flight when an earlier
+ * attempt was interrupted and are safe to send again), which it holds as uncertain, and which
+ * are someone else's (sent, held, or being sent by another job).
+ */
+function sortClaims(
+  conversions: readonly Conversion[],
+  claims: ReadonlyMap<string, ClaimResult>,
+  keyOf: (c: Conversion) => string,
+  destination: Destination,
+  deps: Pick<DeliveryDeps, 'resendUncertain'>,
+): { mine: Conversion[]; resent: Conversion[]; held: Conversion[]; others: Conversion[] } {
+  const mine: Conversion[] = [];
+  const resent: Conversion[] = [];
+  const held: Conversion[] = [];
+  const others: Conversion[] = [];
+  for (const c of conversions) {
+    const claim = claims.get(keyOf(c));
+    if (claim === 'claimed') mine.push(c);
+    else if (claim !== 'uncertain') others.push(c);
+    else if (destination.dryRun)
+      mine.push(c); // a dry run never sent anything
+    else if (deps.resendUncertain.has(c.event.name) && destination.deduplicates(c.event)) {
+      mine.push(c);
+      resent.push(c);
+    } else held.push(c);
+  }
+  return { mine, resent, held, others };
 }

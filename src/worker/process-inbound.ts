@@ -9,7 +9,7 @@
  * anyway.
  */
 import type { MappingConfig } from '../core/config-types';
-import type { DealEvent } from '../core/deal';
+import { describeLookup, type DealEvent } from '../core/deal';
 import { AppError, isAppError, RetryableError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
 import { decideRetry, type RetryPolicy } from '../core/retry-policy';
@@ -60,6 +60,8 @@ function rowBase(account: string, event: DealEvent, job: Job<unknown>, at: numbe
     jobId: job.id,
     payload: null,
     attempts: job.attempts + 1,
+    // One row per job and subject: a retried job updates its rows instead of adding more.
+    key: job.id,
   };
 }
 
@@ -122,12 +124,26 @@ function createProcessOnce(deps: InboundDeps) {
     }
     const source = account.sources.get(payload.event.source);
     const event = source ? await source.complete(payload.event, { jobId: job.id }) : payload.event;
-    const mapped = mapDealEvent(event, account.mapping);
     const base = rowBase(account.name, event, job, deps.now());
+    if (event.lookup === 'other_account') {
+      // Not this account's deal (a forgery, or a URL pasted into another CRM account): no rule
+      // may act on it, and its deal was not read.
+      await deps.deliveryLog.record({
+        ...base,
+        destination: null,
+        outcome: 'skipped',
+        code: 'WEBHOOK_ACCOUNT_MISMATCH',
+        reason: `the deal was ${describeLookup(event.lookup)} (${event.account})`,
+        events: [],
+      });
+      return { status: 'done' };
+    }
+    const mapped = mapDealEvent(event, account.mapping);
 
     for (const s of mapped.skipped) {
       await deps.deliveryLog.record({
         ...base,
+        key: `${job.id}:skip:${s.eventName}`,
         destination: null,
         outcome: 'skipped',
         code: s.code,
@@ -139,10 +155,11 @@ function createProcessOnce(deps: InboundDeps) {
       if (mapped.matchedRules.length === 0) {
         await deps.deliveryLog.record({
           ...base,
+          key: `${job.id}:no-rule`,
           destination: null,
           outcome: 'skipped',
           code: null,
-          reason: `no rule matches ${triggerOf(event.kind) ?? event.kind} in pipeline ${event.deal.pipelineId ?? '?'}, stage ${event.deal.stageId ?? '?'}${event.deal.outcome ? ` (${event.deal.outcome})` : ''}`,
+          reason: `no rule matches ${triggerOf(event.kind) ?? event.kind} in pipeline ${event.deal.pipelineId ?? '?'}, stage ${event.deal.stageId ?? '?'}${event.deal.outcome ? ` (${event.deal.outcome})` : ''}${event.lookup === undefined ? '' : `; the deal was ${describeLookup(event.lookup)}`}`,
           events: [],
         });
       }
@@ -154,11 +171,13 @@ function createProcessOnce(deps: InboundDeps) {
     for (const destination of account.destinations) {
       const chosen = destination.identify(event.deal.identities, {
         fieldsKnown: event.deal.fields !== null,
+        ...(event.lookup === undefined ? {} : { lookup: event.lookup }),
       });
       if ('skip' in chosen) {
         const { code, reason } = chosen.skip;
         await deps.deliveryLog.record({
           ...base,
+          key: `${job.id}:skip:${destination.id}`,
           destination: destination.id,
           outcome: 'skipped',
           code,

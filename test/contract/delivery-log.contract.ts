@@ -1,10 +1,22 @@
 /**
  * The DeliveryLog contract (src/ports/delivery-log.ts), as one suite every backend runs. The
- * factory gives a fresh, empty log bounded to `maxRows` rows.
+ * factory gives a fresh, empty log with the given limits.
  */
 import { skipBecause } from '../helpers/skip-because';
 import assert from 'node:assert/strict';
-import type { DeliveryLog, DeliveryRecord } from '../../src/ports/delivery-log';
+import type {
+  DeliveryLog,
+  DeliveryRecord,
+  PruneReport,
+  StoredDelivery,
+} from '../../src/ports/delivery-log';
+
+export interface LogOptions {
+  maxRows: number;
+  maxAgeMs?: number;
+  onPruned?: (report: PruneReport) => void;
+  now?: () => number;
+}
 
 export interface DeliveryLogBackend {
   deliveryLog: DeliveryLog;
@@ -46,25 +58,31 @@ function record(i: number, overrides: Partial<DeliveryRecord> = {}): DeliveryRec
   };
 }
 
-function withoutId({ id: _, ...rest }: DeliveryRecord & { id: number }): DeliveryRecord {
+function withoutId({ id: _, firstAt: __, ...rest }: StoredDelivery): DeliveryRecord {
   return rest;
 }
 
 export function describeDeliveryLogContract(
   name: string,
-  factory: (maxRows: number) => Promise<DeliveryLogBackend>,
+  factory: (options: LogOptions) => Promise<DeliveryLogBackend>,
 ): void {
   describe(`DeliveryLog contract: ${name}`, function () {
     let opened: DeliveryLogBackend[];
 
-    async function openBackend(maxRows: number): Promise<DeliveryLogBackend> {
-      const backend = await factory(maxRows);
+    async function openBackend(
+      maxRows: number,
+      options: Omit<LogOptions, 'maxRows'> = {},
+    ): Promise<DeliveryLogBackend> {
+      const backend = await factory({ maxRows, ...options });
       opened.push(backend);
       return backend;
     }
 
-    async function open(maxRows = 10_000): Promise<DeliveryLog> {
-      return (await openBackend(maxRows)).deliveryLog;
+    async function open(
+      maxRows = 10_000,
+      options: Omit<LogOptions, 'maxRows'> = {},
+    ): Promise<DeliveryLog> {
+      return (await openBackend(maxRows, options)).deliveryLog;
     }
 
     beforeEach(function () {
@@ -207,6 +225,109 @@ export function describeDeliveryLogContract(
       assert.deepEqual(
         rows.map((r) => r.dealId),
         Array.from({ length: rows.length }, (_, i) => String(recorded - 1 - i)),
+      );
+    });
+
+    it('keeps one row per delivery: a keyed record updates it, and firstAt stays', async function () {
+      const log = await open();
+      const key = 'deliver:7:send';
+      await log.record(
+        record(1, { key, outcome: 'retrying', reason: 'GA4 answered 503', attempts: 1 }),
+      );
+      await log.record(
+        record(2, { key, outcome: 'retrying', reason: 'GA4 answered 502', attempts: 2 }),
+      );
+      await log.record(record(3, { key: 'other', outcome: 'skipped' }));
+      await log.record(record(9, { key, outcome: 'sent', attempts: 3 }));
+      const rows = await log.list();
+      assert.deepEqual(
+        rows.map((r) => [r.key, r.outcome, r.attempts, r.reason]),
+        [
+          ['other', 'skipped', 0, null],
+          [key, 'sent', 3, null],
+        ],
+      );
+      const sent = rows[1]!;
+      assert.equal(sent.firstAt, T0 + 1000);
+      assert.equal(sent.at, T0 + 9000);
+      const counts = await log.counts();
+      assert.equal(counts.sent, 1);
+      assert.equal(counts.retrying, 0);
+      assert.equal(counts.skipped, 1);
+    });
+
+    it('lets retries never push history out', async function () {
+      const log = await open(1000);
+      for (let i = 0; i < 20; i++)
+        await log.record(record(i, { outcome: 'sent', dealId: `s${i}` }));
+      for (let a = 1; a <= 3000; a++) {
+        await log.record(record(100 + a, { key: 'flaky', outcome: 'retrying', attempts: a }));
+      }
+      const rows = await log.list({ limit: 100_000 });
+      assert.equal(rows.length, 21);
+      assert.equal(rows.filter((r) => r.outcome === 'sent').length, 20);
+    });
+
+    it('prunes by count and by age, never a pending row, says what it removed, and counts stay exact', async function () {
+      let now = T0 + 100 * 86_400_000;
+      const reports: PruneReport[] = [];
+      const backend = await openBackend(10, {
+        maxAgeMs: 30 * 86_400_000,
+        onPruned: (r) => reports.push(r),
+        now: () => now,
+      });
+      let log = backend.deliveryLog;
+      // Old rows: settled ones go by age; a pending one (retrying) and an uncertain one stay.
+      await log.record(record(1, { dealId: 'old-sent', outcome: 'sent' }));
+      await log.record(record(2, { dealId: 'old-retrying', outcome: 'retrying', key: 'r' }));
+      await log.record(record(3, { dealId: 'old-uncertain', outcome: 'uncertain', key: 'u' }));
+      for (let i = 0; i < 12; i++) {
+        await log.record(record(0, { at: now, dealId: `new${i}`, outcome: 'skipped' }));
+      }
+      if (backend.reopen) log = await backend.reopen();
+      else {
+        // A backend that cannot reopen prunes as it records: record past its pruning interval.
+        for (let i = 0; i < 500; i++) await log.record(record(0, { at: now, dealId: `more${i}` }));
+      }
+      const rows = await log.list({ limit: 100_000 });
+      const ids = rows.map((r) => r.dealId);
+      assert.ok(ids.includes('old-retrying'), 'a retrying row is never pruned');
+      assert.ok(ids.includes('old-uncertain'), 'an uncertain row is never pruned');
+      assert.ok(!ids.includes('old-sent'), 'a settled row past the age is pruned');
+      assert.ok(rows.length <= 10 + PRUNING_SLACK, `${rows.length} rows`);
+      const removed = reports.reduce(
+        (n, r) => n + Object.values(r.removed).reduce((a, b) => a + (b ?? 0), 0),
+        0,
+      );
+      assert.ok(removed > 0, 'pruning was reported');
+      const counts = await log.counts();
+      assert.equal(counts.sent, 1 + (backend.reopen ? 0 : 500), 'pruned rows still count');
+      assert.equal(counts.skipped, 12);
+      assert.equal(counts.retrying, 1);
+      assert.equal(counts.uncertain, 1);
+      now += 1;
+    });
+
+    it('filters by destination and time, and pages with beforeId', async function () {
+      const log = await open();
+      for (let i = 0; i < 10; i++) {
+        await log.record(
+          record(i, { destination: i % 2 === 0 ? 'ga4' : 'shop/ga4', jobId: `j${i}` }),
+        );
+      }
+      const jobIds = async (filter: Parameters<DeliveryLog['list']>[0]): Promise<string[]> =>
+        (await log.list(filter)).map((r) => r.jobId);
+      assert.deepEqual(await jobIds({ destination: 'shop/ga4', limit: 2 }), ['j9', 'j7']);
+      assert.deepEqual(await jobIds({ since: T0 + 3000, until: T0 + 6000 }), ['j5', 'j4', 'j3']);
+      const first = await log.list({ limit: 4 });
+      assert.deepEqual(
+        first.map((r) => r.jobId),
+        ['j9', 'j8', 'j7', 'j6'],
+      );
+      const next = await log.list({ limit: 4, beforeId: first[3]!.id });
+      assert.deepEqual(
+        next.map((r) => r.jobId),
+        ['j5', 'j4', 'j3', 'j2'],
       );
     });
   });

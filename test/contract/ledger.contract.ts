@@ -76,13 +76,64 @@ export function describeLedgerContract(name: string, factory: () => Promise<Ledg
       assert.deepEqual([...result], [[key(1), 'claimed']]);
     });
 
-    it('gives the same owner its claim again (a retried job resumes it)', async function () {
+    it('gives the same owner its claim again after an attempt that surely did not send', async function () {
       assert.equal(await claimOne(key(1), 'job-a'), 'claimed');
+      await ledger.markNotSent([key(1)], 'job-a');
       assert.equal(await claimOne(key(1), 'job-a'), 'claimed');
+      // And the claim is in flight again: a crash now is remembered.
+      assert.equal(await claimOne(key(1), 'job-a'), 'uncertain');
+    });
+
+    it('answers uncertain to the owner whose send was interrupted, and keeps it in flight', async function () {
+      assert.equal(await claimOne(key(1), 'job-a'), 'claimed');
+      // No markSent, no markNotSent: the process died mid-send.
+      assert.equal(await claimOne(key(1), 'job-a'), 'uncertain');
+      assert.equal(await claimOne(key(1), 'job-a'), 'uncertain');
+      assert.equal(await claimOne(key(1), 'job-b'), 'in_progress_elsewhere');
+      // Resent and accepted: sent for everyone.
+      await ledger.markSent([key(1)], 'job-a', NOW + 1);
+      assert.equal(await claimOne(key(1), 'job-a'), 'already_sent');
+    });
+
+    it('holds an uncertain key from everyone until it is forgotten', async function () {
+      assert.equal(await claimOne(key(1), 'job-a'), 'claimed');
+      assert.equal(await claimOne(key(2), 'job-a'), 'claimed');
+      await ledger.hold([key(1)], 'job-a', NOW + 1);
+      // A stray hold by another owner, or of a key not in flight, changes nothing.
+      await ledger.hold([key(2)], 'job-b', NOW + 1);
+      await ledger.markNotSent([key(2)], 'job-a');
+      await ledger.hold([key(2)], 'job-a', NOW + 1);
+      assert.equal(await claimOne(key(1), 'job-a'), 'held');
+      assert.equal(await claimOne(key(1), 'job-b'), 'held');
+      assert.equal(await claimOne(key(2), 'job-a'), 'claimed');
+      // Neither markSent, release nor markNotSent lets a held key go; only settleUncertain does.
+      await ledger.markSent([key(1)], 'job-a', NOW + 2);
+      await ledger.release([key(1)], 'job-a');
+      await ledger.markNotSent([key(1)], 'job-a');
+      assert.equal(await claimOne(key(1), 'job-b'), 'held');
+      assert.equal(await ledger.settleUncertain([key(1), key(2), key(3)], 'unsent', NOW + 3), 1);
+      assert.equal(await ledger.settleUncertain([key(1)], 'unsent', NOW + 3), 0);
+      assert.equal(await claimOne(key(1), 'job-b'), 'claimed');
+    });
+
+    it('records a held key as sent when a person says it arrived', async function () {
+      assert.equal(await claimOne(key(1), 'job-a'), 'claimed');
+      await ledger.hold([key(1)], 'job-a', NOW + 1);
+      // Not held: nothing to settle, whatever the key's state.
+      assert.equal(await claimOne(key(2), 'job-a'), 'claimed');
+      assert.equal(await ledger.settleUncertain([key(2)], 'sent', NOW + 2), 0);
+      assert.equal(await claimOne(key(2), 'job-b'), 'in_progress_elsewhere');
+      assert.equal(await ledger.settleUncertain([key(1)], 'sent', NOW + 2), 1);
+      assert.equal(await claimOne(key(1), 'job-a'), 'already_sent');
+      assert.equal(await claimOne(key(1), 'job-b'), 'already_sent');
+      assert.equal(await ledger.settleUncertain([key(1)], 'unsent', NOW + 3), 0);
+      assert.equal(await claimOne(key(1), 'job-b'), 'already_sent');
     });
 
     it('tells another owner the key is in progress elsewhere', async function () {
       assert.equal(await claimOne(key(1), 'job-a'), 'claimed');
+      assert.equal(await claimOne(key(1), 'job-b'), 'in_progress_elsewhere');
+      await ledger.markNotSent([key(1)], 'job-a');
       assert.equal(await claimOne(key(1), 'job-b'), 'in_progress_elsewhere');
       assert.equal(await claimOne(key(1), 'job-a'), 'claimed');
     });
@@ -111,8 +162,9 @@ export function describeLedgerContract(name: string, factory: () => Promise<Ledg
       await ledger.markSent([key(1)], 'job-b', NOW + 1);
       assert.equal(await claimOne(key(1), 'job-c'), 'in_progress_elsewhere');
       await ledger.release([key(1)], 'job-b');
+      await ledger.markNotSent([key(1)], 'job-b');
       assert.equal(await claimOne(key(1), 'job-c'), 'in_progress_elsewhere');
-      assert.equal(await claimOne(key(1), 'job-a'), 'claimed');
+      assert.equal(await claimOne(key(1), 'job-a'), 'uncertain');
       // A key nobody claimed stays claimable after a stray markSent.
       await ledger.markSent([key(2)], 'job-b', NOW + 1);
       assert.equal(await claimOne(key(2), 'job-c'), 'claimed');
@@ -152,7 +204,7 @@ export function describeLedgerContract(name: string, factory: () => Promise<Ledg
       // And the winner is what the ledger remembers.
       for (const k of keys) {
         const winner = winners.get(k)![0]!;
-        assert.equal(await claimOne(k, winner), 'claimed');
+        assert.equal(await claimOne(k, winner), 'uncertain');
         assert.equal(
           await claimOne(
             k,

@@ -56,19 +56,26 @@ if (!REDIS_URL) {
       cleanup: b.cleanup,
     });
   });
-  describeDeliveryLogContract('redis', (maxRows) => {
+  describeDeliveryLogContract('redis', async ({ maxRows, maxAgeMs, onPruned, now }) => {
     const b = redisBackend();
     let current = b.client();
-    return Promise.resolve({
-      deliveryLog: new RedisDeliveryLog(current, maxRows, b.prefix),
+    const open = (): Promise<RedisDeliveryLog> =>
+      new RedisDeliveryLog(
+        current,
+        { maxRows, maxAgeMs: maxAgeMs ?? Number.POSITIVE_INFINITY, onPruned },
+        b.prefix,
+        now,
+      ).open();
+    return {
+      deliveryLog: await open(),
       // A restart: this client goes away, a new one opens on the same keys.
       reopen: async () => {
         await current.quit();
         current = b.client();
-        return new RedisDeliveryLog(current, maxRows, b.prefix);
+        return open();
       },
       cleanup: b.cleanup,
-    });
+    };
   });
   describeTokenStoreContract('redis', () => {
     const b = redisBackend();

@@ -4,18 +4,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { createSqliteStore } from '../../src/adapters/store/sqlite';
 import type { Store } from '../../src/ports/store';
-import { describeDeliveryLogContract } from './delivery-log.contract';
+import { describeDeliveryLogContract, type LogOptions } from './delivery-log.contract';
 import { describeJobQueueContract } from './job-queue.contract';
 import { describeLedgerContract } from './ledger.contract';
 import { describeTokenStoreContract } from './token-store.contract';
 import { describeStoreContract } from './store.contract';
 
-function sqliteBackend(deliveryLogMaxRows = 10_000) {
+function sqliteBackend(deliveryLogMaxRows = 10_000, log: Partial<LogOptions> = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-contract-'));
   const open = (lock = true): Store =>
     createSqliteStore({
       dataDir,
       deliveryLogMaxRows,
+      deliveryLogMaxAgeMs: log.maxAgeMs,
+      onDeliveryLogPruned: log.onPruned,
+      ...(log.now === undefined ? {} : { now: log.now }),
       pollIntervalMs: 20,
       lock,
       recoverActive: true,
@@ -56,8 +59,8 @@ describeLedgerContract('sqlite', () => {
   const b = sqliteBackend();
   return Promise.resolve({ ledger: b.store.ledger, cleanup: b.cleanup });
 });
-describeDeliveryLogContract('sqlite', (maxRows) => {
-  const b = sqliteBackend(maxRows);
+describeDeliveryLogContract('sqlite', ({ maxRows, ...log }) => {
+  const b = sqliteBackend(maxRows, log);
   return Promise.resolve({
     deliveryLog: b.store.deliveryLog,
     reopen: async () => (await b.reopen()).deliveryLog,

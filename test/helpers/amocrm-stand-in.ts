@@ -86,7 +86,12 @@ export const SALES_PIPELINE: AmoApiPipeline = {
 };
 
 export async function startAmocrmStandIn(
-  options: { limitPerSecond?: number; token?: string } = {},
+  options: {
+    limitPerSecond?: number;
+    token?: string;
+    /** What `GET /api/v4/account` answers; the example account (29638927, example) by default. */
+    account?: { id: number; subdomain: string };
+  } = {},
 ): Promise<AmocrmStandIn> {
   const limit = options.limitPerSecond ?? 7;
   const leads = new Map<number, AmoApiLead>();
@@ -217,7 +222,8 @@ export async function startAmocrmStandIn(
       return;
     }
     if (req.method === 'GET' && url.pathname === '/api/v4/account') {
-      send(200, { id: 29638927, name: 'Example', subdomain: 'example' });
+      const account = options.account ?? { id: 29638927, subdomain: 'example' };
+      send(200, { ...account, name: 'Example' });
     } else if (req.method === 'GET' && url.pathname === '/api/v4/leads/pipelines') {
       send(200, { _embedded: { pipelines } });
     } else if (req.method === 'GET' && url.pathname === '/api/v4/leads') {

@@ -54,8 +54,10 @@ export interface Ga4StandIn {
   /**
    * From now on, `POST /mp/collect` requests that would be answered 204 wait unanswered, and are
    * not collected, until `releaseAnswers()`. Programmed failures and the debug endpoint still answer.
+   * With `counted`, GA4 has taken them in and only the answer is lost: they are collected on
+   * arrival, and stay collected whatever happens to their connection.
    */
-  holdAnswers(): void;
+  holdAnswers(options?: { counted?: boolean }): void;
   /** The requests waiting for their answer now (`clientGone` tells whose client went away). */
   held(): Ga4StandInRequest[];
   /**
@@ -154,9 +156,10 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
   });
 
   /** Keeps the answer back; release() answers it unless the client went away meanwhile. */
+  let countHeld = false;
   const hold = (entry: Ga4StandInRequest, res: http.ServerResponse): void => {
-    entry.status = 0;
-    entry.accepted = false;
+    entry.status = countHeld ? 204 : 0;
+    entry.accepted = countHeld;
     const socket = res.socket;
     const gone = (): void => {
       entry.clientGone = true;
@@ -173,7 +176,7 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
         res.off('close', gone);
         if (entry.clientGone || res.destroyed || !socket || socket.destroyed) {
           entry.clientGone = true;
-          return false;
+          return false; // and collected only if GA4 took it in before the answer was lost
         }
         entry.status = 204;
         entry.accepted = true;
@@ -206,8 +209,9 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
     },
     collected: () => recorded.filter((r) => r.path === COLLECT && r.accepted),
     attempts: () => [...recorded],
-    holdAnswers() {
+    holdAnswers(options = {}) {
       holding = true;
+      countHeld = options.counted === true;
     },
     held: () => holds.map((h) => h.entry),
     releaseAnswers: releaseAll,

@@ -196,7 +196,7 @@ describe('AmocrmClient (nock)', () => {
         id: 5,
         statusId: 142,
         pipelineId: 4542166,
-        price: 1500,
+        price: '1500',
         responsibleUserId: 8744098,
         createdAt: 1689256449,
         updatedAt: 1689281821,

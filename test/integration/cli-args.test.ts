@@ -137,7 +137,11 @@ describe('CLI: usage errors', function () {
     const cases: Array<[string[], string]> = [
       [
         ['deliveries', '--outcome', 'nope'],
-        'nope is not an outcome; one of sent, dry_run, skipped, duplicate, retrying, failed',
+        'nope is not an outcome; one of sent, dry_run, skipped, duplicate, retrying, failed, uncertain',
+      ],
+      [
+        ['deliveries', '--since', 'yesterday'],
+        'yesterday is not a moment; write how long ago (30m, 12h, 7d) or a date (2026-12-01, 2026-12-01T10:00:00Z)',
       ],
       [
         ['deliveries', '--limit', 'abc'],

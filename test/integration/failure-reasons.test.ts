@@ -11,7 +11,6 @@ import { Ga4Destination } from '../../src/adapters/destinations/ga4';
 import type { PostImpl } from '../../src/adapters/destinations/ga4/ga4-client';
 import { mapDealEvent } from '../../src/core/map-deal-event';
 import { AmocrmLeadWriter } from '../../src/adapters/crm/amocrm/amocrm-lead-writer';
-import type { DeliveryLog, DeliveryRecord } from '../../src/ports/delivery-log';
 import type { Job, JobQueue } from '../../src/ports/job-queue';
 import type { Ledger } from '../../src/ports/ledger';
 import { createCreateLeadHandler } from '../../src/worker/process-create-lead';
@@ -22,6 +21,7 @@ import {
   deliveryDealOf,
   type DeliveryJobPayload,
 } from '../../src/ports/job-payloads';
+import { memoryDeliveryLog } from '../helpers/memory-delivery-log';
 import { dealEvent, defaultAccount, DEFAULT_RULES, testConfig } from '../helpers/builders';
 
 const HOUR = 3600_000;
@@ -35,17 +35,7 @@ function assertReadsCleanly(text: string | null | undefined): void {
   assert.doesNotMatch(text, /\.$/, text);
 }
 
-function recordingLog(): DeliveryLog & { rows: DeliveryRecord[] } {
-  const rows: DeliveryRecord[] = [];
-  return {
-    rows,
-    record: (r) => {
-      rows.push(r);
-      return Promise.resolve();
-    },
-    list: () => Promise.resolve([]),
-  };
-}
+const recordingLog = memoryDeliveryLog;
 
 function job<T>(payload: T, attempts = 0, firstAttemptAt = NOW): Job<T> {
   return { id: 'job-1', queue: 'inbound', payload, attempts, firstAttemptAt, createdAt: NOW };
@@ -85,12 +75,16 @@ describe('failure reasons read as one sentence', () => {
     const ledger: Ledger = {
       claim: (keys) => Promise.resolve(new Map(keys.map((k) => [k, 'claimed' as const]))),
       markSent: () => Promise.resolve(),
+      markNotSent: () => Promise.resolve(),
       release: () => Promise.resolve(),
+      hold: () => Promise.resolve(),
+      settleUncertain: () => Promise.resolve(0),
     };
     const handler = createDeliveryHandler({
       destinations: new Map([['ga4', new Ga4Destination(testConfig().ga4, { postImpl: post })]]),
       upgrades: CURRENT_PAYLOADS,
       ledger,
+      resendUncertain: new Set(['purchase']),
       deliveryLog: log,
       retryPolicy: POLICY,
       logger: silent,

@@ -18,6 +18,7 @@ import { AmocrmLeadWriter } from '../../src/adapters/crm/amocrm/amocrm-lead-writ
 import { AmocrmWebhookIntake } from '../../src/adapters/crm/amocrm/amocrm-webhook-intake';
 import { toDealEvent } from '../../src/adapters/crm/amocrm/amocrm-lead';
 import { Ga4Destination } from '../../src/adapters/destinations/ga4';
+import { AmocrmAccount } from '../../src/adapters/crm/amocrm/amocrm-account';
 import { LeadBatcher } from '../../src/adapters/crm/amocrm/lead-batcher';
 import { parseWebhook } from '../../src/adapters/crm/amocrm/parse-webhook';
 import { LEAD_INTAKE_DISABLED, type LeadIntakeSettings } from '../../src/core/config-types';
@@ -43,6 +44,7 @@ import {
 } from '../helpers/amocrm-stand-in';
 import { defaultAccount, DEFAULT_RULES, testConfig } from '../helpers/builders';
 import { captureLogger } from '../helpers/capture-logger';
+import { memoryDeliveryLog } from '../helpers/memory-delivery-log';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { waitFor } from '../helpers/wait-for';
 
@@ -522,7 +524,10 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
           accounts: defaultAccount(
             new AmocrmCrmSource(
               { rules: DEFAULT_RULES, fields: config.amocrm.fields },
-              new LeadBatcher(client, 20),
+              {
+                batcher: new LeadBatcher(client, 20),
+                account: new AmocrmAccount('example', client),
+              },
             ),
             [new Ga4Destination(config.ga4)],
           ),
@@ -664,7 +669,8 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
     it('reports a store failure after the creation instead of retrying (no second lead)', async () => {
       await postForm();
       const [job] = await storedJobs(1);
-      const records: unknown[] = [];
+      const deliveries = memoryDeliveryLog();
+      const records = deliveries.rows;
       const create = createCreateLeadHandler({
         writers: new Map([
           [
@@ -676,13 +682,7 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
           ],
         ]),
         queue: { ...store.queue, add: () => Promise.reject(new Error('disk I/O error')) } as never,
-        deliveryLog: {
-          record: (r) => {
-            records.push(r);
-            return Promise.resolve();
-          },
-          list: () => Promise.resolve([]),
-        },
+        deliveryLog: deliveries,
         retryPolicy: RETRY,
         logger: log.logger,
         now: Date.now,

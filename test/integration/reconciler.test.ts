@@ -4,13 +4,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Reconciler } from '../../src/worker/reconciler';
-import { AmocrmChangeFeed } from '../../src/adapters/crm/amocrm/amocrm-change-feed';
+import {
+  AmocrmChangeFeed,
+  readCursor,
+  writeCursor,
+} from '../../src/adapters/crm/amocrm/amocrm-change-feed';
 import { createSqliteStore } from '../../src/adapters/store/sqlite';
 import type { Store } from '../../src/ports/store';
 import type { LeadPage } from '../../src/adapters/crm/amocrm/crm-client';
 import type { LeadSnapshot } from '../../src/adapters/crm/amocrm/amocrm-lead';
 import type { InboundJobPayload } from '../../src/ports/job-payloads';
 import { field } from '../helpers/builders';
+import { waitForDrained } from '../helpers/wait-for-drained';
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -19,7 +24,7 @@ function lead(id: number, statusId: number, updatedAt: number): LeadSnapshot {
     id,
     statusId,
     pipelineId: 1,
-    price: 1000,
+    price: '1000',
     responsibleUserId: null,
     createdAt: 1,
     updatedAt,
@@ -68,7 +73,7 @@ describe('Reconciler', () => {
       asked,
     );
     const { found, ...counts } = await r.runOnce();
-    assert.deepEqual(counts, { leads: 3, enqueued: 3, cursor: '1699999700' });
+    assert.deepEqual(counts, { leads: 3, enqueued: 3, cursor: '1699999700 3:555' });
     assert.deepEqual(
       found.map((f) => `${f.dealId} ${f.kind} ${f.stageId} ${f.outcome}`),
       ['1 stage_changed 142 won', '2 stage_changed 143 lost', '3 stage_changed 555 open'],
@@ -78,7 +83,7 @@ describe('Reconciler', () => {
       [1_699_999_400, 2],
     ]);
     assert.equal((await store.queue.counts('inbound')).waiting, 3);
-    assert.equal(await store.getSetting('amocrm.reconcile.cursor.29638927'), '1699999700');
+    assert.equal(await store.getSetting('amocrm.reconcile.cursor.29638927'), '1699999700 3:555');
 
     // The next run starts from the stored cursor; the same lead state is not queued twice.
     const again: Array<[number, number]> = [];
@@ -86,6 +91,49 @@ describe('Reconciler', () => {
     await r2.runOnce();
     assert.deepEqual(again, [[1_699_999_700, 1]]);
     assert.equal((await store.queue.counts('inbound')).waiting, 3);
+  });
+
+  it('does not read a lead seen in the cursor’s second again, even once its job is gone', async () => {
+    const first = reconciler([{ leads: [lead(3, 555, 1_699_999_700)], hasMore: false }], []);
+    assert.equal((await first.runOnce()).enqueued, 1);
+    // The inbound job was processed and removed: only the cursor can keep the lead out now.
+    store.queue.process('inbound', () => Promise.resolve({ status: 'done' }), { concurrency: 1 });
+    await waitForDrained(store.queue);
+    const page = {
+      leads: [
+        lead(3, 555, 1_699_999_700), // the same state, in the cursor's second: skipped
+        lead(4, 142, 1_699_999_700), // another lead in that second: read
+        lead(5, 142, 1_699_999_800), // later: read, and the new cursor's second
+      ],
+      hasMore: false,
+    };
+    const { found, ...run } = await reconciler([page], []).runOnce();
+    assert.deepEqual(run, { leads: 2, enqueued: 2, cursor: '1699999800 5:142' });
+    assert.deepEqual(
+      found.map((f) => f.dealId),
+      ['4', '5'],
+    );
+    // A new state of a lead seen in the cursor's second is read.
+    const moved = await reconciler(
+      [{ leads: [lead(5, 142, 1_699_999_800), lead(5, 143, 1_699_999_800)], hasMore: false }],
+      [],
+    ).runOnce();
+    const { found: foundMoved, ...movedCounts } = moved;
+    assert.deepEqual(movedCounts, { leads: 1, enqueued: 1, cursor: '1699999800 5:142,5:143' });
+    assert.deepEqual(
+      foundMoved.map((f) => `${f.dealId} ${f.stageId}`),
+      ['5 143'],
+    );
+  });
+
+  it('reads a cursor stored before issue 12 (a bare second) as one with nothing seen', () => {
+    assert.deepEqual(readCursor('1699999700'), { from: 1_699_999_700, seen: new Set() });
+    assert.deepEqual(readCursor('1699999700 3:555,4:'), {
+      from: 1_699_999_700,
+      seen: new Set(['3:555', '4:']),
+    });
+    assert.equal(writeCursor(1_699_999_700, new Set()), '1699999700');
+    assert.equal(writeCursor(1_699_999_700, new Set(['3:555'])), '1699999700 3:555');
   });
 
   it('builds events the rules understand: a stage event with the API lead and the account id', async () => {

@@ -14,12 +14,18 @@ import {
   type LeadSnapshot,
 } from '../../src/adapters/crm/amocrm/amocrm-lead';
 import { RetryableError } from '../../src/core/errors';
-import { DEFAULT_RULES, field, leadEvent as amoEvent } from '../helpers/builders';
+import { AmocrmAccount } from '../../src/adapters/crm/amocrm/amocrm-account';
+import { DEFAULT_RULES, field, leadEvent as amoEvent, rule } from '../helpers/builders';
 
 const policy = {
   rules: DEFAULT_RULES,
   fields: { clientId: { code: 'GCLIENTID' }, sessionId: { name: 'ga_session_id' } },
 };
+
+/** API access over a scripted client: look-ups batched within 5 ms, the account it answers. */
+function api(client: ReturnType<typeof fakeClient>) {
+  return { batcher: new LeadBatcher(client, 5), account: new AmocrmAccount('example', client) };
+}
 
 /** The amoCRM lead event of the builder, as the webhook intake turns it into a deal event. */
 const leadEvent = (over: Parameters<typeof amoEvent>[0] = {}) => toDealEvent(amoEvent(over));
@@ -29,7 +35,7 @@ function apiLead(id: number, over: Partial<LeadSnapshot> = {}): LeadSnapshot {
     id,
     statusId: 143,
     pipelineId: 999,
-    price: 90000,
+    price: '90000',
     responsibleUserId: 1,
     createdAt: 1,
     updatedAt: 2,
@@ -43,6 +49,7 @@ function fakeClient(fail?: () => Error) {
   const calls: number[][] = [];
   return {
     calls,
+    getAccount: () => Promise.resolve({ id: '29638927', subdomain: 'example' }),
     getLeads(ids: readonly number[]): Promise<LeadSnapshot[]> {
       calls.push([...ids]);
       if (fail) return Promise.reject(fail());
@@ -76,25 +83,29 @@ describe('lead completion from the amoCRM API', () => {
       completionReason(leadEvent({ lead: { statusId: 777, customFields: null } }), policy),
       null,
     );
+    // A hook naming only the lead may be a won deal: its stage must be read.
+    assert.equal(
+      completionReason(
+        leadEvent({ lead: { statusId: null, pipelineId: null, customFields: null } }),
+        policy,
+      ),
+      'the webhook named no stage',
+    );
   });
 
-  it('keeps what happened (status, pipeline) and takes what the lead holds from the API', () => {
-    const merged = mergeApiDeal(
-      leadEvent({ lead: { customFields: null, price: null } }),
-      toDealSnapshot(apiLead(30307415)),
-    );
-    assert.equal(merged.deal.stageId, '142');
-    assert.equal(merged.deal.outcome, 'won');
-    assert.equal(merged.deal.pipelineId, '4542166');
+  it('keeps what happened (kind, stage before, when) and takes the whole deal from the API', () => {
+    // The webhook says won (142); amoCRM says the lead is lost (143): amoCRM is right.
+    const event = leadEvent({ lead: { customFields: null, price: null } });
+    const merged = mergeApiDeal(event, toDealSnapshot(apiLead(30307415)));
+    assert.equal(merged.kind, 'stage_changed');
+    assert.equal(merged.previous?.stageId, '41893093');
+    assert.equal(merged.occurredAt, event.occurredAt);
+    assert.equal(merged.lookup, 'read');
+    assert.equal(merged.deal.stageId, '143');
+    assert.equal(merged.deal.outcome, 'lost');
+    assert.equal(merged.deal.pipelineId, '999');
     assert.deepEqual(merged.deal.amount, { amount: '90000', currency: null });
     assert.deepEqual(merged.deal.tags, ['api']);
-    assert.equal(merged.previous?.stageId, '41893093');
-    const dp = mergeApiDeal(
-      leadEvent({ lead: { statusId: null, pipelineId: null } }),
-      toDealSnapshot(apiLead(1)),
-    );
-    assert.equal(dp.deal.stageId, '143');
-    assert.equal(dp.deal.outcome, 'lost');
   });
 
   it('gathers look-ups within the window into one call, and answers each caller', async () => {
@@ -135,19 +146,63 @@ describe('lead completion from the amoCRM API', () => {
     );
   });
 
-  it('completes a field-less Digital Pipeline event and leaves a complete one alone', async () => {
+  it('reads every event a rule could act on through the API, and only those', async () => {
     const client = fakeClient();
-    const source = new AmocrmCrmSource(policy, new LeadBatcher(client, 5));
+    const source = new AmocrmCrmSource(policy, api(client));
     const done = await source.complete(
       leadEvent({ lead: { id: 77, customFields: null, price: null } }),
     );
     assert.deepEqual(done.deal.amount, { amount: '90000', currency: null });
     assert.equal(done.deal.identities.gaClientId, 'GA1.1.77.1700000000');
-    const untouched = leadEvent();
-    assert.deepEqual((await source.complete(untouched)).deal.fields, untouched.deal.fields);
-    const gone = leadEvent({ lead: { id: 13, customFields: null } });
-    assert.deepEqual(await source.complete(gone), gone);
-    assert.deepEqual(client.calls, [[77], [13]]);
+    assert.equal(done.lookup, 'read');
+    // A complete webhook is read too: its stage, amount and identities are not taken on trust.
+    const complete = await source.complete(leadEvent({ lead: { id: 78 } }));
+    assert.equal(complete.deal.stageId, '143');
+    assert.equal(complete.deal.identities.gaClientId, 'GA1.1.78.1700000000');
+    // No rule for an update: nothing to read.
+    const update = leadEvent({ action: 'update', lead: { id: 79 } });
+    assert.equal((await source.complete(update)).lookup, undefined);
+    assert.deepEqual(client.calls, [[77], [78]]);
+  });
+
+  it('uses nothing of a deal the API does not have, and says so; a delete is taken as it came', async () => {
+    const client = fakeClient();
+    const source = new AmocrmCrmSource(policy, api(client));
+    const gone = await source.complete(leadEvent({ lead: { id: 13 } }));
+    assert.equal(gone.lookup, 'not_found');
+    assert.equal(gone.deal.stageId, null);
+    assert.equal(gone.deal.fields, null);
+    assert.equal(gone.deal.identities.gaClientId, null);
+    assert.equal(gone.kind, 'stage_changed');
+    const deletion = leadEvent({ action: 'delete', lead: { id: 13 } });
+    const rules = [
+      ...policy.rules,
+      rule({ name: 'Deleted', on: 'lead_deleted', send: [{ name: 'lead_gone', params: {} }] }),
+    ];
+    const deleted = await new AmocrmCrmSource({ ...policy, rules }, api(client)).complete(deletion);
+    assert.equal(deleted.lookup, 'not_found');
+    assert.equal(deleted.deal.stageId, '142');
+  });
+
+  it('keys events by the API’s account id, from a body with only the subdomain too', async () => {
+    const source = new AmocrmCrmSource(policy, api(fakeClient()));
+    const bySubdomain = await source.complete(leadEvent({ accountId: 'Example' }));
+    assert.equal(bySubdomain.account, '29638927');
+    const byId = await source.complete(leadEvent({ accountId: '29638927' }));
+    assert.equal(byId.account, '29638927');
+    const other = await source.complete(leadEvent({ accountId: '11111111' }));
+    assert.equal(other.lookup, 'other_account');
+    assert.equal(other.account, '11111111');
+    assert.equal(other.deal.stageId, null);
+  });
+
+  it('skips reading what reconciliation read through the API a moment ago', async () => {
+    const client = fakeClient();
+    const source = new AmocrmCrmSource(policy, api(client));
+    const done = await source.complete({ ...leadEvent(), lookup: 'read' });
+    assert.equal(done.deal.stageId, '142');
+    assert.equal(done.deal.identities.gaClientId, 'GA1.1.1234567890.1700000000');
+    assert.deepEqual(client.calls, []);
   });
 
   it('reads the identities from the configured fields and amoCRM’s tracking fields', () => {
@@ -179,6 +234,8 @@ describe('lead completion from the amoCRM API', () => {
     const done = await source.complete(leadEvent({ lead: { customFields: null } }));
     assert.equal(done.deal.fields, null);
     assert.equal(done.deal.identities.gaClientId, null);
+    assert.equal(done.lookup, 'no_access');
+    assert.equal(done.account, '29638927');
     const e: LeadEvent = amoEvent();
     assert.equal(
       (await source.complete(toDealEvent(e))).deal.identities.gaClientId,

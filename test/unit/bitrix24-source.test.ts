@@ -84,6 +84,7 @@ describe('Bitrix24CrmSource', () => {
     put('1', 'NEW', 'P');
     const first = await source.complete(event('updated', '1'), { jobId: 'j1' });
     assert.equal(first.kind, 'stage_changed', 'first sight of a deal that just moved');
+    assert.equal(first.lookup, 'read');
     const edit = await source.complete(event('updated', '1'), { jobId: 'j2' });
     assert.equal(edit.kind, 'updated');
     put('1', 'WON', 'S');
@@ -156,6 +157,9 @@ describe('Bitrix24CrmSource', () => {
     assert.deepEqual(await source.complete(deleted, { jobId: 'x' }), deleted);
     assert.deepEqual(reads, []);
     const missing = event('updated', '10');
-    assert.deepEqual(await source.complete(missing, { jobId: 'y' }), missing);
+    assert.deepEqual(await source.complete(missing, { jobId: 'y' }), {
+      ...missing,
+      lookup: 'not_found',
+    });
   });
 });

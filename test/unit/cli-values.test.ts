@@ -22,12 +22,20 @@ function refusal(parse: (value: string) => unknown, value: string): string {
 
 describe('CLI values', () => {
   it('takes every outcome of the delivery log and names a wrong one with the list', () => {
-    for (const o of ['sent', 'dry_run', 'skipped', 'duplicate', 'retrying', 'failed']) {
+    for (const o of [
+      'sent',
+      'dry_run',
+      'skipped',
+      'duplicate',
+      'retrying',
+      'failed',
+      'uncertain',
+    ]) {
       assert.equal(parseOutcome(o), o);
     }
     assert.equal(
       refusal(parseOutcome, 'nope'),
-      'nope is not an outcome; one of sent, dry_run, skipped, duplicate, retrying, failed',
+      'nope is not an outcome; one of sent, dry_run, skipped, duplicate, retrying, failed, uncertain',
     );
     assert.match(refusal(parseOutcome, 'SENT'), /^SENT is not an outcome/);
     assert.match(refusal(parseOutcome, ''), /^"" is not an outcome/);

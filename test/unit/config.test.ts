@@ -80,8 +80,11 @@ describe('config: the example config (config/closeloop.example.yaml)', () => {
       retryBaseMs: 5_000,
       retryMaxDelayMs: 60 * 60_000,
       concurrency: 8,
+      resendUncertain: ['purchase', 'refund'],
+      maxValue: 1_000_000_000,
     });
     assert.equal(config.deliveryLogMaxRows, 100_000);
+    assert.equal(config.deliveryLogMaxAgeMs, 90 * 86_400_000);
   });
 
   it('maps a new lead, a won deal and a lost deal, in any pipeline of any CRM', () => {
@@ -341,8 +344,11 @@ describe('config: valid fixtures', () => {
       retryBaseMs: 2_000,
       retryMaxDelayMs: 30 * 60_000,
       concurrency: 16,
+      resendUncertain: ['purchase'],
+      maxValue: 25_000_000.5,
     });
     assert.equal(config.deliveryLogMaxRows, 5000);
+    assert.equal(config.deliveryLogMaxAgeMs, 30 * 86_400_000);
     assert.deepEqual(
       config.rules.map((r) => [r.name, r.on, r.pipelines, r.statuses, r.fromStatuses]),
       [

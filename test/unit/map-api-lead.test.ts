@@ -100,12 +100,12 @@ function apiLead(overrides: Partial<AmoApiLead> = {}): AmoApiLead {
 }
 
 describe('mapApiLead', () => {
-  it('maps the lead: numbers stay numbers, fields and tags carried over', () => {
+  it('maps the lead: ids stay numbers, the price exact text, fields and tags carried over', () => {
     assert.deepEqual(mapApiLead(apiLead()), {
       id: 30307415,
       statusId: 142,
       pipelineId: 4542166,
-      price: 150000,
+      price: '150000',
       responsibleUserId: 8744098,
       createdAt: 1689256449,
       updatedAt: 1689281821,
@@ -187,7 +187,7 @@ describe('mapApiLead', () => {
   });
 
   it('keeps price 0 as 0 (the API says so), and a missing number as null, never 0', () => {
-    assert.equal(mapApiLead(apiLead({ price: 0 })).price, 0);
+    assert.equal(mapApiLead(apiLead({ price: 0 })).price, '0');
     assert.equal(mapApiLead(apiLead({ price: null })).price, null);
     assert.equal(mapApiLead(apiLead({ responsible_user_id: null })).responsibleUserId, null);
   });

@@ -252,3 +252,63 @@ describe('mapDealEvent (rules engine)', () => {
     assert.deepEqual(r.conversions[0]!.event.params, { value: 150000, currency: 'USD' });
   });
 });
+
+describe('mapDealEvent: money outside a sane range (issue 12)', () => {
+  const config: MappingConfig = { rules: DEFAULT_RULES, currency: 'RUB' };
+  const won = (amount: string) => dealEvent({ deal: { amount: { amount, currency: null } } });
+
+  it('skips a negative or absurd amount with RULE_VALUE_OUT_OF_RANGE, sending nothing of it', () => {
+    for (const amount of ['-1500', '1000000000.01', '1'.padEnd(301, '0')]) {
+      const r = mapDealEvent(won(amount), config);
+      assert.deepEqual(r.conversions, [], amount);
+      assert.deepEqual(
+        r.skipped.map((s) => [s.eventName, s.code]),
+        [
+          ['close_convert_lead', 'RULE_VALUE_OUT_OF_RANGE'],
+          ['purchase', 'RULE_VALUE_OUT_OF_RANGE'],
+        ],
+        amount,
+      );
+    }
+    assert.equal(
+      mapDealEvent(won('-1500'), config).skipped[1]!.reason,
+      'param "value" is -1500, outside 0 to 1000000000 (delivery.max_value); an amount like that is more likely a mistake or a forgery than revenue',
+    );
+  });
+
+  it('sends zero and the maximum itself, and takes another maximum from the config', () => {
+    assert.equal(mapDealEvent(won('0'), config).conversions.length, 2);
+    assert.equal(mapDealEvent(won('1000000000'), config).conversions.length, 2);
+    const larger = mapDealEvent(won('5000000000'), { ...config, maxValue: 1e10 });
+    assert.equal(larger.conversions[1]!.event.params.value, 5e9);
+    const smaller = mapDealEvent(won('1500'), { ...config, maxValue: 1000 });
+    assert.equal(smaller.skipped[0]!.code, 'RULE_VALUE_OUT_OF_RANGE');
+  });
+
+  it('checks every money parameter, whatever it comes from, and no other number', () => {
+    const r = mapDealEvent(dealEvent(), {
+      ...config,
+      rules: [
+        rule({
+          name: 'Odd',
+          on: 'status_changed',
+          send: [
+            {
+              name: 'refund',
+              params: { value: { kind: 'literal', value: 1 }, tax: { kind: 'literal', value: -5 } },
+            },
+            { name: 'note', params: { quantity: { kind: 'literal', value: -5 } } },
+          ],
+        }),
+      ],
+    });
+    assert.deepEqual(
+      r.skipped.map((s) => [s.eventName, s.code]),
+      [['refund', 'RULE_VALUE_OUT_OF_RANGE']],
+    );
+    assert.deepEqual(
+      r.conversions.map((c) => c.event.name),
+      ['note'],
+    );
+  });
+});

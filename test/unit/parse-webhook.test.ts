@@ -136,7 +136,7 @@ describe('parseWebhook: real bodies (research/amocrm.md §1.6)', () => {
         id: 10701093,
         statusId: 142,
         pipelineId: 9217056,
-        price: 22500,
+        price: '22500',
         responsibleUserId: 2079676,
         createdAt: 1539782209,
         updatedAt: 1539782664,
@@ -175,7 +175,7 @@ describe('parseWebhook: real bodies (research/amocrm.md §1.6)', () => {
     assert.equal(event.lead.id, 30307415);
     assert.equal(event.lead.statusId, 142);
     assert.equal(event.oldStatusId, 41893093);
-    assert.equal(event.lead.price, 1);
+    assert.equal(event.lead.price, '1');
     assert.equal(event.lead.createdAt, 1689256449);
     assert.equal(event.lead.updatedAt, 1689281821);
     assert.equal(event.occurredAt, 1689281821);
@@ -208,7 +208,7 @@ describe('parseWebhook: real bodies (research/amocrm.md §1.6)', () => {
     assert.equal(event.lead.id, 1190401);
     assert.equal(event.lead.statusId, 53861254);
     assert.equal(event.lead.pipelineId, 6254262);
-    assert.equal(event.lead.price, 34343);
+    assert.equal(event.lead.price, '34343');
     assert.equal(event.lead.responsibleUserId, 9040358);
     assert.equal(event.oldStatusId, null);
     assert.equal(event.occurredAt, 1672189247);
@@ -238,7 +238,7 @@ describe('parseWebhook: real bodies (research/amocrm.md §1.6)', () => {
     const event = only(parse('status-anonymized.txt'));
     assert.equal(event.lead.id, 11111111);
     assert.equal(event.lead.statusId, 11111111);
-    assert.equal(event.lead.price, 0);
+    assert.equal(event.lead.price, '0');
     assert.deepEqual(event.lead.customFields, []);
   });
 
@@ -274,12 +274,12 @@ describe('parseWebhook: constructed bodies', () => {
       ],
     );
     const [add0, add1, won, lost] = parsed.events;
-    assert.equal(add0?.lead.price, 5000);
+    assert.equal(add0?.lead.price, '5000');
     assert.equal(add1?.lead.price, null);
     // `add` happened when the lead was created, even if it was touched again before the hook left.
     assert.equal(add1?.occurredAt, 1700000200);
     assert.equal(won?.occurredAt, 1700000300);
-    assert.equal(won?.lead.price, 12000);
+    assert.equal(won?.lead.price, '12000');
     assert.equal(lost?.oldStatusId, 61000002);
     assert.ok(parsed.events.every((e) => e.accountId === '31000001'));
   });
@@ -288,7 +288,7 @@ describe('parseWebhook: constructed bodies', () => {
     const event = only(parse('constructed-status-won-gclientid.txt'));
     assert.equal(event.lead.id, 40000010);
     assert.equal(event.lead.statusId, 142);
-    assert.equal(event.lead.price, 1500.5);
+    assert.equal(event.lead.price, '1500.50');
     assert.equal(event.occurredAt, 1700003600);
     assert.deepEqual(fieldByCode(event, 'GCLIENTID').values, [
       { value: 'GA1.1.1234567890.1700000000', enumId: null },
@@ -456,7 +456,7 @@ describe('parseWebhook: behaviour on hand-written bodies', () => {
       ['leads[update][0][id]', '7'],
       ['leads[update][0][status_id]', ''],
       ['leads[update][0][pipeline_id]', 'abc'],
-      ['leads[update][0][price]', '12,5'],
+      ['leads[update][0][price]', 'договорная'],
       ['leads[update][0][responsible_user_id]', '1e3'],
       ['leads[update][0][updated_at]', '2020-09-28 00:26:51'],
     ]);

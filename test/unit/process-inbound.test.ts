@@ -4,7 +4,6 @@ import { createInboundHandler, type AccountRuntime } from '../../src/worker/proc
 import { RetryableError } from '../../src/core/errors';
 import type { DealEvent } from '../../src/core/deal';
 import { NO_IDENTITIES } from '../../src/core/deal';
-import type { DeliveryRecord } from '../../src/ports/delivery-log';
 import type { Job, JobQueue, NewJob } from '../../src/ports/job-queue';
 import {
   CURRENT_PAYLOADS,
@@ -14,6 +13,7 @@ import {
 import type { WorkerLogger } from '../../src/worker/worker-logger';
 import { Ga4Destination } from '../../src/adapters/destinations/ga4';
 import { captureLogger } from '../helpers/capture-logger';
+import { memoryDeliveryLog } from '../helpers/memory-delivery-log';
 import { dealEvent, DEFAULT_RULES, testConfig } from '../helpers/builders';
 
 const HOUR = 3600_000;
@@ -26,7 +26,8 @@ function setup(
   destinations = [new Ga4Destination(testConfig().ga4)],
 ) {
   const added: Array<NewJob<unknown>> = [];
-  const records: DeliveryRecord[] = [];
+  const deliveries = memoryDeliveryLog();
+  const records = deliveries.rows;
   let now = 1_000 * HOUR;
   const account: AccountRuntime = {
     name: 'default',
@@ -43,13 +44,7 @@ function setup(
         return Promise.resolve();
       },
     } as unknown as JobQueue,
-    deliveryLog: {
-      record: (r) => {
-        records.push(r);
-        return Promise.resolve();
-      },
-      list: () => Promise.resolve([]),
-    },
+    deliveryLog: deliveries,
     logger,
     retryPolicy: { retryWindowMs: 72 * HOUR, retryBaseMs: 1000, retryMaxDelayMs: HOUR },
     now: () => now,

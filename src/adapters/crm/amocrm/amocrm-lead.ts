@@ -30,8 +30,12 @@ export interface LeadSnapshot {
   id: number;
   statusId: number | null;
   pipelineId: number | null;
-  /** Deal amount in the account's currency. `null` when the source did not carry it. */
-  price: number | null;
+  /**
+   * Deal amount in the account's currency, exact decimal text (`"1500.50"`, core/amount.ts).
+   * `null` when the source did not carry it or it could not be read as an amount. (Jobs stored
+   * before issue 12 hold a number here; `toDealSnapshot` reads both.)
+   */
+  price: string | null;
   responsibleUserId: number | null;
   createdAt: number | null;
   updatedAt: number | null;
@@ -50,7 +54,10 @@ export interface LeadEvent {
   accountId: string;
   subdomain: string | null;
   action: LeadAction;
-  /** Only `status` events carry the previous status (and Digital Pipeline hooks the pipeline). */
+  /**
+   * The previous status: `status` entries and Digital Pipeline hooks carry it, and so do some
+   * `update` entries of a move (issue 12). Digital Pipeline hooks also carry the pipeline.
+   */
   oldStatusId: number | null;
   oldPipelineId: number | null;
   /** When it happened in the CRM (Unix seconds), or null when the webhook does not say. */
@@ -111,4 +118,30 @@ export function toDealEvent(event: LeadEvent): DealEvent {
     occurredAt: event.occurredAt,
     deal: toDealSnapshot(event.lead),
   };
+}
+
+/**
+ * One webhook lead entry as deal events: its own, and a `stage_changed` too when the entry shows
+ * a stage move without being a `status` entry. Real bodies report moves as `leads[update]` with
+ * `old_status_id` (issue 12), and an account whose hook is subscribed to `update_lead` only (as
+ * widget code posting to /api/v4/webhooks often is, research amocrm.md §1.1) gets no other sign
+ * of the move; without this, status rules would never fire for it. When the same move also
+ * arrives as `leads[status]`, both produce the same idempotency keys, so it is sent once.
+ */
+export function toDealEvents(event: LeadEvent): DealEvent[] {
+  const own = toDealEvent(event);
+  return showsStageMove(event) ? [own, { ...own, kind: 'stage_changed' }] : [own];
+}
+
+/** A stage (or pipeline) before and after that differ, on an entry that is not itself a move. */
+function showsStageMove(event: LeadEvent): boolean {
+  if (event.action === 'status' || event.action === 'add' || event.action === 'delete') {
+    return false;
+  }
+  const differ = (before: number | null, after: number | null): boolean =>
+    before !== null && after !== null && before !== after;
+  return (
+    differ(event.oldStatusId, event.lead.statusId) ||
+    differ(event.oldPipelineId, event.lead.pipelineId)
+  );
 }

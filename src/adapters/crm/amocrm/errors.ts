@@ -9,6 +9,11 @@ export const AMOCRM_ERROR_CODES = {
     who: 'nobody (transient)',
     summary: 'A request to the webhook URL is not an amoCRM webhook.',
   },
+  WEBHOOK_ACCOUNT_MISMATCH: {
+    who: 'operator',
+    summary:
+      'A webhook names another amoCRM account than the one its URL is for; not stored (or, found by the worker, not read).',
+  },
   AMOCRM_UNAVAILABLE: {
     who: 'nobody (transient)',
     summary: 'The amoCRM API answered 429 or 5xx, timed out, or could not be reached; retried.',

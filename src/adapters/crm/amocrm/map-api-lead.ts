@@ -15,6 +15,7 @@
  * - Numbers are checked, not trusted: a field that is not a finite number becomes `null`
  *   ("not known"), never 0.
  */
+import { amountOrNull } from '../../../core/amount';
 import type { CustomField, CustomFieldValue, LeadSnapshot } from './amocrm-lead';
 import type { AmoApiCustomField, AmoApiFieldValue, AmoApiLead } from './api-types';
 
@@ -23,7 +24,7 @@ export function mapApiLead(lead: AmoApiLead): LeadSnapshot {
     id: lead.id,
     statusId: numberOrNull(lead.status_id),
     pipelineId: numberOrNull(lead.pipeline_id),
-    price: numberOrNull(lead.price),
+    price: amountOrNull(numberOrNull(lead.price)),
     responsibleUserId: numberOrNull(lead.responsible_user_id),
     createdAt: numberOrNull(lead.created_at),
     updatedAt: numberOrNull(lead.updated_at),

@@ -6,6 +6,7 @@
  * shaped like an amoCRM webhook and that every lead entry has a usable id, and keeps whatever else
  * is there. It never throws on keys it does not know.
  */
+import { amountOrNull } from '../../../core/amount';
 import { PayloadError } from '../../../core/errors';
 import {
   LEAD_ACTIONS,
@@ -32,7 +33,11 @@ export interface ParsedWebhook {
   account: { id: string | null; subdomain: string | null };
   /** One per leads[<action>][<index>] entry, every action and every index, in body order. */
   events: LeadEvent[];
-  /** Entities/actions we understood but do not store (contacts[update], leads[note], message[add], …). */
+  /**
+   * What the body holds that closeloop does not store, by entity and action: other entities
+   * (`contacts[update]`, `unsorted[add]`, `message[add]`), lead actions such as `note`, and
+   * sections it does not know beside one it does. ignored-entries.ts says why for each.
+   */
   ignored: Array<{ entity: string; action: string; count: number }>;
 }
 
@@ -79,7 +84,13 @@ export function parseWebhook(body: string): ParsedWebhook {
   let sections = 0;
   for (const entity of Object.keys(tree)) {
     const section = tree[entity];
-    if (!ENTITY_NAMES.has(entity) || typeof section !== 'object') continue;
+    if (entity === 'account' || typeof section !== 'object') continue;
+    if (!ENTITY_NAMES.has(entity)) {
+      // A section amoCRM may add one day, or noise: not an amoCRM body by itself, but beside a
+      // known section it is listed, so that nothing the body held goes without a trace.
+      for (const action of Object.keys(section)) ignored.push({ entity, action, count: 1 });
+      continue;
+    }
     sections++;
     for (const action of Object.keys(section)) {
       const entries = section[action] as string | FormTree;
@@ -157,7 +168,7 @@ function readLeadEntry(
     statusId: toInteger(lead('status_id')),
     pipelineId: toInteger(lead('pipeline_id')),
     // Often absent (§1.6 ex. 4): null means "not said", which the rules must not read as a zero deal.
-    price: toDecimal(lead('price')),
+    price: readPrice(lead('price')),
     responsibleUserId: toInteger(lead('responsible_user_id')),
     createdAt,
     updatedAt,
@@ -287,7 +298,6 @@ function unescapedOrNull(s: string | undefined): string | null {
 }
 
 const UNSIGNED_INTEGER = /^\d+$/;
-const DECIMAL = /^-?\d+(?:\.\d+)?$/;
 
 /** Ids and Unix times. Missing, empty or not a plain integer → null: never 0, never NaN. */
 function toInteger(raw: string | undefined): number | null {
@@ -298,13 +308,13 @@ function toInteger(raw: string | undefined): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-/** Prices: `"22500"`, `"1500.50"` → 1500.5. Missing, empty or anything else → null. */
-function toDecimal(raw: string | undefined): number | null {
-  if (raw === undefined) return null;
-  const s = raw.trim();
-  if (!DECIMAL.test(s)) return null;
-  const n = Number(s);
-  return Number.isFinite(n) ? n : null;
+/**
+ * Prices, as exact decimal text: `"22500"`, `"1500.50"`, and as people write them (`"1 500"`,
+ * `"1500,50"`, `"22 500"` with a no-break space, `"1500 ₽"`), by the one reader every path uses
+ * (core/amount.ts). Missing, empty or unreadable → null: "not known", never 0.
+ */
+function readPrice(raw: string | undefined): string | null {
+  return raw === undefined ? null : amountOrNull(htmlUnescape(raw));
 }
 
 function notAmo(problem: string, key?: string): PayloadError {

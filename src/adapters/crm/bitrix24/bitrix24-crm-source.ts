@@ -70,7 +70,7 @@ export class Bitrix24CrmSource implements CrmSource {
       entity.kind === 'deal'
         ? await deps.reader.loadDeal(entity.id)
         : await deps.reader.loadLead(entity.id);
-    if (record === null) return event;
+    if (record === null) return { ...event, lookup: 'not_found' };
     const leadId = entity.kind === 'deal' ? textOf(record.LEAD_ID) : null;
     let lead: B24Lead | null = null;
     if (leadId !== null && deps.leadFallback && lacksIdentity(record, deps.fields)) {
@@ -94,6 +94,7 @@ export class Bitrix24CrmSource implements CrmSource {
       ...event,
       occurredAt: event.occurredAt ?? movedAt ?? snapshot.updatedAt,
       deal,
+      lookup: 'read',
     };
     if (event.kind === 'created') {
       // Not remembered: by the time it is read the deal may have moved on, and that move's own

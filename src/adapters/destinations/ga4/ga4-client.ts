@@ -39,7 +39,8 @@ export interface HttpAnswer {
 
 /**
  * POSTs `body` and reads the whole answer within `timeoutMs`; never follows a redirect. Rejects with
- * an error named `TimeoutError` when the budget runs out, else with the transport's error.
+ * an error named `TimeoutError` when the budget runs out, else with the transport's error; an
+ * error after the request was written whole carries `requestWritten: true` (GA4 may have it).
  */
 export type PostImpl = (
   url: string,
@@ -132,13 +133,17 @@ function buildTransportError(
 ): RetryableError {
   const cause = scrubbedErrorCopy(error, scrub);
   const target = `POST ${redactedUrl}`;
+  // Written whole and unanswered: GA4 may have counted it (the worker decides what to resend).
+  const maybeDelivered = (error as { requestWritten?: unknown } | null)?.requestWritten === true;
+  const maybe = maybeDelivered ? '; the request was sent, so GA4 may have received it' : '';
   if (cause.name === 'TimeoutError') {
     return new RetryableError(
       'GA4_UNAVAILABLE',
-      `GA4 did not answer ${target} within ${timeoutMs} ms; retryable`,
+      `GA4 did not answer ${target} within ${timeoutMs} ms${maybe}; retryable`,
       {
         cause,
-        details: { url: redactedUrl, timeoutMs },
+        maybeDelivered,
+        details: { url: redactedUrl, timeoutMs, maybeDelivered },
       },
     );
   }
@@ -146,10 +151,11 @@ function buildTransportError(
   const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
   return new RetryableError(
     'GA4_UNAVAILABLE',
-    `Could not reach GA4 (${target}): ${asClause(`${cause.message}${inner}`)}; retryable`,
+    `Could not reach GA4 (${target}): ${asClause(`${cause.message}${inner}`)}${maybe}; retryable`,
     {
       cause,
-      details: { url: redactedUrl },
+      maybeDelivered,
+      details: { url: redactedUrl, maybeDelivered },
     },
   );
 }
@@ -173,11 +179,13 @@ export const postOverHttp: PostImpl = (url, init) =>
       return;
     }
     let settled = false;
+    // Flushed whole to the socket: from here on, a failure cannot tell whether GA4 got it.
+    let written = false;
     const finish = (error: Error | null, answer?: HttpAnswer): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (error) reject(error);
+      if (error) reject(written ? Object.assign(error, { requestWritten: true }) : error);
       else resolve(answer!);
     };
     const request = (target.protocol === 'https:' ? https : http).request(
@@ -212,5 +220,8 @@ export const postOverHttp: PostImpl = (url, init) =>
       request.destroy(timeout);
     }, init.timeoutMs);
     request.on('error', (e) => finish(e));
+    request.on('finish', () => {
+      written = true;
+    });
     request.end(init.body);
   });

@@ -73,6 +73,14 @@ const VALUE_LENGTH_EXCEPTIONS: Readonly<Record<string, number>> = {
 /** Google removed the length check for these ([C2] #2262); their length is GA's own business. */
 const NO_LENGTH_CHECK = new Set(['session_id', 'session_number']);
 
+/**
+ * The longest text GA4 takes for an event parameter of this name, in characters (code points);
+ * null when GA4 does not check its length.
+ */
+export function paramValueLimit(name: string): number | null {
+  return NO_LENGTH_CHECK.has(name) ? null : (VALUE_LENGTH_EXCEPTIONS[name] ?? MAX_VALUE_LENGTH);
+}
+
 /** Measurement Protocol reserved user-property names (research A3 list 1, S5). */
 const RESERVED_USER_PROPERTY_NAMES = new Set([
   'first_open_time',
@@ -565,8 +573,8 @@ function validateParamValue(
     );
     return;
   }
-  if (typeof value === 'string' && !NO_LENGTH_CHECK.has(name)) {
-    const limit = VALUE_LENGTH_EXCEPTIONS[name] ?? MAX_VALUE_LENGTH;
+  const limit = typeof value === 'string' ? paramValueLimit(name) : null;
+  if (typeof value === 'string' && limit !== null) {
     if (length(value) > limit) {
       report(
         'VALUE_OUT_OF_BOUNDS',

@@ -26,6 +26,7 @@ import { RedisRateLimiter } from '../../rate-limit/redis-rate-limiter';
 import { RedisPacedLimiter } from '../../rate-limit/redis-paced-limiter';
 import { BullmqJobQueue } from './bullmq-job-queue';
 import { RedisDeliveryLog } from './redis-delivery-log';
+import type { DeliveryLogLimits } from '../../../ports/delivery-log';
 import { migrateLegacyLedgerKeys, RedisLedger } from './redis-ledger';
 import { RedisTokenStore } from './redis-token-store';
 import { RedisDealStages } from './redis-deal-stages';
@@ -33,6 +34,9 @@ import { RedisDealStages } from './redis-deal-stages';
 export interface RedisStoreOptions {
   url: string;
   deliveryLogMaxRows: number;
+  /** Settled delivery-log rows older than this are pruned (default: none by age). */
+  deliveryLogMaxAgeMs?: number;
+  onDeliveryLogPruned?: DeliveryLogLimits['onPruned'];
   /** Key prefix without the trailing colon (default `closeloop`). */
   prefix?: string;
   /** How long a worker's lock on a job lasts (default 15 s); a dead worker's jobs return after it. */
@@ -119,6 +123,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   });
   const keys = `${prefix}:`;
   const settingsKey = `${prefix}:settings`;
+  let deliveryLog: RedisDeliveryLog;
   try {
     await waitUntilReady([intake, work], connectTimeoutMs, where);
     await within(queue.ready(), connectTimeoutMs, `setting up the queues at ${where}`);
@@ -126,6 +131,19 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       migrateLegacyLedgerKeys(work, keys, settingsKey),
       60_000,
       'renaming the ledger keys of an earlier version',
+    );
+    deliveryLog = await within(
+      new RedisDeliveryLog(
+        work,
+        {
+          maxRows: options.deliveryLogMaxRows,
+          maxAgeMs: options.deliveryLogMaxAgeMs ?? Number.POSITIVE_INFINITY,
+          onPruned: options.onDeliveryLogPruned,
+        },
+        keys,
+      ).open(),
+      60_000,
+      'opening the delivery log',
     );
   } catch (e) {
     await queue.close().catch(() => undefined);
@@ -137,7 +155,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     kind: 'redis',
     queue,
     ledger: new RedisLedger(work, keys),
-    deliveryLog: new RedisDeliveryLog(work, options.deliveryLogMaxRows, keys),
+    deliveryLog,
     tokens: new RedisTokenStore(work, { prefix: keys }),
     dealStages: new RedisDealStages(work, keys),
     createRateLimiter: (perSecond) => new RedisRateLimiter(work, perSecond, { prefix: keys }),

@@ -1,7 +1,8 @@
 /**
  * The idempotency ledger in Redis, shared by every process that uses the same Redis and prefix.
  *
- * One hash per idempotency key, `<prefix>ledger:<key>` → { state: 'claimed' | 'sent', owner, at },
+ * One hash per idempotency key, `<prefix>ledger:<key>` → { state, owner, at }, the state one of the
+ * port's (`sending`, `claimed`, `sent`, `uncertain`),
  * with no TTL: keys live forever, as the port says. Every call is one Lua script, and Redis runs a
  * script with nothing else interleaved, so of two processes claiming the same unsent key exactly
  * one finds it absent and takes it.
@@ -11,12 +12,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { Fence } from '../../../ports/job-queue';
-import type { ClaimResult, Ledger } from '../../../ports/ledger';
+import { CLAIM_RESULTS, type ClaimResult, type Ledger } from '../../../ports/ledger';
 import { LuaScript } from './lua-script';
 
 /**
  * KEYS: the ledger keys, then the fence key when ARGV[3] (the fence token) is not empty.
- * ARGV: owner, nowMs, fence token or ''. Returns one answer per ledger key, in KEYS order.
+ * ARGV: owner, nowMs, fence token or ''. Returns one answer per ledger key, in KEYS order; a key
+ * claimed is left `sending` (the port's states).
  */
 const CLAIM = new LuaScript(`
 local owner = ARGV[1]
@@ -33,47 +35,64 @@ for i = 1, n do
   local k = KEYS[i]
   local row = redis.call('HMGET', k, 'state', 'owner')
   if not row[1] then
-    redis.call('HSET', k, 'state', 'claimed', 'owner', owner, 'at', ARGV[2])
+    redis.call('HSET', k, 'state', 'sending', 'owner', owner, 'at', ARGV[2])
     out[i] = 'claimed'
   elseif row[1] == 'sent' then
     out[i] = 'already_sent'
-  elseif row[2] == owner then
-    out[i] = 'claimed'
-  else
+  elseif row[1] == 'uncertain' then
+    out[i] = 'held'
+  elseif row[2] ~= owner then
     out[i] = 'in_progress_elsewhere'
+  elseif row[1] == 'sending' then
+    out[i] = 'uncertain'
+  else
+    redis.call('HSET', k, 'state', 'sending', 'at', ARGV[2])
+    out[i] = 'claimed'
   end
 end
 return out
 `);
 
-/** KEYS: the ledger keys. ARGV: owner, nowMs. Only the owner's claims become permanent. */
-const MARK_SENT = new LuaScript(`
+/**
+ * KEYS: the ledger keys. ARGV: owner, the new state, nowMs, then the states it may move from.
+ * Only the owner's rows move; a new state of '' deletes the row.
+ */
+const MOVE = new LuaScript(`
+local from = {}
+for i = 4, #ARGV do from[ARGV[i]] = true end
 for _, k in ipairs(KEYS) do
   local row = redis.call('HMGET', k, 'state', 'owner')
-  if row[1] == 'claimed' and row[2] == ARGV[1] then
-    redis.call('HSET', k, 'state', 'sent', 'at', ARGV[2])
+  if row[1] and from[row[1]] and row[2] == ARGV[1] then
+    if ARGV[2] == '' then
+      redis.call('DEL', k)
+    else
+      redis.call('HSET', k, 'state', ARGV[2], 'at', ARGV[3])
+    end
   end
 end
 return 0
 `);
 
-/** KEYS: the ledger keys. ARGV: owner. Drops only the owner's unsent claims. */
-const RELEASE = new LuaScript(`
+/**
+ * KEYS: the ledger keys. ARGV: 'sent' or 'unsent', nowMs. Settles those held uncertain, whoever
+ * held them: sent for good, or dropped. Returns how many were held.
+ */
+const SETTLE_UNCERTAIN = new LuaScript(`
+local n = 0
 for _, k in ipairs(KEYS) do
-  local row = redis.call('HMGET', k, 'state', 'owner')
-  if row[1] == 'claimed' and row[2] == ARGV[1] then
-    redis.call('DEL', k)
+  if redis.call('HGET', k, 'state') == 'uncertain' then
+    if ARGV[1] == 'sent' then
+      redis.call('HSET', k, 'state', 'sent', 'at', ARGV[2])
+    else
+      redis.call('DEL', k)
+    end
+    n = n + 1
   end
 end
-return 0
+return n
 `);
 
-const ANSWERS: ReadonlySet<string> = new Set<ClaimResult>([
-  'claimed',
-  'already_sent',
-  'in_progress_elsewhere',
-  'lost_lock',
-]);
+const ANSWERS: ReadonlySet<string> = new Set<string>(CLAIM_RESULTS);
 
 export class RedisLedger implements Ledger {
   constructor(
@@ -109,21 +128,49 @@ export class RedisLedger implements Ledger {
     return result;
   }
 
-  async markSent(keys: readonly string[], owner: string, nowMs: number): Promise<void> {
-    if (keys.length === 0) return;
-    await MARK_SENT.run(
-      this.redis,
-      keys.map((k) => this.keyOf(k)),
-      [owner, String(nowMs)],
+  markSent(keys: readonly string[], owner: string, nowMs: number): Promise<void> {
+    return this.move(keys, owner, 'sent', nowMs, ['claimed', 'sending']);
+  }
+
+  markNotSent(keys: readonly string[], owner: string): Promise<void> {
+    return this.move(keys, owner, 'claimed', Date.now(), ['sending']);
+  }
+
+  hold(keys: readonly string[], owner: string, nowMs: number): Promise<void> {
+    return this.move(keys, owner, 'uncertain', nowMs, ['sending']);
+  }
+
+  release(keys: readonly string[], owner: string): Promise<void> {
+    return this.move(keys, owner, '', Date.now(), ['claimed', 'sending']);
+  }
+
+  async settleUncertain(
+    keys: readonly string[],
+    arrived: 'sent' | 'unsent',
+    nowMs: number,
+  ): Promise<number> {
+    if (keys.length === 0) return 0;
+    return Number(
+      await SETTLE_UNCERTAIN.run(
+        this.redis,
+        keys.map((k) => this.keyOf(k)),
+        [arrived, String(nowMs)],
+      ),
     );
   }
 
-  async release(keys: readonly string[], owner: string): Promise<void> {
+  private async move(
+    keys: readonly string[],
+    owner: string,
+    to: string,
+    nowMs: number,
+    from: string[],
+  ): Promise<void> {
     if (keys.length === 0) return;
-    await RELEASE.run(
+    await MOVE.run(
       this.redis,
       keys.map((k) => this.keyOf(k)),
-      [owner],
+      [owner, to, String(nowMs), ...from],
     );
   }
 

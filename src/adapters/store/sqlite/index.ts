@@ -1,6 +1,7 @@
 /** The embedded store: job queue, ledger, delivery log, settings and tokens in one SQLite file. */
 import path from 'node:path';
 import type { Store } from '../../../ports/store';
+import type { DeliveryLogLimits } from '../../../ports/delivery-log';
 import { InProcessRateLimiter } from '../../rate-limit/in-process-rate-limiter';
 import { InProcessPacedLimiter } from '../../rate-limit/in-process-paced-limiter';
 import { openSqliteDatabase } from './open-sqlite-database';
@@ -14,6 +15,9 @@ import { SqliteDealStages } from './sqlite-deal-stages';
 export interface SqliteStoreOptions extends SqliteJobQueueOptions {
   dataDir: string;
   deliveryLogMaxRows: number;
+  /** Settled delivery-log rows older than this are pruned (default: none by age). */
+  deliveryLogMaxAgeMs?: number;
+  onDeliveryLogPruned?: DeliveryLogLimits['onPruned'];
   /** Take the one-process lock on the data folder (default true). */
   lock?: boolean;
 }
@@ -39,7 +43,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     kind: 'sqlite',
     queue,
     ledger: new SqliteLedger(db, group),
-    deliveryLog: new SqliteDeliveryLog(db, group, options.deliveryLogMaxRows),
+    deliveryLog: new SqliteDeliveryLog(
+      db,
+      group,
+      {
+        maxRows: options.deliveryLogMaxRows,
+        maxAgeMs: options.deliveryLogMaxAgeMs ?? Number.POSITIVE_INFINITY,
+        onPruned: options.onDeliveryLogPruned,
+      },
+      options.now,
+    ),
     // Wall clock, not options.now: refresh leases are compared with other processes' clocks.
     tokens: new SqliteTokenStore(db),
     dealStages: new SqliteDealStages(db, group),

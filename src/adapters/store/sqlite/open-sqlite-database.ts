@@ -77,6 +77,17 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX delivery_log_account ON delivery_log(account, id);
    UPDATE ledger SET key = 'ga4:amocrm:' || key
      WHERE length(key) - length(replace(key, ':', '')) = 3;`,
+  // One row per delivery (a keyed record updates its row: retries no longer add rows), with the
+  // time it was first written, and exact counts by outcome that pruning does not change.
+  `ALTER TABLE delivery_log ADD COLUMN row_key TEXT;
+   ALTER TABLE delivery_log ADD COLUMN first_at INTEGER;
+   UPDATE delivery_log SET first_at = at;
+   CREATE UNIQUE INDEX delivery_log_key ON delivery_log(row_key) WHERE row_key IS NOT NULL;
+   CREATE INDEX delivery_log_at ON delivery_log(at);
+   CREATE INDEX delivery_log_outcome ON delivery_log(outcome, id);
+   CREATE TABLE delivery_counts (outcome TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT INTO delivery_counts SELECT outcome, count(*) FROM delivery_log GROUP BY outcome;
+   CREATE TABLE delivery_pruned (outcome TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;`,
   // Each deal's last known stage (DealStageMemory), for CRMs whose webhooks say only "changed".
   `CREATE TABLE deal_stages (
      key TEXT PRIMARY KEY,

@@ -1,14 +1,21 @@
 /**
- * The delivery log in the embedded store, bounded to the newest `maxRows` rows. Records commit with
- * the store's group (CommitGroup) and resolve once durable.
+ * The delivery log in the embedded store: one row per delivery (a keyed record updates its row),
+ * bounded by count and age without ever removing a pending row, with exact counts by outcome kept
+ * beside it. Records commit with the store's group (CommitGroup) and resolve once durable.
  */
 import type { ErrorCode } from '../../../core/errors';
 import {
+  PENDING_OUTCOMES,
   upgradeKind,
+  zeroCounts,
   type DeliveryLog,
   type DeliveryLogFilter,
+  type DeliveryLogLimits,
   type DeliveryOutcome,
   type DeliveryRecord,
+  type OutcomeCounts,
+  type PruneReport,
+  type StoredDelivery,
 } from '../../../ports/delivery-log';
 import type { SqliteDatabase } from './open-sqlite-database';
 import type { CommitGroup } from './commit-group';
@@ -21,6 +28,8 @@ import type { CommitGroup } from './commit-group';
 interface Row {
   id: number;
   at: number;
+  first_at: number | null;
+  row_key: string | null;
   account: string;
   source: string;
   account_id: string;
@@ -39,33 +48,61 @@ interface Row {
 
 /** Pruning every row would cost a DELETE per insert; every this many inserts is plenty. */
 const PRUNE_EVERY = 500;
+const PENDING = PENDING_OUTCOMES.map((o) => `'${o}'`).join(', ');
 
 export class SqliteDeliveryLog implements DeliveryLog {
-  private readonly insert;
-  private readonly prune;
+  private readonly stmt;
   private sincePrune = 0;
 
   constructor(
     private readonly db: SqliteDatabase,
     private readonly group: CommitGroup,
-    private readonly maxRows: number,
+    private readonly limits: DeliveryLogLimits,
+    private readonly now: () => number = Date.now,
   ) {
-    this.insert = db.prepare(
-      `INSERT INTO delivery_log (at, account, source, account_id, lead_id, action, status_id,
-         job_id, destination, outcome, code, reason, events, payload, attempts)
-       VALUES (@at, @account, @source, @crmAccount, @dealId, @kind, @stageId, @jobId,
-         @destination, @outcome, @code, @reason, @events, @payload, @attempts)`,
-    );
-    this.prune = db.prepare(
-      `DELETE FROM delivery_log WHERE id <= (SELECT MAX(id) FROM delivery_log) - ?`,
-    );
+    this.stmt = {
+      insert: db.prepare(
+        `INSERT INTO delivery_log (at, first_at, row_key, account, source, account_id, lead_id,
+           action, status_id, job_id, destination, outcome, code, reason, events, payload, attempts)
+         VALUES (@at, @at, @key, @account, @source, @crmAccount, @dealId, @kind, @stageId, @jobId,
+           @destination, @outcome, @code, @reason, @events, @payload, @attempts)`,
+      ),
+      byKey: db.prepare(`SELECT id, outcome FROM delivery_log WHERE row_key = ?`),
+      update: db.prepare(
+        `UPDATE delivery_log SET at = @at, account = @account, source = @source,
+           account_id = @crmAccount, lead_id = @dealId, action = @kind, status_id = @stageId,
+           job_id = @jobId, destination = @destination, outcome = @outcome, code = @code,
+           reason = @reason, events = @events, payload = @payload, attempts = @attempts
+         WHERE id = @id`,
+      ),
+      count: db.prepare(
+        `INSERT INTO delivery_counts (outcome, n) VALUES (?, ?)
+         ON CONFLICT(outcome) DO UPDATE SET n = n + excluded.n`,
+      ),
+      counts: db.prepare(`SELECT outcome, n FROM delivery_counts`),
+      total: db.prepare(`SELECT count(*) AS n FROM delivery_log`),
+      overCount: db.prepare(
+        `SELECT id, outcome FROM delivery_log WHERE outcome NOT IN (${PENDING})
+         ORDER BY id LIMIT ?`,
+      ),
+      overAge: db.prepare(
+        `SELECT id, outcome FROM delivery_log WHERE at < ? AND outcome NOT IN (${PENDING})
+         ORDER BY id LIMIT 10000`,
+      ),
+      remove: db.prepare(`DELETE FROM delivery_log WHERE id = ?`),
+      pruned: db.prepare(
+        `INSERT INTO delivery_pruned (outcome, n) VALUES (?, ?)
+         ON CONFLICT(outcome) DO UPDATE SET n = n + excluded.n`,
+      ),
+    };
     // Also at open: a process that records fewer than PRUNE_EVERY rows must not grow the log forever.
-    this.prune.run(maxRows);
+    this.pruneNow();
   }
 
   record(entry: DeliveryRecord): Promise<void> {
     const row = {
       ...entry,
+      key: entry.key ?? null,
       events: JSON.stringify(entry.events),
       payload:
         entry.payload === undefined || entry.payload === null
@@ -73,52 +110,107 @@ export class SqliteDeliveryLog implements DeliveryLog {
           : JSON.stringify(entry.payload),
     };
     return this.group.run(() => {
-      this.insert.run(row);
+      const existing =
+        row.key === null
+          ? undefined
+          : (this.stmt.byKey.get(row.key) as { id: number; outcome: DeliveryOutcome } | undefined);
+      if (existing === undefined) {
+        this.stmt.insert.run(row);
+      } else {
+        this.stmt.update.run({ ...row, id: existing.id });
+        this.stmt.count.run(existing.outcome, -1);
+      }
+      this.stmt.count.run(entry.outcome, 1);
       if (++this.sincePrune >= PRUNE_EVERY) {
         this.sincePrune = 0;
-        this.prune.run(this.maxRows);
+        this.pruneNow();
       }
     });
   }
 
-  list(filter: DeliveryLogFilter = {}): Promise<Array<DeliveryRecord & { id: number }>> {
+  counts(): Promise<OutcomeCounts> {
+    const counts = zeroCounts();
+    for (const r of this.stmt.counts.all() as Array<{ outcome: DeliveryOutcome; n: number }>) {
+      counts[r.outcome] = r.n;
+    }
+    return Promise.resolve(counts);
+  }
+
+  /** Oldest settled rows past the count, and settled rows past the age; pending rows stay. */
+  private pruneNow(): void {
+    const total = (this.stmt.total.get() as { n: number }).n;
+    const over = total - this.limits.maxRows;
+    if (over > 0) {
+      this.removeRows(
+        this.stmt.overCount.all(over) as Array<{ id: number; outcome: DeliveryOutcome }>,
+        'count',
+      );
+    }
+    if (Number.isFinite(this.limits.maxAgeMs)) {
+      const rows = this.stmt.overAge.all(this.now() - this.limits.maxAgeMs) as Array<{
+        id: number;
+        outcome: DeliveryOutcome;
+      }>;
+      this.removeRows(rows, 'age');
+    }
+  }
+
+  private removeRows(
+    rows: Array<{ id: number; outcome: DeliveryOutcome }>,
+    reason: PruneReport['reason'],
+  ): void {
+    if (rows.length === 0) return;
+    const removed: Partial<OutcomeCounts> = {};
+    for (const r of rows) {
+      this.stmt.remove.run(r.id);
+      removed[r.outcome] = (removed[r.outcome] ?? 0) + 1;
+    }
+    for (const [outcome, n] of Object.entries(removed)) this.stmt.pruned.run(outcome, n);
+    this.limits.onPruned?.({ removed, reason });
+  }
+
+  list(filter: DeliveryLogFilter = {}): Promise<StoredDelivery[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: filter.limit ?? 100 };
-    if (filter.outcome) {
-      where.push('outcome = @outcome');
-      params.outcome = filter.outcome;
-    }
-    if (filter.dealId !== undefined) {
-      // The column's INTEGER affinity makes '4711' match a stored 4711, and 'A-77' a stored 'A-77'.
-      where.push('lead_id = @dealId');
-      params.dealId = filter.dealId;
-    }
-    if (filter.account !== undefined) {
-      where.push('account = @account');
-      params.account = filter.account;
-    }
+    const add = (clause: string, name: string, value: unknown): void => {
+      if (value === undefined) return;
+      where.push(clause);
+      params[name] = value;
+    };
+    add('outcome = @outcome', 'outcome', filter.outcome);
+    // The column's INTEGER affinity makes '4711' match a stored 4711, and 'A-77' a stored 'A-77'.
+    add('lead_id = @dealId', 'dealId', filter.dealId);
+    add('account = @account', 'account', filter.account);
+    add('destination = @destination', 'destination', filter.destination);
+    add('first_at >= @since', 'since', filter.since);
+    add('first_at < @until', 'until', filter.until);
+    add('id < @beforeId', 'beforeId', filter.beforeId);
     const sql = `SELECT * FROM delivery_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY id DESC LIMIT @limit`;
     const rows = this.db.prepare(sql).all(params) as Row[];
-    return Promise.resolve(
-      rows.map((r) => ({
-        id: r.id,
-        at: r.at,
-        account: r.account,
-        source: r.source,
-        crmAccount: r.account_id,
-        dealId: String(r.lead_id),
-        kind: upgradeKind(r.action),
-        stageId: r.status_id === null ? null : String(r.status_id),
-        jobId: r.job_id,
-        destination: r.destination,
-        outcome: r.outcome,
-        code: r.code,
-        reason: r.reason,
-        events: JSON.parse(r.events) as string[],
-        payload: r.payload === null ? null : (JSON.parse(r.payload) as unknown),
-        attempts: r.attempts,
-      })),
-    );
+    return Promise.resolve(rows.map(toStored));
   }
+}
+
+function toStored(r: Row): StoredDelivery {
+  return {
+    id: r.id,
+    at: r.at,
+    firstAt: r.first_at ?? r.at,
+    ...(r.row_key === null ? {} : { key: r.row_key }),
+    account: r.account,
+    source: r.source,
+    crmAccount: r.account_id,
+    dealId: String(r.lead_id),
+    kind: upgradeKind(r.action),
+    stageId: r.status_id === null ? null : String(r.status_id),
+    jobId: r.job_id,
+    destination: r.destination,
+    outcome: r.outcome,
+    code: r.code,
+    reason: r.reason,
+    events: JSON.parse(r.events) as string[],
+    payload: r.payload === null ? null : (JSON.parse(r.payload) as unknown),
+    attempts: r.attempts,
+  };
 }
