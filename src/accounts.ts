@@ -108,7 +108,7 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
     routes.push({
       account: account.name,
       secret,
-      intake: new Bitrix24WebhookIntake(b24.applicationToken),
+      intake: new Bitrix24WebhookIntake(b24.applicationToken, { account: account.name, logger }),
     });
   }
   if (account.generic !== null) {

@@ -130,6 +130,7 @@ describe('Bitrix24 end to end (REST fake, GA4 stand-in)', function () {
     await start();
     assert.equal(await hook('ONCRMDEALUPDATE', '1', 'guessed-token-0000000000'), 401);
     assert.equal(await hook('ONCRMCONTACTUPDATE', '7'), 200);
+    assert.match(logs.text(), /ONCRMCONTACTUPDATE: closeloop uses ONCRMDEALADD/);
     const counts = await service!.store.queue.counts('inbound');
     assert.equal(counts.waiting + counts.active + counts.delayed, 0);
     assert.equal(logs.text().includes(TOKEN), false, 'the token never reaches a log line');
