@@ -1,8 +1,9 @@
 /**
  * Part of the composition root (with main.ts): each account of the config as the concrete adapters
- * that serve it. Its webhook routes (amoCRM always; the signed intake when configured), its
- * destinations (GA4), its CRM sources (amoCRM, completing deals through the API when it has
- * access), its lead writer and change feed, and its rules with pipeline and stage names resolved.
+ * that serve it. Its webhook routes (amoCRM always; Bitrix24 with its application token; the
+ * signed intake when configured), its destinations (GA4), its CRM sources (amoCRM, completing
+ * deals through the API when it has access; Bitrix24, reading every deal through REST), its lead
+ * writer, change feeds and catalogs, and its rules with pipeline and stage names resolved.
  */
 import type winston from 'winston';
 import type { Rule } from './core/config-types';
@@ -25,6 +26,15 @@ import { AmocrmCatalog } from './adapters/crm/amocrm/amocrm-catalog';
 import { LeadBatcher } from './adapters/crm/amocrm/lead-batcher';
 import { AmocrmAccount, configuredSubdomain } from './adapters/crm/amocrm/amocrm-account';
 import { GenericWebhookIntake } from './adapters/crm/generic/generic-webhook-intake';
+import type { Bitrix24Client } from './adapters/crm/bitrix24/bitrix24-client';
+import { createBitrix24Client } from './adapters/crm/bitrix24/create-bitrix24-client';
+import { Bitrix24WebhookIntake } from './adapters/crm/bitrix24/bitrix24-webhook-intake';
+import { Bitrix24CrmSource } from './adapters/crm/bitrix24/bitrix24-crm-source';
+import { Bitrix24ChangeFeed } from './adapters/crm/bitrix24/bitrix24-change-feed';
+import { Bitrix24Catalog, withStageIdsAsNames } from './adapters/crm/bitrix24/bitrix24-catalog';
+import { Bitrix24LeadWriter } from './adapters/crm/bitrix24/bitrix24-lead-writer';
+import { RecordBatcher } from './adapters/crm/bitrix24/record-batcher';
+import type { CrmCatalog } from './ports/crm-catalog';
 import { Ga4Destination } from './adapters/destinations/ga4';
 import type { WebhookRoute } from './http/webhook-handler';
 import type { AccountRuntime } from './worker/process-inbound';
@@ -38,8 +48,12 @@ export interface BuiltAccount {
   /** What the worker needs; null in a web process. */
   runtime: AccountRuntime | null;
   amocrm: AmocrmClient | null;
+  bitrix24: Bitrix24Client | null;
   leadWriter: CrmLeadWriter | null;
-  feed: { feed: CrmChangeFeed; intervalMs: number } | null;
+  /** Each CRM's reconciliation, with the name of its lease (one run per interval). */
+  feeds: Array<{ feed: CrmChangeFeed; intervalMs: number; lease: string }>;
+  /** Each CRM's pipelines, for `closeloop statuses` and names in rules. */
+  catalogs: CrmCatalog[];
 }
 
 export interface BuildOptions {
@@ -85,6 +99,18 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
       intake: new AmocrmWebhookIntake({ account: account.name, logger, expected: amoAccount }),
     },
   ];
+  const b24 = account.bitrix24;
+  const bitrix24 =
+    b24.rest === null
+      ? null
+      : createBitrix24Client(b24.rest, { store, logger, fetchImpl: options.fetchImpl });
+  if (bitrix24 !== null && b24.applicationToken !== null) {
+    routes.push({
+      account: account.name,
+      secret,
+      intake: new Bitrix24WebhookIntake(b24.applicationToken, { account: account.name, logger }),
+    });
+  }
   if (account.generic !== null) {
     routes.push({
       account: account.name,
@@ -96,17 +122,39 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
     new Ga4Destination(account.ga4, { id: destinationId(account.name, 'ga4'), logger }),
   ];
   const intake = config.leadIntake;
-  const leadWriter =
-    amocrm !== null && intake.enabled && intake.account === account.name
+  const takesForms = intake.enabled && intake.account === account.name;
+  // amoCRM when it has API access, else Bitrix24 (the config check refuses intake without either).
+  const leadWriter = !takesForms
+    ? null
+    : amocrm !== null
       ? new AmocrmLeadWriter(amocrm, intake)
-      : null;
-  const feed =
-    amocrm !== null && api !== null && api.reconcile.enabled
-      ? { feed: new AmocrmChangeFeed(amocrm, amoAccount), intervalMs: api.reconcile.intervalMs }
-      : null;
+      : bitrix24 !== null
+        ? new Bitrix24LeadWriter(bitrix24, { ...intake, fields: b24.fields, creates: b24.creates })
+        : null;
+  const lease = (name: string): string =>
+    account.name === 'default' ? name : `${name}:${account.name}`;
+  const feeds: BuiltAccount['feeds'] = [];
+  if (amocrm !== null && api !== null && api.reconcile.enabled) {
+    feeds.push({
+      feed: new AmocrmChangeFeed(amocrm, amoAccount),
+      intervalMs: api.reconcile.intervalMs,
+      lease: lease('amocrm-reconcile'),
+    });
+  }
+  if (bitrix24 !== null && b24.rest?.reconcile.enabled === true) {
+    feeds.push({
+      feed: new Bitrix24ChangeFeed(bitrix24, store.dealStages, account.name),
+      intervalMs: b24.rest.reconcile.intervalMs,
+      lease: lease('bitrix24-reconcile'),
+    });
+  }
+  const catalogs: CrmCatalog[] = [
+    ...(amocrm === null ? [] : [new AmocrmCatalog(amocrm)]),
+    ...(bitrix24 === null ? [] : [new Bitrix24Catalog(bitrix24)]),
+  ];
   let runtime: AccountRuntime | null = null;
   if (options.work) {
-    const rules = await resolveNames(account, amocrm, config.file);
+    const rules = await resolveNames(account, catalogs, config.file);
     const sources = new Map<string, CrmSource>([
       [
         'amocrm',
@@ -118,6 +166,19 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
         ),
       ],
     ]);
+    if (bitrix24 !== null && b24.rest !== null) {
+      sources.set(
+        'bitrix24',
+        new Bitrix24CrmSource({
+          reader: new RecordBatcher(bitrix24, b24.rest.batchWindowMs),
+          memory: store.dealStages,
+          fields: b24.fields,
+          leadFallback: b24.leadFallback,
+          account: account.name,
+          now: Date.now,
+        }),
+      );
+    }
     runtime = {
       name: account.name,
       mapping: { rules, currency: account.currency, maxValue: config.delivery.maxValue },
@@ -132,35 +193,42 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
     destinations,
     runtime,
     amocrm,
+    bitrix24,
     leadWriter,
-    feed,
+    feeds,
+    catalogs,
   };
 }
 
 /**
- * The rules with pipeline and stage names resolved to ids through the CRM's catalog. A name that
- * does not exist stops the start with the real names listed, unless the account also takes
- * events whose stage ids are text (the signed intake), which such a word may name as it is; an
- * unreachable API with names in the rules stops it too (the rules cannot be known), while without
- * names the API is only needed later and may come back.
+ * The rules with pipeline and stage names resolved to ids through the CRMs' catalogs (a Bitrix24
+ * stage's id, `C1:WON`, counts as its name too). A name that does not exist stops the start with
+ * the real names listed, unless the account also takes events whose stage ids are text (the
+ * signed intake), which such a word may name as it is; an unreachable API with names in the rules
+ * stops it too (the rules cannot be known), while without names the API is only needed later and
+ * may come back.
  */
 async function resolveNames(
   account: AccountConfig,
-  amocrm: AmocrmClient | null,
+  catalogs: readonly CrmCatalog[],
   file: string,
 ): Promise<readonly Rule[]> {
-  if (amocrm === null || !hasRuleNames(account)) return account.rules;
-  let pipelines;
-  try {
-    pipelines = await new AmocrmCatalog(amocrm).pipelines();
-  } catch (e) {
-    throw new AppError(
-      'CONFIG_INVALID',
-      `the rules name pipelines or statuses, and closeloop could not read them from amoCRM: ${errorMessage(e)}`,
-      { cause: e },
-    );
+  if (catalogs.length === 0 || !hasRuleNames(account)) return account.rules;
+  const pipelines = [];
+  for (const catalog of catalogs) {
+    try {
+      const read = await catalog.pipelines();
+      pipelines.push(...(catalog.name === 'bitrix24' ? withStageIdsAsNames(read) : read));
+    } catch (e) {
+      throw new AppError(
+        'CONFIG_INVALID',
+        `the rules name pipelines or statuses, and closeloop could not read them from ${catalog.name === 'bitrix24' ? 'Bitrix24' : 'amoCRM'}: ${errorMessage(e)}`,
+        { cause: e },
+      );
+    }
   }
-  const resolved = resolveRuleNames({ rules: account.rules, file }, pipelines, 'amoCRM');
+  const crm = catalogs.map((c) => (c.name === 'bitrix24' ? 'Bitrix24' : 'amoCRM')).join(' and ');
+  const resolved = resolveRuleNames({ rules: account.rules, file }, pipelines, crm);
   if (resolved.problems.length > 0 && account.generic === null) {
     throw new ConfigError(resolved.problems);
   }

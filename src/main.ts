@@ -18,6 +18,7 @@ import { Metrics } from './adapters/metrics/metrics';
 import { AMOCRM_LEGACY_PAYLOADS } from './adapters/crm/amocrm/legacy-payloads';
 import { DEFAULT_REDIS_PREFIX } from './adapters/store/redis';
 import { DEAL_EVENT_DOCUMENT } from './adapters/crm/generic/deal-event-schema';
+import { portalKeyOf } from './adapters/crm/bitrix24/create-bitrix24-client';
 import { createApp } from './http/create-app';
 import { createInboundHandler } from './worker/process-inbound';
 import { createDeliveryHandler } from './worker/process-delivery';
@@ -55,6 +56,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     redactor.add(account.generic?.secret);
     const auth = account.amocrm.api?.auth;
     redactor.add(auth?.kind === 'long-lived' ? auth.token : auth?.clientSecret);
+    redactor.add(account.bitrix24.rest?.webhookUrl);
+    redactor.add(account.bitrix24.applicationToken);
   }
   if (role !== 'all' && !options.redis) {
     throw new AppError('CONFIG_INVALID', roleNeedsRedis(role));
@@ -163,6 +166,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       amocrmApi: !work
         ? 'not used by a web process'
         : (config.amocrm.api?.baseUrl ?? 'not configured (webhook data only)'),
+      // The portal's host only: the incoming webhook's path is a secret.
+      ...(config.bitrix24.rest === null
+        ? {}
+        : { bitrix24Api: portalKeyOf(config.bitrix24.rest.webhookUrl).replace(/^bitrix24:/, '') }),
     });
     if (work) logDryRuns(logger, accounts);
     if (web) logWebhookUrls(options, store, accounts);
@@ -263,7 +270,7 @@ function startWorker(
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const common = { deliveryLog, retryPolicy: config.delivery, logger, now, random };
-  const anyApi = accounts.some((a) => a.amocrm !== null);
+  const anyApi = accounts.some((a) => a.amocrm !== null || a.bitrix24 !== null);
   store.queue.process(
     'inbound',
     createInboundHandler({
@@ -300,27 +307,20 @@ function startWorker(
     );
   }
   const reconcilers = accounts.flatMap((a) =>
-    a.feed === null
-      ? []
-      : [
-          new Reconciler({
-            feed: a.feed.feed,
-            account: a.config.name,
-            queue: store.queue,
-            settings: store,
-            // However many workers run, one of them reconciles per interval.
-            lease: (ms) =>
-              store.acquireLease(
-                a.config.name === 'default'
-                  ? 'amocrm-reconcile'
-                  : `amocrm-reconcile:${a.config.name}`,
-                ms,
-              ),
-            intervalMs: a.feed.intervalMs,
-            logger,
-            now,
-          }),
-        ],
+    a.feeds.map(
+      (f) =>
+        new Reconciler({
+          feed: f.feed,
+          account: a.config.name,
+          queue: store.queue,
+          settings: store,
+          // However many workers run, one of them reconciles per interval.
+          lease: (ms) => store.acquireLease(f.lease, ms),
+          intervalMs: f.intervalMs,
+          logger,
+          now,
+        }),
+    ),
   );
   for (const r of reconcilers) r.start(options.reconcileFirstRunMs);
   // Failed lead creations keep a visitor's name and phone only so long (lead_intake).

@@ -7,6 +7,10 @@ import type { Command } from 'commander';
 import type { FieldRef, Rule } from '../core/config-types';
 import type { CloseloopConfig } from '../config/config-types';
 import { toCatalog } from '../adapters/crm/amocrm/amocrm-catalog';
+import { Bitrix24Catalog, withStageIdsAsNames } from '../adapters/crm/bitrix24/bitrix24-catalog';
+import { portalKeyOf } from '../adapters/crm/bitrix24/create-bitrix24-client';
+import type { CatalogPipeline } from '../ports/crm-catalog';
+import { bitrix24ClientOf } from './bitrix24-client-beside-service';
 import { formatConfigProblems } from '../core/errors';
 import { errorMessage } from '../core/error-message';
 import { hasRuleNames, resolveRuleNames } from '../core/resolve-rule-names';
@@ -35,32 +39,41 @@ async function checkConfig(configPath: string | undefined, run: CliRun): Promise
   const { io, env, cwd } = run;
   let config: CloseloopConfig | null = loadConfigOrReport(io, env, cwd, configPath);
   if (config === null) return 1;
-  if (hasRuleNames(config) && config.amocrm.api !== null) {
+  if (hasRuleNames(config) && (config.amocrm.api !== null || config.bitrix24.rest !== null)) {
     // Names are looked up the way `start` does, so a typo is found before the service refuses to start.
-    const amocrm = await openAmocrmClientBesideService(config.amocrm.api, run, configPath, {
-      info: () => undefined,
-      warn: () => undefined,
-      error: () => undefined,
-    });
+    const pipelines: CatalogPipeline[] = [];
+    const crms: string[] = [];
     try {
-      const resolved = resolveRuleNames(
-        config,
-        toCatalog(await amocrm.client.getPipelines()),
-        'amoCRM',
-      );
-      if (resolved.problems.length > 0) {
-        io.err(formatConfigProblems(resolved.problems));
-        return 1;
+      if (config.amocrm.api !== null) {
+        crms.push('amoCRM');
+        const amocrm = await openAmocrmClientBesideService(config.amocrm.api, run, configPath, {
+          info: () => undefined,
+          warn: () => undefined,
+          error: () => undefined,
+        });
+        try {
+          pipelines.push(...toCatalog(await amocrm.client.getPipelines()));
+        } finally {
+          await amocrm.close();
+        }
       }
-      config = { ...config, rules: resolved.rules };
+      if (config.bitrix24.rest !== null) {
+        crms.push('Bitrix24');
+        const catalog = new Bitrix24Catalog(bitrix24ClientOf(config.bitrix24.rest, io, null));
+        pipelines.push(...withStageIdsAsNames(await catalog.pipelines()));
+      }
     } catch (e) {
       io.err(
-        `The rules name pipelines or statuses, and closeloop could not read them from amoCRM to check them: ${errorMessage(e)}`,
+        `The rules name pipelines or statuses, and closeloop could not read them from ${crms.at(-1) ?? 'the CRM'} to check them: ${errorMessage(e)}`,
       );
       return 1;
-    } finally {
-      await amocrm.close();
     }
+    const resolved = resolveRuleNames(config, pipelines, crms.join(' and '));
+    if (resolved.problems.length > 0) {
+      io.err(formatConfigProblems(resolved.problems));
+      return 1;
+    }
+    config = { ...config, rules: resolved.rules };
   }
   describeConfig(config).forEach((line) => io.out(line));
   return 0;
@@ -99,6 +112,7 @@ export function describeConfig(config: CloseloopConfig): string[] {
     `Webhook secret: ${config.webhook.secret === null ? 'not set (closeloop generates one and keeps it in the data folder)' : 'set'}`,
   );
   lines.push(describeAmocrmApi(config));
+  lines.push(describeBitrix24(config.bitrix24));
   lines.push(describeGeneric(config.generic));
   for (const account of config.accounts) {
     lines.push(
@@ -175,4 +189,20 @@ function describeAmocrmApi(config: CloseloopConfig): string {
     ? `missed webhooks polled every ${api.reconcile.intervalMs / 60_000} min`
     : 'no polling for missed webhooks';
   return `amoCRM API: ${api.baseUrl}, ${auth}, at most ${api.requestsPerSecond} requests/s, ${reconcile}`;
+}
+
+function describeBitrix24(b24: CloseloopConfig['bitrix24']): string {
+  if (b24.rest === null) {
+    return 'Bitrix24: off (set BITRIX24_WEBHOOK_URL and BITRIX24_APPLICATION_TOKEN to take its deals)';
+  }
+  // The portal's host only: the incoming webhook's path is a secret.
+  const host = portalKeyOf(b24.rest.webhookUrl).replace(/^bitrix24:/, '');
+  const hooks =
+    b24.applicationToken === null
+      ? 'no application token (its webhooks are not taken; set BITRIX24_APPLICATION_TOKEN)'
+      : 'webhooks at POST /webhooks/bitrix24/<webhook secret>, application token set';
+  const reconcile = b24.rest.reconcile.enabled
+    ? `stage history read every ${b24.rest.reconcile.intervalMs / 60_000} min`
+    : 'no reconciliation';
+  return `Bitrix24: REST at ${host}, ${hooks}, bucket ${b24.rest.requestsPerSecond}/s burst ${b24.rest.burst}, ${reconcile}, client ID field ${b24.fields.gaClientId ?? 'none'}`;
 }

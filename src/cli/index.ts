@@ -13,6 +13,8 @@ import { deliveriesCommand } from './deliveries';
 import { replayCommand } from './replay';
 import { statusesCommand } from './statuses';
 import { authCommand } from './auth';
+import { reconcileCommand } from './reconcile';
+import { bitrix24Command } from './bitrix24-create-fields';
 import { withDotEnv } from '../config/load-dot-env';
 
 const ENVIRONMENT = `
@@ -68,7 +70,11 @@ export async function runCli(
 /** The config path given to a command that takes one (`start path.yaml`), for its `.env`. */
 function explicitConfig(args: readonly string[]): string | undefined {
   const [command, first] = args;
-  const takesConfig = command === 'start' || command === 'check-config' || command === 'statuses';
+  const takesConfig =
+    command === 'start' ||
+    command === 'check-config' ||
+    command === 'statuses' ||
+    command === 'reconcile';
   return takesConfig && first !== undefined && !first.startsWith('-') ? first : undefined;
 }
 
@@ -76,7 +82,7 @@ function createProgram(run: CliRun): Command {
   const program = run
     .command('closeloop')
     .description(
-      'closeloop turns amoCRM deal changes into Google Analytics 4 conversions: webhooks in, ' +
+      'closeloop turns CRM deal changes (amoCRM, Bitrix24, any system through the signed intake) into Google Analytics 4 conversions: webhooks in, ' +
         'Measurement Protocol events out, durably and exactly once. `closeloop start` runs the ' +
         'service; the other commands work beside it, on the same store.',
     )
@@ -89,7 +95,9 @@ function createProgram(run: CliRun): Command {
     deliveriesCommand,
     replayCommand,
     statusesCommand,
+    reconcileCommand,
     authCommand,
+    bitrix24Command,
   ]) {
     program.addCommand(command(run));
   }

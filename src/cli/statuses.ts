@@ -1,26 +1,29 @@
 /**
- * `closeloop statuses`: every pipeline of the amoCRM account and its statuses with ids, as a
- * table, so a marketer can write rules by id or check the names they use.
+ * `closeloop statuses`: every pipeline of the account's CRMs (amoCRM, Bitrix24) and its stages
+ * with ids and what each means, as a table, so a marketer can write rules by id or check the names
+ * they use.
  */
 import type { Command } from 'commander';
 import { isAppError } from '../core/errors';
 import { errorMessage } from '../core/error-message';
 import type { CatalogPipeline } from '../ports/crm-catalog';
 import { toCatalog } from '../adapters/crm/amocrm/amocrm-catalog';
-import { accountsOf } from '../config/config-types';
 import { parseAccountName } from './cli-values';
 import type { CliRun } from './cli-run';
 import { openAmocrmClientBesideService } from './amocrm-client-beside-service';
-import { CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
+import { CONFIG_ARGUMENT, loadAccountOrReport } from './load-config-or-report';
+import { Bitrix24Catalog } from '../adapters/crm/bitrix24/bitrix24-catalog';
+import { bitrix24ClientOf } from './bitrix24-client-beside-service';
 
 export function statusesCommand(run: CliRun): Command {
   return run
     .command('statuses')
-    .summary('amoCRM pipelines and their statuses, with ids')
+    .summary('the CRM’s pipelines and their stages, with ids (amoCRM, Bitrix24)')
     .description(
-      'Prints every pipeline of the amoCRM account with its statuses and their ids, to write rules by ' +
-        'id or to check the names they use. Needs amoCRM API access: AMOCRM_SUBDOMAIN and AMOCRM_TOKEN ' +
-        '(a long-lived token), or amocrm.oauth in the config and `closeloop auth` once.',
+      'Prints every pipeline of the account’s CRM with its stages, their ids and what each means (won, ' +
+        'lost), to write rules by id or to check the names they use. amoCRM needs API access: ' +
+        'AMOCRM_SUBDOMAIN and AMOCRM_TOKEN (a long-lived token), or amocrm.oauth in the config and ' +
+        '`closeloop auth` once. Bitrix24 needs BITRIX24_WEBHOOK_URL (its incoming webhook).',
     )
     .argument('[config]', CONFIG_ARGUMENT)
     .option(
@@ -41,47 +44,59 @@ async function statuses(
   run: CliRun,
 ): Promise<number> {
   const { io, env, cwd } = run;
-  const config = loadConfigOrReport(io, env, cwd, configPath);
-  if (config === null) return 1;
-  const account = accountsOf(config).find((a) => a.name === accountName);
-  if (account === undefined) {
-    io.err(
-      `there is no account named ${accountName} in the config; the accounts are: ${accountsOf(
-        config,
-      )
-        .map((a) => a.name)
-        .join(', ')}`,
-    );
-    return 1;
-  }
+  const loaded = loadAccountOrReport(io, env, cwd, configPath, accountName);
+  if (loaded === null) return 1;
+  const { account } = loaded;
   const api = account.amocrm.api;
-  if (api === null) {
+  const rest = account.bitrix24.rest;
+  if (api === null && rest === null) {
     io.err(
-      'closeloop statuses needs amoCRM API access: set AMOCRM_SUBDOMAIN (example for example.amocrm.ru) and AMOCRM_TOKEN (a long-lived token), or configure amocrm.oauth.',
+      'closeloop statuses needs amoCRM API access or Bitrix24’s incoming webhook: for amoCRM set AMOCRM_SUBDOMAIN (example for example.amocrm.ru) and AMOCRM_TOKEN (a long-lived token), or configure amocrm.oauth; for Bitrix24 set BITRIX24_WEBHOOK_URL.',
     );
     return 1;
   }
-  const amocrm = await openAmocrmClientBesideService(api, run, configPath, {
-    warn: (m) => io.err(m),
-    error: (m) => io.err(m),
-    info: () => undefined,
-  });
-  try {
-    const pipelines = toCatalog(await amocrm.client.getPipelines());
-    for (const line of formatPipelines(pipelines)) io.out(line);
-    return 0;
-  } catch (e) {
-    io.err(
-      `could not read the pipelines from amoCRM: ${errorMessage(e)}${isAppError(e) ? ` [${e.code}]` : ''}`,
-    );
-    return 1;
-  } finally {
-    await amocrm.close();
+  let code = 0;
+  if (api !== null) {
+    const amocrm = await openAmocrmClientBesideService(api, run, configPath, {
+      warn: (m) => io.err(m),
+      error: (m) => io.err(m),
+      info: () => undefined,
+    });
+    try {
+      if (rest !== null) io.out('amoCRM');
+      const pipelines = toCatalog(await amocrm.client.getPipelines());
+      for (const line of formatPipelines(pipelines)) io.out(line);
+    } catch (e) {
+      io.err(
+        `could not read the pipelines from amoCRM: ${errorMessage(e)}${isAppError(e) ? ` [${e.code}]` : ''}`,
+      );
+      code = 1;
+    } finally {
+      await amocrm.close();
+    }
   }
+  if (rest !== null) {
+    try {
+      const pipelines = await new Bitrix24Catalog(bitrix24ClientOf(rest, io, null)).pipelines();
+      if (api !== null) io.out('Bitrix24');
+      for (const line of formatPipelines(pipelines, 'status: C1:WON, or status: Оплачено')) {
+        io.out(line);
+      }
+    } catch (e) {
+      io.err(
+        `could not read the pipelines from Bitrix24: ${errorMessage(e)}${isAppError(e) ? ` [${e.code}]` : ''}`,
+      );
+      code = 1;
+    }
+  }
+  return code;
 }
 
 /** A readable table: one block per pipeline, ids right-aligned. Pure. */
-export function formatPipelines(pipelines: readonly CatalogPipeline[]): string[] {
+export function formatPipelines(
+  pipelines: readonly CatalogPipeline[],
+  example = 'status: 142, or status: Квалифицирован',
+): string[] {
   if (pipelines.length === 0) return ['The account has no pipelines.'];
   const width = Math.max(...pipelines.flatMap((p) => p.stages.map((s) => s.id.length)), 2);
   const lines: string[] = [];
@@ -93,8 +108,6 @@ export function formatPipelines(pipelines: readonly CatalogPipeline[]): string[]
     }
     lines.push('');
   }
-  lines.push(
-    'Use the ids or the names in rules: status: 142, or status: Квалифицирован; or outcome: won for every won stage.',
-  );
+  lines.push(`Use the ids or the names in rules: ${example}; or outcome: won for every won stage.`);
   return lines;
 }

@@ -14,6 +14,7 @@ import {
   type WritableFieldRef,
 } from '../core/config-types';
 import { amocrmSection } from '../adapters/crm/amocrm/config';
+import { bitrix24Section } from '../adapters/crm/bitrix24/config';
 import { genericSection } from '../adapters/crm/generic/config';
 import { ga4Section } from '../adapters/destinations/ga4/config';
 import type { AccountConfig, CloseloopConfig } from './config-types';
@@ -115,9 +116,12 @@ function buildLeadIntake(l: RawConfig['lead_intake']): LeadIntakeSettings {
 }
 
 /** The adapters' sections of one account (the top level or an item of `accounts`). */
-function buildSections(raw: RawSections): Pick<AccountConfig, 'amocrm' | 'ga4' | 'generic'> {
+function buildSections(
+  raw: RawSections,
+): Pick<AccountConfig, 'amocrm' | 'bitrix24' | 'ga4' | 'generic'> {
   return {
     amocrm: amocrmSection.build(raw.amocrm),
+    bitrix24: bitrix24Section.build(raw.bitrix24),
     ga4: ga4Section.build(raw.ga4),
     generic: genericSection.build(raw.generic),
   };

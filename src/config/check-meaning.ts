@@ -10,6 +10,7 @@ import { RULE_TRIGGERS } from '../core/config-types';
 import type { ErrorCode } from '../core/errors';
 import { LEAD_FORM_FIELDS } from '../core/lead-form';
 import { amocrmApiConfigured } from '../adapters/crm/amocrm/config';
+import { bitrix24RestConfigured } from '../adapters/crm/bitrix24/config';
 import { checkGa4Event } from '../adapters/destinations/ga4/config';
 import {
   describeValue,
@@ -147,7 +148,7 @@ export function checkMeaning(
   }
   checkAccounts(raw, add);
   const amocrm = raw.amocrm;
-  const apiConfigured = amocrmApiConfigured(amocrm);
+  const apiConfigured = amocrmApiConfigured(amocrm) || bitrix24RestConfigured(raw.bitrix24);
   // Text in a rule's stage list is a name to look up, or an id a sender uses as it is (Bitrix24's
   // C1:WON, a generic sender's "complete"); with neither an API nor such a sender it can only be a
   // name that nothing can look up.
@@ -190,11 +191,27 @@ export function checkMeaning(
         `there is no account named "${intakeAccount}" (accounts: default${(Array.isArray(raw.accounts) ? raw.accounts : []).map((a: unknown) => (isRecord(a) ? `, ${String(a.name)}` : '')).join('')})`,
         'write the name of an account listed under accounts:, or remove the line for the default account',
       );
-    } else if (enabled && !amocrmApiConfigured(isRecord(home) ? home.amocrm : undefined)) {
+    } else if (
+      enabled &&
+      !amocrmApiConfigured(isRecord(home) ? home.amocrm : undefined) &&
+      !bitrix24RestConfigured(isRecord(home) ? home.bitrix24 : undefined)
+    ) {
       add(
         ['lead_intake', 'enabled'],
-        'lead intake creates leads through the amoCRM API, and API access is not set up (amocrm.subdomain and a token)',
-        'set AMOCRM_SUBDOMAIN and AMOCRM_TOKEN (see the amocrm section of config/closeloop.example.yaml), or write enabled: false',
+        "lead intake creates leads through the CRM's API, and no API access is set up (amocrm.subdomain and a token, or Bitrix24's incoming webhook)",
+        'set AMOCRM_SUBDOMAIN and AMOCRM_TOKEN, or BITRIX24_WEBHOOK_URL (see config/closeloop.example.yaml), or write enabled: false',
+      );
+    } else if (
+      enabled &&
+      amocrmApiConfigured(isRecord(home) ? home.amocrm : undefined) &&
+      typeof intake.status === 'string' &&
+      !/^\s*\d+\s*$/.test(intake.status)
+    ) {
+      // A text status is Bitrix24's (NEW, C1:NEW); amoCRM's statuses are numbers.
+      add(
+        ['lead_intake', 'status'],
+        `"${intake.status}" is not an amoCRM status id (a whole number)`,
+        'write the id closeloop statuses prints, e.g. status: 41893093',
       );
     }
     const honeypot = intake.honeypot_field;

@@ -13,12 +13,14 @@ import type {
   SettingSource,
 } from '../core/config-types';
 import type { AmocrmSettings } from '../adapters/crm/amocrm/config';
+import type { Bitrix24Settings } from '../adapters/crm/bitrix24/config';
 import type { GenericSettings } from '../adapters/crm/generic/config';
 import type { Ga4Settings } from '../adapters/destinations/ga4/ga4-settings';
 
 export type { AmocrmApiSettings, AmocrmAuth, AmocrmSettings } from '../adapters/crm/amocrm/config';
 export type { Ga4Settings } from '../adapters/destinations/ga4/ga4-settings';
 export type { GenericSettings } from '../adapters/crm/generic/config';
+export type { Bitrix24Settings } from '../adapters/crm/bitrix24/config';
 
 /** One account: its CRM sources, its destinations, its rules and its webhook address. */
 export interface AccountConfig {
@@ -31,6 +33,7 @@ export interface AccountConfig {
   /** Secret path segment of the account's webhook URLs. null: one is generated (default only). */
   webhookSecret: string | null;
   amocrm: AmocrmSettings;
+  bitrix24: Bitrix24Settings;
   ga4: Ga4Settings;
   /** null: this account takes no signed events. */
   generic: GenericSettings | null;
@@ -44,6 +47,7 @@ export interface CloseloopConfig {
   /** The default account's currency. */
   currency: string;
   amocrm: AmocrmSettings;
+  bitrix24: Bitrix24Settings;
   ga4: Ga4Settings;
   generic: GenericSettings | null;
   webhook: {
@@ -73,6 +77,7 @@ export function accountsOf(config: CloseloopConfig): AccountConfig[] {
       rules: config.rules,
       webhookSecret: config.webhook.secret,
       amocrm: config.amocrm,
+      bitrix24: config.bitrix24,
       ga4: config.ga4,
       generic: config.generic,
     },

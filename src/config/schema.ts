@@ -223,7 +223,17 @@ export const leadIntakeKeys = {
     .default('website'),
   per_ip_per_minute: wholeNumber(1, 1000, 10),
   pipeline: crmId,
-  status: crmId,
+  // amoCRM's statuses are numbers; Bitrix24's are text (`NEW`, `C1:NEW`; research bitrix24.md §3.3).
+  status: Joi.alternatives()
+    .try(
+      Joi.number().integer().positive(),
+      Joi.string()
+        .trim()
+        .pattern(/^[A-Za-z0-9_:]{1,50}$/),
+    )
+    .allow(null)
+    .empty('')
+    .default(null),
   lead_name: Joi.string()
     .trim()
     .min(1)
@@ -330,7 +340,7 @@ export interface RawConfig extends RawSections {
     honeypot_field: string;
     per_ip_per_minute: number;
     pipeline: number | null;
-    status: number | null;
+    status: number | string | null;
     lead_name: string;
     session_id_field: RawWritableFieldRef | null;
     comment_field: RawWritableFieldRef | null;

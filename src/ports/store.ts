@@ -2,10 +2,11 @@
  * Store: the ports one backend provides together (embedded SQLite, or Redis at scale), from a
  * typed factory in src/adapters/store.
  */
+import type { DealStageMemory } from './deal-stage-memory';
 import type { DeliveryLog } from './delivery-log';
 import type { JobQueue } from './job-queue';
 import type { Ledger } from './ledger';
-import type { RateLimiter } from './rate-limiter';
+import type { PacingPolicy, RateLimiter } from './rate-limiter';
 import type { TokenStore } from './token-store';
 
 export interface Store {
@@ -15,6 +16,8 @@ export interface Store {
   readonly deliveryLog: DeliveryLog;
   /** The amoCRM OAuth pair and its cross-process refresh lock. */
   readonly tokens: TokenStore;
+  /** Each deal's last known stage, for CRMs whose webhooks do not say what changed (Bitrix24). */
+  readonly dealStages: DealStageMemory;
   /** Small durable settings (the generated webhook secret). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
@@ -28,6 +31,8 @@ export interface Store {
    * process; Redis: the whole deployment).
    */
   createRateLimiter(perSecond: number): RateLimiter;
+  /** The same, with a vendor's limit as a pacing policy (Bitrix24's leaky bucket). */
+  createPacedLimiter(policy: PacingPolicy): RateLimiter;
   /**
    * Takes the named lease for `ttlMs` when no one holds it, across every process sharing the store;
    * true when taken. Not released: it lapses, so "at most once per ttl" holds for periodic work

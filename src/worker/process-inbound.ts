@@ -123,7 +123,7 @@ function createProcessOnce(deps: InboundDeps) {
       );
     }
     const source = account.sources.get(payload.event.source);
-    const event = source ? await source.complete(payload.event) : payload.event;
+    const event = source ? await source.complete(payload.event, { jobId: job.id }) : payload.event;
     const base = rowBase(account.name, event, job, deps.now());
     if (event.lookup === 'other_account') {
       // Not this account's deal (a forgery, or a URL pasted into another CRM account): no rule
@@ -204,11 +204,35 @@ function createProcessOnce(deps: InboundDeps) {
           identity: chosen.identity,
           occurredAtMs: event.occurredAt === null ? null : event.occurredAt * 1000,
           conversions: mapped.conversions,
-          origin: payload,
+          origin: replayable(payload, event),
         },
       });
     }
     if (jobs.length > 0) await deps.queue.add('deliver', jobs);
     return { status: 'done' };
+  };
+}
+
+/**
+ * The event a replay puts back through the rules: as it was stored, with what happened as the
+ * source decided it (its kind, the stage reached and the one before). A source that tells a move
+ * from an edit by what it remembers (Bitrix24) would otherwise see the stored "the deal changed"
+ * again as an edit, and the replay would send nothing.
+ */
+function replayable(payload: InboundJobPayload, completed: DealEvent): InboundJobPayload {
+  const raw = payload.event;
+  return {
+    ...payload,
+    event: {
+      ...raw,
+      kind: completed.kind,
+      previous: completed.previous,
+      deal: {
+        ...raw.deal,
+        pipelineId: completed.deal.pipelineId,
+        stageId: completed.deal.stageId,
+        outcome: completed.deal.outcome,
+      },
+    },
   };
 }

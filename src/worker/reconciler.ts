@@ -39,6 +39,8 @@ export interface ReconcileRun {
   leads: number;
   enqueued: number;
   cursor: string;
+  /** What was queued, for `closeloop reconcile` to print. */
+  found: Array<{ dealId: string; kind: string; stageId: string | null; outcome: string | null }>;
 }
 
 export class Reconciler {
@@ -101,6 +103,16 @@ export class Reconciler {
         since: stored,
       });
     }
-    return { leads: page.read, enqueued: page.changes.length, cursor: page.cursor };
+    return {
+      leads: page.read,
+      enqueued: page.changes.length,
+      cursor: page.cursor,
+      found: page.changes.map(({ event }) => ({
+        dealId: event.deal.id,
+        kind: event.kind,
+        stageId: event.deal.stageId,
+        outcome: event.deal.outcome,
+      })),
+    };
   }
 }

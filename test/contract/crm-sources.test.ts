@@ -1,5 +1,14 @@
-/** The CrmSource contract (crm-source.contract.ts) for each source: amoCRM and the signed intake. */
+/**
+ * The CrmSource contract (crm-source.contract.ts) for each source: amoCRM, Bitrix24 (through its
+ * REST fake) and the signed intake.
+ */
 import { signBody } from '../../src/adapters/crm/generic/generic-webhook-intake';
+import {
+  outgoingWebhook,
+  STAGES,
+  startBitrix24StandIn,
+  type Bitrix24StandIn,
+} from '../helpers/bitrix24-stand-in';
 import {
   CONTRACT_INTAKE_SECRET,
   describeSourceContract,
@@ -96,4 +105,54 @@ describeSourceContract({
   refusedWith: 401,
   malformed: (paths) => signed(paths.generic!, JSON.stringify({ account: 'shop', amount: 'lots' })),
   dealId: (deal) => deal.id,
+});
+
+// Bitrix24: the webhook is only a trigger (its id), the deal is read from the REST fake, where the
+// driver first puts it in the stage the test names.
+const B24_TOKEN = 'contract-b24-application-token-0123';
+let portal: Bitrix24StandIn | null = null;
+const b24Id = (deal: DealFacts): string => deal.id.replace(/\D/g, '');
+function b24Deal(deal: DealFacts, stage: (typeof STAGES)[keyof typeof STAGES]): void {
+  portal!.moveDeal(b24Id(deal), stage, {
+    OPPORTUNITY: deal.amount,
+    CURRENCY_ID: 'RUB',
+    UF_CRM_GA_CLIENT_ID: deal.clientId === null ? false : `GA1.1.${deal.clientId}`,
+  });
+}
+
+describeSourceContract({
+  source: 'bitrix24',
+  setUp: async () => {
+    portal = await startBitrix24StandIn();
+    const started = portal;
+    return {
+      env: { BITRIX24_WEBHOOK_URL: started.webhookUrl, BITRIX24_APPLICATION_TOKEN: B24_TOKEN },
+      tearDown: () => started.close(),
+    };
+  },
+  stageChanged: (outcome, deal, paths) => {
+    b24Deal(deal, outcome === 'won' ? STAGES.won : STAGES.lost);
+    return {
+      path: paths.bitrix24!,
+      headers: FORM,
+      body: outgoingWebhook('ONCRMDEALUPDATE', b24Id(deal), B24_TOKEN),
+    };
+  },
+  created: (deal, paths) => {
+    b24Deal(deal, STAGES.newDeal);
+    return {
+      path: paths.bitrix24!,
+      headers: FORM,
+      body: outgoingWebhook('ONCRMDEALADD', b24Id(deal), B24_TOKEN),
+    };
+  },
+  forged: (deal, paths) => ({
+    path: paths.bitrix24!,
+    headers: FORM,
+    body: outgoingWebhook('ONCRMDEALUPDATE', b24Id(deal), 'not-the-application-token-42'),
+  }),
+  refusedWith: 401,
+  malformed: (paths) => ({ path: paths.bitrix24!, headers: FORM, body: 'hello=world' }),
+  dealId: b24Id,
+  repeatLeaves: 'skipped',
 });

@@ -16,6 +16,7 @@ import type { CrmSource } from '../../src/ports/crm-source';
 import type { Destination } from '../../src/ports/destination';
 import type { AccountRuntime } from '../../src/worker/process-inbound';
 import { Ga4Destination } from '../../src/adapters/destinations/ga4';
+import { BITRIX24_OFF } from '../../src/adapters/crm/bitrix24/config';
 
 export function field(
   code: string | null,
@@ -151,6 +152,7 @@ export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopC
     currency: 'RUB',
     generic: null,
     accounts: [],
+    bitrix24: BITRIX24_OFF,
     amocrm: {
       subdomain: null,
       api: null,

@@ -95,7 +95,8 @@ describe('CLI: version and help', function () {
         /never creates a store/,
       ],
       replay: [/^Without arguments: lists failed deliveries/m, /\[id\.\.\.\]/, /--all/],
-      statuses: [/^Prints every pipeline of the amoCRM account/m, /\[config\]/],
+      statuses: [/^Prints every pipeline of the account’s CRM/m, /\[config\]/, /Bitrix24/],
+      reconcile: [/^Runs one reconciliation pass now/m, /\[config\]/, /--account/],
       auth: [/^Exchanges an amoCRM authorization code/m, /<authorization-code>/],
     };
     for (const [command, patterns] of Object.entries(expected)) {

@@ -72,7 +72,12 @@ describe('Reconciler', () => {
       ],
       asked,
     );
-    assert.deepEqual(await r.runOnce(), { leads: 3, enqueued: 3, cursor: '1699999700 3:555' });
+    const { found, ...counts } = await r.runOnce();
+    assert.deepEqual(counts, { leads: 3, enqueued: 3, cursor: '1699999700 3:555' });
+    assert.deepEqual(
+      found.map((f) => `${f.dealId} ${f.kind} ${f.stageId} ${f.outcome}`),
+      ['1 stage_changed 142 won', '2 stage_changed 143 lost', '3 stage_changed 555 open'],
+    );
     assert.deepEqual(asked, [
       [1_699_999_400, 1],
       [1_699_999_400, 2],
@@ -102,14 +107,23 @@ describe('Reconciler', () => {
       ],
       hasMore: false,
     };
-    const run = await reconciler([page], []).runOnce();
+    const { found, ...run } = await reconciler([page], []).runOnce();
     assert.deepEqual(run, { leads: 2, enqueued: 2, cursor: '1699999800 5:142' });
+    assert.deepEqual(
+      found.map((f) => f.dealId),
+      ['4', '5'],
+    );
     // A new state of a lead seen in the cursor's second is read.
     const moved = await reconciler(
       [{ leads: [lead(5, 142, 1_699_999_800), lead(5, 143, 1_699_999_800)], hasMore: false }],
       [],
     ).runOnce();
-    assert.deepEqual(moved, { leads: 1, enqueued: 1, cursor: '1699999800 5:142,5:143' });
+    const { found: foundMoved, ...movedCounts } = moved;
+    assert.deepEqual(movedCounts, { leads: 1, enqueued: 1, cursor: '1699999800 5:142,5:143' });
+    assert.deepEqual(
+      foundMoved.map((f) => `${f.dealId} ${f.stageId}`),
+      ['5 143'],
+    );
   });
 
   it('reads a cursor stored before issue 12 (a bare second) as one with nothing seen', () => {

@@ -44,16 +44,19 @@ describe('check-config', () => {
       'Session ID field: name "ga_session_id"',
       'Webhook secret: not set (closeloop generates one and keeps it in the data folder)',
       'amoCRM API: not configured (webhook data only; set AMOCRM_SUBDOMAIN and AMOCRM_TOKEN to read deals through the API)',
+      'Bitrix24: off (set BITRIX24_WEBHOOK_URL and BITRIX24_APPLICATION_TOKEN to take its deals)',
       'Signed intake: off (set CLOSELOOP_INTAKE_SECRET to take deal events from other systems)',
       'Settings with an environment variable (a value in the config wins; a missing or empty one comes from the variable):',
-      '  amocrm.subdomain    not set (neither in the config nor in AMOCRM_SUBDOMAIN)',
-      '  amocrm.token        not set (neither in the config nor in AMOCRM_TOKEN)',
-      '  amocrm.base_url     not set (neither in the config nor in AMOCRM_BASE_URL)',
-      '  ga4.measurement_id  not set (neither in the config nor in GA4_MEASUREMENT_ID)',
-      '  ga4.api_secret      not set (neither in the config nor in GA4_API_SECRET)',
-      '  ga4.endpoint        from config/closeloop.example.yaml:88 (${GA4_ENDPOINT} is not set: the default written there)',
-      '  generic.secret      not set (neither in the config nor in CLOSELOOP_INTAKE_SECRET)',
-      '  webhook.secret      not set (neither in the config nor in CLOSELOOP_WEBHOOK_SECRET)',
+      '  amocrm.subdomain            not set (neither in the config nor in AMOCRM_SUBDOMAIN)',
+      '  amocrm.token                not set (neither in the config nor in AMOCRM_TOKEN)',
+      '  amocrm.base_url             not set (neither in the config nor in AMOCRM_BASE_URL)',
+      '  bitrix24.webhook_url        not set (neither in the config nor in BITRIX24_WEBHOOK_URL)',
+      '  bitrix24.application_token  not set (neither in the config nor in BITRIX24_APPLICATION_TOKEN)',
+      '  ga4.measurement_id          not set (neither in the config nor in GA4_MEASUREMENT_ID)',
+      '  ga4.api_secret              not set (neither in the config nor in GA4_API_SECRET)',
+      '  ga4.endpoint                from config/closeloop.example.yaml:88 (${GA4_ENDPOINT} is not set: the default written there)',
+      '  generic.secret              not set (neither in the config nor in CLOSELOOP_INTAKE_SECRET)',
+      '  webhook.secret              not set (neither in the config nor in CLOSELOOP_WEBHOOK_SECRET)',
       'Rules (3):',
       '  New lead: lead_added, any pipeline → generate_lead',
       '  Deal won: status_changed, any pipeline, outcome won → close_convert_lead, purchase',
@@ -85,9 +88,9 @@ describe('check-config', () => {
     assert.equal(code, 0);
     assert.equal(out[1], 'GA4: events are sent to https://www.google-analytics.com');
     assert.ok(out.includes('Webhook secret: set'), out.join('\n'));
-    assert.ok(out.includes('  ga4.api_secret      from the environment (GA4_API_SECRET)'));
+    assert.ok(out.includes('  ga4.api_secret              from the environment (GA4_API_SECRET)'));
     assert.ok(
-      out.includes('  webhook.secret      from the environment (CLOSELOOP_WEBHOOK_SECRET)'),
+      out.includes('  webhook.secret              from the environment (CLOSELOOP_WEBHOOK_SECRET)'),
     );
     assert.ok(!out.join('\n').includes('an-api-secret-from-env'));
   });
@@ -214,5 +217,21 @@ describe('check-config', () => {
       describeRule(rule({ outcomes: ['won'], sources: ['generic'] })),
       'R: status_changed, any pipeline, outcome won, from generic → qualify_lead',
     );
+  });
+
+  it('describes Bitrix24 without printing the webhook URL’s secret or the token', async () => {
+    const c = await check([EXAMPLE], {
+      BITRIX24_WEBHOOK_URL: 'https://example.bitrix24.ru/rest/1/s3cretpath0123/',
+      BITRIX24_APPLICATION_TOKEN: 'app-token-0123456789abcdef',
+    });
+    const r = { code: c.code, out: c.out.join('\n'), err: c.err.join('\n') };
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.out,
+      /Bitrix24: REST at example\.bitrix24\.ru, webhooks at POST \/webhooks\/bitrix24\/<webhook secret>, application token set, bucket 2\/s burst 50, stage history read every 10 min, client ID field UF_CRM_GA_CLIENT_ID/,
+    );
+    assert.equal(r.out.includes('s3cretpath0123'), false);
+    assert.equal(r.out.includes('app-token-0123456789abcdef'), false);
+    assert.match(r.out, /bitrix24\.webhook_url +from the environment \(BITRIX24_WEBHOOK_URL\)/);
   });
 });

@@ -32,6 +32,18 @@ describe('Redactor', () => {
     ['hook at /webhooks/amocrm/SECRETSECRET1234.', 'hook at /webhooks/amocrm/[REDACTED].'],
     ['"/webhooks/amocrm/SECRETSECRET1234"', '"/webhooks/amocrm/[REDACTED]"'],
     ['route /webhooks/amocrm/:secret', 'route /webhooks/amocrm/:secret'],
+    // Bitrix24's incoming webhook URL and the outgoing webhook's application token
+    [
+      'POST https://example.bitrix24.ru/rest/1/abc123def456/batch.json failed',
+      'POST https://example.bitrix24.ru/rest/1/[REDACTED]/batch.json failed',
+    ],
+    ['(http://127.0.0.1:8080/rest/17/s3cr3t_x-1)', '(http://127.0.0.1:8080/rest/17/[REDACTED])'],
+    [
+      'event=ONCRMDEALUPDATE&auth[application_token]=tok3n_Abc123&ts=1',
+      'event=ONCRMDEALUPDATE&auth[application_token]=[REDACTED]&ts=1',
+    ],
+    ['auth%5Bapplication_token%5D=tok3nAbc123&x=1', 'auth%5Bapplication_token%5D=[REDACTED]&x=1'],
+    ['{"application_token":"tok3nAbc123"}', '{"application_token":"[REDACTED]"}'],
     // token-named keys
     ['{"access_token":"tok123456"}', '{"access_token":"[REDACTED]"}'],
     [

@@ -16,18 +16,24 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   // segment's unreserved characters and percent-escapes (RFC 3986 §2.3), not ending in a period
   // (that ends the sentence around it). `/webhooks/amocrm/:secret`, the route's name, stays.
   [/(\/webhooks\/(?:amocrm|bitrix24|generic)\/)[\w.~%-]*[\w~%-]/g, '$1[REDACTED]'],
+  // Bitrix24's incoming webhook, https://<portal>/rest/<user>/<secret>/<method>: the secret
+  // segment after the user id (research bitrix24.md §2.1: a leaked URL is access until deleted).
+  [/(\/rest\/\d+\/)[\w.~%-]*[\w~%-]/g, '$1[REDACTED]'],
+  // Bitrix24's application token in a raw outgoing-webhook body: auth[application_token]=…,
+  // also percent-encoded (auth%5Bapplication_token%5D=…).
+  [/(application_token(?:\]|%5D)?=)[\w.~%+/=-]*[\w~%+/=-]/gi, '$1[REDACTED]'],
   // a password in a Redis URL: redis://user:password@host
   [/(rediss?:\/\/[^:@\s/]*:)[^@\s]+@/gi, '$1[REDACTED]@'],
   // A token-named key with a quoted value (JSON, YAML, util.inspect): all of it, up to the
   // closing quote: {"access_token":"…"}, client_secret: '…'.
   [
-    /((?:access_token|refresh_token|client_secret|api_secret)["']?\s*[:=]\s*)(["'])(?:(?!\2)[^\\]|\\.)+(?=\2)/gi,
+    /((?:access_token|refresh_token|client_secret|api_secret|application_token)["']?\s*[:=]\s*)(["'])(?:(?!\2)[^\\]|\\.)+(?=\2)/gi,
     '$1$2[REDACTED]',
   ],
   // The same keys unquoted, as in a query (`api_secret=…&`, GA4's URL) or YAML, or a quoted
   // value cut short: the URL's unreserved characters, percent-escapes and base64's `+ / =`.
   [
-    /((?:access_token|refresh_token|client_secret|api_secret)["']?\s*[:=]\s*["']?)[\w.~%+/=-]*[\w~%+/=-]/gi,
+    /((?:access_token|refresh_token|client_secret|api_secret|application_token)["']?\s*[:=]\s*["']?)[\w.~%+/=-]*[\w~%+/=-]/gi,
     '$1[REDACTED]',
   ],
 ];

@@ -25,6 +25,7 @@ import type { Redis } from 'ioredis';
 import { WINDOW_MS } from '../../core/sliding-window';
 import type { RateLimiter } from '../../ports/rate-limiter';
 import { LuaScript } from '../store/redis/lua-script';
+import { KeyChain, pauseInRedis } from './redis-pacing';
 
 export interface RedisRateLimiterOptions {
   /** Key prefix (default `closeloop:`). */
@@ -55,23 +56,13 @@ local kth = redis.call('ZREVRANGE', KEYS[1], perSecond - 1, perSecond - 1, 'WITH
 return math.max(1, math.ceil(tonumber(kth[2]) + window - now))
 `);
 
-/** KEYS: the pause key. ARGV: milliseconds. Sets the pause unless a longer one is running. */
-const PAUSE = `
-local ms = tonumber(ARGV[1])
-if redis.call('PTTL', KEYS[1]) < ms then
-  redis.call('SET', KEYS[1], '1', 'PX', ms)
-end
-return 0
-`;
-
 const DEFAULT_MARGIN_MS = 50;
 
 export class RedisRateLimiter implements RateLimiter {
   private readonly prefix: string;
   private readonly windowMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
-  /** Per key, the promise of the latest caller's slot: the next caller waits for it first. */
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly chain = new KeyChain();
   /** Unique sorted-set members: this instance's id and a counter. */
   private readonly instanceId = randomUUID();
   private seq = 0;
@@ -94,23 +85,11 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   acquire(key: string): Promise<void> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const mine = previous.then(() => this.takeSlot(key));
-    // The chain goes on whether this caller got its slot or failed (Redis unreachable).
-    const tail = mine.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return mine;
+    return this.chain.run(key, () => this.takeSlot(key));
   }
 
   pause(key: string, ms: number): void {
-    if (!(ms > 0)) return;
-    // Sent on the same connection before any later acquire() of this process, so that one sees it.
-    // The port's pause() cannot fail; a lost pause only means the next 429 pauses again.
-    // Plain EVAL (a 429 is rare): EVALSHA's NOSCRIPT fallback could reorder it behind an acquire.
-    this.redis.eval(PAUSE, 1, this.pauseKey(key), String(Math.ceil(ms))).catch(() => undefined);
+    pauseInRedis(this.redis, this.pauseKey(key), ms);
   }
 
   private async takeSlot(key: string): Promise<void> {

@@ -23,11 +23,13 @@ import { asClause, errorMessage } from '../../../core/error-message';
 import { withTimeout } from '../../with-timeout';
 import type { Store } from '../../../ports/store';
 import { RedisRateLimiter } from '../../rate-limit/redis-rate-limiter';
+import { RedisPacedLimiter } from '../../rate-limit/redis-paced-limiter';
 import { BullmqJobQueue } from './bullmq-job-queue';
 import { RedisDeliveryLog } from './redis-delivery-log';
 import type { DeliveryLogLimits } from '../../../ports/delivery-log';
 import { migrateLegacyLedgerKeys, RedisLedger } from './redis-ledger';
 import { RedisTokenStore } from './redis-token-store';
+import { RedisDealStages } from './redis-deal-stages';
 
 export interface RedisStoreOptions {
   url: string;
@@ -155,7 +157,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     ledger: new RedisLedger(work, keys),
     deliveryLog,
     tokens: new RedisTokenStore(work, { prefix: keys }),
+    dealStages: new RedisDealStages(work, keys),
     createRateLimiter: (perSecond) => new RedisRateLimiter(work, perSecond, { prefix: keys }),
+    createPacedLimiter: (policy) => new RedisPacedLimiter(work, policy, keys),
     getSetting: async (key) => (await work.hget(settingsKey, key)) ?? null,
     setSetting: async (key, value) => {
       await work.hset(settingsKey, key, value);

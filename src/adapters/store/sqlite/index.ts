@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Store } from '../../../ports/store';
 import type { DeliveryLogLimits } from '../../../ports/delivery-log';
 import { InProcessRateLimiter } from '../../rate-limit/in-process-rate-limiter';
+import { InProcessPacedLimiter } from '../../rate-limit/in-process-paced-limiter';
 import { openSqliteDatabase } from './open-sqlite-database';
 import { CommitGroup } from './commit-group';
 import { SqliteDeliveryLog } from './sqlite-delivery-log';
@@ -10,6 +11,7 @@ import { SqliteJobQueue, type SqliteJobQueueOptions } from './sqlite-job-queue';
 import { SqliteLedger } from './sqlite-ledger';
 import { SqliteTokenStore } from './sqlite-token-store';
 import { DEFAULT_MIN_FREE_BYTES, StorageHealth } from './storage-health';
+import { SqliteDealStages } from './sqlite-deal-stages';
 
 export interface SqliteStoreOptions extends SqliteJobQueueOptions {
   dataDir: string;
@@ -69,6 +71,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     // Wall clock, not options.now: refresh leases are compared with other processes' clocks.
     tokens: new SqliteTokenStore(db),
+    dealStages: new SqliteDealStages(db, group),
     getSetting: (key) =>
       Promise.resolve((getSetting.get(key) as { value: string } | undefined)?.value ?? null),
     setSetting: (key, value) => {
@@ -81,6 +84,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     // One process owns the data folder (the lock file): its limiter and leases are everyone's.
     createRateLimiter: (perSecond) => new InProcessRateLimiter(perSecond),
+    createPacedLimiter: (policy) => new InProcessPacedLimiter(policy),
     acquireLease: () => Promise.resolve(true),
     // Healthy only when the store can write: disk space, the last commit, a probe write.
     ping: () => storageHealth.check(),

@@ -95,6 +95,16 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE delivery_counts (outcome TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
    INSERT INTO delivery_counts SELECT outcome, count(*) FROM delivery_log GROUP BY outcome;
    CREATE TABLE delivery_pruned (outcome TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;`,
+  // Each deal's last known stage (DealStageMemory), for CRMs whose webhooks say only "changed".
+  `CREATE TABLE deal_stages (
+     key TEXT PRIMARY KEY,
+     pipeline_id TEXT,
+     stage_id TEXT NOT NULL,
+     previous_pipeline_id TEXT,
+     previous_stage_id TEXT,
+     observer TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export interface OpenedDatabase {
