@@ -38,6 +38,9 @@ import type { CrmCatalog } from './ports/crm-catalog';
 import { Ga4Destination } from './adapters/destinations/ga4';
 import type { WebhookRoute } from './http/webhook-handler';
 import type { AccountRuntime } from './worker/process-inbound';
+import { countFormEntries } from './http/count-form-entries';
+import { LEAD_ACTIONS } from './adapters/crm/amocrm/amocrm-lead';
+import { MAX_EVENTS_PER_REQUEST } from './adapters/crm/generic/deal-event-schema';
 
 export interface BuiltAccount {
   config: AccountConfig;
@@ -97,6 +100,10 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
       account: account.name,
       secret,
       intake: new AmocrmWebhookIntake({ account: account.name, logger, expected: amoAccount }),
+      // One event per leads[<action>][<index>] entry (parse-webhook.ts), each with its id; an entry
+      // may yield more (a stage move shown by an update), never fewer, so this never overcounts.
+      countEvents: (text, stopAbove) =>
+        countFormEntries(text, { section: 'leads', names: LEAD_ACTIONS, field: 'id' }, stopAbove),
     },
   ];
   const b24 = account.bitrix24;
@@ -116,6 +123,8 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
       account: account.name,
       secret,
       intake: new GenericWebhookIntake(account.generic),
+      // Its own documented limit, which its parse enforces with the same 413.
+      maxEvents: MAX_EVENTS_PER_REQUEST,
     });
   }
   const destinations = [
@@ -181,7 +190,12 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
     }
     runtime = {
       name: account.name,
-      mapping: { rules, currency: account.currency, maxValue: config.delivery.maxValue },
+      mapping: {
+        rules,
+        currency: account.currency,
+        maxValue: config.delivery.maxValue,
+        revenue: config.revenue,
+      },
       sources,
       destinations,
     };

@@ -11,15 +11,16 @@ import { roleNeedsRedis, type RunningService, type ServiceOptions } from './serv
 import type { DealEvent } from './core/deal';
 import { accountsOf } from './config/config-types';
 import type { Store } from './ports/store';
-import { QUEUE_NAMES } from './ports/job-queue';
 import type { DeliveryLog } from './ports/delivery-log';
 import type { InboundJobPayload } from './ports/job-payloads';
-import { Metrics } from './adapters/metrics/metrics';
 import { AMOCRM_LEGACY_PAYLOADS } from './adapters/crm/amocrm/legacy-payloads';
 import { DEFAULT_REDIS_PREFIX } from './adapters/store/redis';
 import { DEAL_EVENT_DOCUMENT } from './adapters/crm/generic/deal-event-schema';
 import { portalKeyOf } from './adapters/crm/bitrix24/create-bitrix24-client';
 import { createApp } from './http/create-app';
+import { DEFAULT_SERVER_BOUNDS } from './http/server-bounds';
+import { LEAD_LIMIT_WINDOW_MS } from './http/lead-intake-handler';
+import { createServiceMetrics, type DeliveryLatency } from './service-metrics';
 import { createInboundHandler } from './worker/process-inbound';
 import { createDeliveryHandler } from './worker/process-delivery';
 import { createCreateLeadHandler, type CreateLeadJobPayload } from './worker/process-create-lead';
@@ -59,6 +60,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     redactor.add(account.bitrix24.rest?.webhookUrl);
     redactor.add(account.bitrix24.applicationToken);
   }
+  redactor.add(options.metricsToken);
   if (role !== 'all' && !options.redis) {
     throw new AppError('CONFIG_INVALID', roleNeedsRedis(role));
   }
@@ -66,7 +68,13 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const store = await openStore(options);
   let worker: StartedWorker | null = null;
   try {
-    const metrics = new Metrics();
+    const bounds = { ...DEFAULT_SERVER_BOUNDS, ...options.serverBounds };
+    const { metrics, serverWatch, latency } = createServiceMetrics({
+      store,
+      logger,
+      bounds,
+      queueDepthsMaxAgeMs: options.queueDepthsMaxAgeMs,
+    });
     const deliveryLog: DeliveryLog = {
       record: async (entry) => {
         await store.deliveryLog.record(entry);
@@ -74,6 +82,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           destination: entry.destination ?? 'none',
           outcome: entry.outcome,
         });
+        latency.recorded(entry);
       },
       list: (filter) => store.deliveryLog.list(filter),
       counts: () => store.deliveryLog.counts(),
@@ -92,7 +101,17 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     for (const a of accounts) redactor.add(a.webhookSecret);
     const destination = accounts[0]!.destinations[0]!;
     const dryRun = accounts.every((a) => a.destinations.every((d) => d.dryRun));
-    worker = work ? startWorker(options, store, deliveryLog, accounts) : null;
+    worker = work ? startWorker(options, store, deliveryLog, accounts, latency) : null;
+    // Entries the intakes read and did not use, counted in memory by each intake.
+    metrics.trackGauge(() => ignoredEntriesGauge(accounts), ['account', 'source', 'what']);
+    for (const a of accounts) {
+      for (const d of a.destinations) {
+        metrics.dryRun.set(
+          a.config.name === 'default' ? {} : { destination: d.id },
+          d.dryRun ? 1 : 0,
+        );
+      }
+    }
 
     const app = createApp({
       logger,
@@ -114,42 +133,35 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       schemas: web ? { 'deal-event.json': DEAL_EVENT_DOCUMENT } : undefined,
       leadIntake:
         web && config.leadIntake.enabled
-          ? { settings: config.leadIntake, queue: store.queue }
+          ? {
+              settings: config.leadIntake,
+              queue: store.queue,
+              // Shared by every web process on the store: the limit is the deployment's.
+              limiter: store.createWindowLimiter(
+                'leads',
+                config.leadIntake.perIpPerMinute,
+                LEAD_LIMIT_WINDOW_MS,
+              ),
+            }
           : undefined,
-      onWebhookAnswered: (status) => metrics.webhooks.inc({ status: String(status) }),
-      metrics: async () => {
-        const counts = await Promise.all(QUEUE_NAMES.map((q) => store.queue.counts(q)));
-        return metrics.render([
-          {
-            name: 'closeloop_queue_jobs',
-            help: 'Jobs in the queue by state (waiting, delayed, active, failed).',
-            values: QUEUE_NAMES.flatMap((queue, i) =>
-              Object.entries(counts[i]!).map(([state, value]: [string, number]) => ({
-                labels: { queue, state },
-                value,
-              })),
-            ),
-          },
-          ignoredEntriesGauge(accounts),
-          {
-            name: 'closeloop_ga4_dry_run',
-            help: '1 when GA4 credentials are missing and nothing is sent.',
-            values: accounts.flatMap((a) =>
-              a.destinations.map((d): { labels: Record<string, string>; value: number } => ({
-                labels: a.config.name === 'default' ? {} : { destination: d.id },
-                value: d.dryRun ? 1 : 0,
-              })),
-            ),
-          },
-        ]);
+      trustedProxies: options.trustedProxies,
+      onWebhookAnswered: (status, seconds) => {
+        metrics.webhooks.inc({ status: String(status) });
+        metrics.webhookSeconds.observe(seconds);
       },
+      onLeadsAnswered: (status) => metrics.leadForms.inc({ status: String(status) }),
+      metrics: () => metrics.render(),
+      metricsToken: options.metricsToken,
       health: async () => {
         await store.ping();
         return { store: store.kind, role, dryRun };
       },
     });
 
-    const httpServer = options.port === null ? null : await listen(app, options.port, options.host);
+    const httpServer =
+      options.port === null
+        ? null
+        : await listen(app, options.port, options.host, bounds, serverWatch);
     const port = httpServer?.port ?? 0;
 
     logger.info('closeloop started', {
@@ -265,6 +277,7 @@ function startWorker(
   store: Store,
   deliveryLog: DeliveryLog,
   accounts: readonly BuiltAccount[],
+  latency: DeliveryLatency,
 ): StartedWorker {
   const { config, logger } = options;
   const now = options.now ?? Date.now;
@@ -278,19 +291,25 @@ function startWorker(
       accounts: new Map(accounts.map((a) => [a.config.name, a.runtime!])),
       upgrades: AMOCRM_LEGACY_PAYLOADS,
       queue: store.queue,
+      revenue: store.revenue,
     }),
     // Inbound jobs mostly wait for a batched API look-up; many in flight make full batches.
     { concurrency: anyApi ? 256 : config.delivery.concurrency },
   );
   store.queue.process(
     'deliver',
-    createDeliveryHandler({
-      ...common,
-      destinations: new Map(accounts.flatMap((a) => a.destinations.map((d) => [d.id, d]))),
-      upgrades: AMOCRM_LEGACY_PAYLOADS,
-      ledger: store.ledger,
-      resendUncertain: new Set(config.delivery.resendUncertain),
-    }),
+    // The wrapper knows each running job's webhook receipt time, for the latency histogram.
+    latency.wrap(
+      createDeliveryHandler({
+        ...common,
+        destinations: new Map(accounts.flatMap((a) => a.destinations.map((d) => [d.id, d]))),
+        upgrades: AMOCRM_LEGACY_PAYLOADS,
+        ledger: store.ledger,
+        revenue: store.revenue,
+        resendUncertain: new Set(config.delivery.resendUncertain),
+      }),
+      AMOCRM_LEGACY_PAYLOADS,
+    ),
     { concurrency: config.delivery.concurrency },
   );
   const writers = new Map(

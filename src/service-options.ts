@@ -4,6 +4,8 @@ import type { CloseloopConfig } from './config/config-types';
 import type { Redactor } from './adapters/log/redactor';
 import type { Destination } from './ports/destination';
 import type { Store } from './ports/store';
+import type { ServerBounds } from './http/server-bounds';
+import type { TrustedProxies } from './http/client-address';
 
 export type Role = 'all' | 'web' | 'worker';
 
@@ -48,6 +50,14 @@ export interface ServiceOptions {
    * (their lock expires, or the embedded store recovers them at the next start).
    */
   shutdownTimeoutMs?: number;
+  /** CLOSELOOP_METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken?: string | null;
+  /** The HTTP server's bounds (CLOSELOOP_MAX_CONNECTIONS; tests: shorter timeouts). */
+  serverBounds?: Partial<ServerBounds>;
+  /** CLOSELOOP_TRUSTED_PROXIES: whose X-Forwarded-For names the client (default: loopback). */
+  trustedProxies?: TrustedProxies;
+  /** Bench: 0 reads queue depths on every scrape, as before they were cached (default 5 s). */
+  queueDepthsMaxAgeMs?: number;
 }
 
 export interface RunningService {

@@ -14,6 +14,13 @@ import type { PruneReport } from './ports/delivery-log';
 import { createSqliteStore } from './adapters/store/sqlite';
 import { createRedisStore } from './adapters/store/redis';
 import { withTimeout } from './adapters/with-timeout';
+import {
+  boundServer,
+  DEFAULT_SERVER_BOUNDS,
+  serverOptions,
+  type ServerBounds,
+  type ServerWatch,
+} from './http/server-bounds';
 import type { ServiceOptions } from './service-options';
 
 /** The store the options name: Redis when given, else the embedded SQLite file. */
@@ -64,20 +71,24 @@ export interface Listening {
 }
 
 /**
- * The HTTP server. Closing stops accepting connections, answers requests in flight and tells
- * keep-alive clients to go (`Connection: close` on every answer from then on), closing idle
- * sockets at once and the rest when their answer is sent.
+ * The HTTP server, bounded (http/server-bounds.ts: request timeouts, a connection cap). Closing
+ * stops accepting connections, answers requests in flight and tells keep-alive clients to go
+ * (`Connection: close` on every answer from then on), closing idle sockets at once and the rest
+ * when their answer is sent.
  */
 export async function listen(
   app: RequestListener,
   port: number,
   host = '0.0.0.0',
+  bounds: ServerBounds = DEFAULT_SERVER_BOUNDS,
+  watch?: ServerWatch,
 ): Promise<Listening> {
   let closing = false;
-  const server: Server = http.createServer((req, res) => {
+  const server: Server = http.createServer(serverOptions(bounds), (req, res) => {
     if (closing) res.setHeader('connection', 'close');
     app(req, res);
   });
+  boundServer(server, bounds, watch);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

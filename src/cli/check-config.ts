@@ -4,7 +4,7 @@
  * Secrets (the GA4 api_secret, the webhook secret) are never printed: only `set` / `not set`.
  */
 import type { Command } from 'commander';
-import type { FieldRef, Rule } from '../core/config-types';
+import type { FieldRef, RevenueSettings, Rule } from '../core/config-types';
 import type { CloseloopConfig } from '../config/config-types';
 import { toCatalog } from '../adapters/crm/amocrm/amocrm-catalog';
 import { Bitrix24Catalog, withStageIdsAsNames } from '../adapters/crm/bitrix24/bitrix24-catalog';
@@ -103,6 +103,7 @@ export function describeConfig(config: CloseloopConfig): string[] {
     `     measurement_id: ${ga4.measurementId ?? 'not set'}, api_secret: ${ga4.apiSecret === null ? 'not set' : 'set'}, endpoint: ${ga4.endpoint}`,
   );
   lines.push(`Currency: ${config.currency}`);
+  lines.push(describeRevenue(config.revenue));
   lines.push(`Client ID field: ${describeField(config.amocrm.fields.clientId)}`);
   const session = config.amocrm.fields.sessionId;
   lines.push(
@@ -167,6 +168,19 @@ export function describeRule(rule: Rule): string {
   if (rule.outcomes !== null) parts.push(`outcome ${rule.outcomes.join(' or ')}`);
   if (rule.sources !== null) parts.push(`from ${rule.sources.join(', ')}`);
   return `${rule.name}: ${parts.join(', ')} → ${rule.send.map((e) => e.name).join(', ')}`;
+}
+
+/** `Revenue already sent: won again: counted once (won_again: ignore), …`. */
+function describeRevenue(revenue: RevenueSettings): string {
+  const anew = 'refunded and sent anew';
+  const wonAgain = revenue.wonAgain === 'ignore' ? 'counted once' : anew;
+  const lost = revenue.lostAfterWon === 'ignore' ? 'kept' : 'refunded';
+  const amount = revenue.amountChanged === 'record' ? 'recorded' : anew;
+  return (
+    `Revenue already sent: a deal won again is ${wonAgain} (won_again: ${revenue.wonAgain}); ` +
+    `lost after won, ${lost} (lost_after_won: ${revenue.lostAfterWon}); ` +
+    `an amount changed, ${amount} (amount_changed: ${revenue.amountChanged})`
+  );
 }
 
 function describeGeneric(generic: CloseloopConfig['generic']): string {

@@ -1,6 +1,7 @@
 /**
  * `closeloop deliveries`: the delivery log, newest first — what was sent, skipped and why, failed
- * and why. The first place to look when a deal is not in GA4.
+ * and why. The first place to look when a deal is not in GA4. With `--deal`, first what revenue
+ * each destination counts for the deal (its purchase, amount, and whether it was refunded).
  *
  *   closeloop deliveries [--deal <id>] [--account <name>] [--destination <id>]
  *                        [--outcome sent|dry_run|skipped|duplicate|retrying|failed|uncertain]
@@ -15,6 +16,7 @@ import {
   type DeliveryRecord,
   type StoredDelivery,
 } from '../ports/delivery-log';
+import type { StoredRevenue } from '../ports/revenue-ledger';
 import type { CliRun } from './cli-run';
 import {
   OUTCOMES,
@@ -106,6 +108,13 @@ async function listDeliveries(opts: DeliveriesOptions, { io, env, cwd }: CliRun)
       for (const r of rows) io.out(JSON.stringify(r));
       return 0;
     }
+    const dealId = opts.deal ?? opts.lead;
+    if (dealId !== undefined) {
+      const revenue = (await store.revenue.listByDeal(dealId)).filter(
+        (r) => opts.destination === undefined || r.destination === opts.destination,
+      );
+      for (const line of describeRevenue(dealId, revenue)) io.out(line);
+    }
     if (rows.length === 0) {
       io.out('The delivery log has no matching rows.');
       return 0;
@@ -123,6 +132,27 @@ async function listDeliveries(opts: DeliveriesOptions, { io, env, cwd }: CliRun)
   } finally {
     await store.close();
   }
+}
+
+/**
+ * What each destination counts for the deal (src/ports/revenue-ledger.ts), before its rows:
+ * `ga4  amocrm deal 4711  purchase 4711-2  120000 RUB  sent 2026-12-01T10:00:00.000Z  counted`.
+ */
+export function describeRevenue(dealId: string, records: readonly StoredRevenue[]): string[] {
+  if (records.length === 0) return [];
+  return [
+    `Revenue sent for deal ${dealId}:`,
+    ...records.map((r) => {
+      const state =
+        r.state === 'sent'
+          ? 'counted'
+          : r.state === 'reopened'
+            ? 'counted; the deal was out of won since'
+            : `refunded ${new Date(r.updatedAt).toISOString()}`;
+      return `  ${r.destination}  ${r.source} deal ${r.dealId}  purchase ${r.transactionId}  ${r.amount} ${r.currency}  sent ${new Date(r.sentAt).toISOString()}  ${state}`;
+    }),
+    '',
+  ];
 }
 
 /** `amocrm deal 4711  stage → 142`, with the account in front when it is not the default. */

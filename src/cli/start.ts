@@ -1,12 +1,25 @@
 /** `closeloop start`: load and check the config, then run the service until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
+import type winston from 'winston';
+import type { CloseloopConfig } from '../config/config-types';
 import { isAppError, type ErrorCode } from '../core/errors';
-import { chooseLogFormat, createLogger } from '../adapters/log/create-logger';
+import {
+  chooseLogFormat,
+  createLogger,
+  SERVICE_SAMPLE_WINDOW_MS,
+} from '../adapters/log/create-logger';
+import { captureConsole } from '../adapters/log/capture-console';
 import { Redactor } from '../adapters/log/redactor';
 import { ROLES, roleNeedsRedis, startService, type RedisSettings, type Role } from '../main';
 import { locateDataDir } from '../config/locate-data-dir';
 import type { CliRun } from './cli-run';
 import { errorMessage } from '../core/error-message';
+import { DEFAULT_SERVER_BOUNDS } from '../http/server-bounds';
+import {
+  DEFAULT_TRUSTED_PROXIES,
+  parseTrustedProxies,
+  type TrustedProxies,
+} from '../http/client-address';
 import { CONFIG_ARGUMENT, loadConfigOrReport } from './load-config-or-report';
 
 /** Every interface (IPv4), as before HOST existed. */
@@ -35,6 +48,13 @@ Environment:
   REDIS_URL           Redis instead of the embedded store, shared by processes
   CLOSELOOP_ROLE      all (default), web (webhooks, forms) or worker (jobs);
                       web and worker need REDIS_URL
+  CLOSELOOP_METRICS_TOKEN
+                      when set, GET /metrics needs Authorization: Bearer <it>
+  CLOSELOOP_MAX_CONNECTIONS
+                      HTTP connections open at once (default 1024)
+  CLOSELOOP_TRUSTED_PROXIES
+                      proxies whose X-Forwarded-For names the client:
+                      addresses, CIDR ranges, loopback (the default)
   LOG_LEVEL           info (default), warn, error, debug
   LOG_FORMAT          json or pretty (default: pretty in a terminal)`,
     )
@@ -52,7 +72,25 @@ async function start(
     level: env.LOG_LEVEL ?? 'info',
     format: chooseLogFormat(env, Boolean(process.stdout.isTTY)),
     redactor,
+    // A flood of one error (a scanner guessing secrets, a GA4 outage) is a line a minute.
+    sampleWindowMs: SERVICE_SAMPLE_WINDOW_MS,
   });
+  // Libraries' console output (BullMQ, ioredis) as JSON lines, not plain text among them.
+  const releaseConsole = captureConsole(logger);
+  try {
+    return await serve(config, logger, redactor, configPath, { io, env, cwd, envFiles });
+  } finally {
+    releaseConsole();
+  }
+}
+
+async function serve(
+  config: CloseloopConfig,
+  logger: winston.Logger,
+  redactor: Redactor,
+  configPath: string | undefined,
+  { io, env, cwd, envFiles }: Pick<CliRun, 'io' | 'env' | 'cwd' | 'envFiles'>,
+): Promise<number> {
   const settings = readProcessSettings(env);
   if (typeof settings === 'string') {
     io.err(`closeloop cannot start: ${settings}`);
@@ -75,6 +113,8 @@ async function start(
       redactor,
       dataDir: locateDataDir(env, cwd, configPath).path,
       ...settings,
+      // Checked by readProcessSettings.
+      trustedProxies: parseTrustedProxies(settings.trustedProxies) as TrustedProxies,
     });
   } catch (e) {
     const listenProblem = settings.port === null ? null : describeListenError(e, settings);
@@ -116,6 +156,10 @@ interface ProcessSettings {
   port: number | null;
   host: string;
   redis?: RedisSettings;
+  metricsToken: string | null;
+  serverBounds: { maxConnections: number };
+  /** CLOSELOOP_TRUSTED_PROXIES, checked (parseTrustedProxies takes each). */
+  trustedProxies: readonly string[];
 }
 
 /** PORT, HOST, CLOSELOOP_ROLE and the Redis variables; a string says what is wrong and how to fix it. */
@@ -155,11 +199,32 @@ export function readProcessSettings(env: NodeJS.ProcessEnv): ProcessSettings | s
   if (host === null) {
     return `HOST="${env.HOST}" is not a host name or an IP address. Fix: set HOST=0.0.0.0 (every IPv4 interface), HOST=:: (every interface) or HOST=127.0.0.1 (this machine only), or unset it (default ${DEFAULT_HOST}).`;
   }
+  let maxConnections = DEFAULT_SERVER_BOUNDS.maxConnections;
+  if (env.CLOSELOOP_MAX_CONNECTIONS) {
+    maxConnections = Number(env.CLOSELOOP_MAX_CONNECTIONS);
+    if (!Number.isInteger(maxConnections) || maxConnections < 16 || maxConnections > 1_000_000) {
+      return `CLOSELOOP_MAX_CONNECTIONS="${env.CLOSELOOP_MAX_CONNECTIONS}" is not a whole number from 16 to 1000000. Fix: correct it (keep it below the open-files limit, ulimit -n) or unset it (default ${DEFAULT_SERVER_BOUNDS.maxConnections}).`;
+    }
+  }
+  const metricsToken = env.CLOSELOOP_METRICS_TOKEN?.trim() || null;
+  if (metricsToken !== null && !/^[\x21-\x7e]{16,}$/.test(metricsToken)) {
+    // Never quote it: it is a secret, even a bad one.
+    return `CLOSELOOP_METRICS_TOKEN must be at least 16 printable characters without spaces (it is sent as Authorization: Bearer <token>). Fix: set it to e.g. the output of openssl rand -hex 24, or unset it to leave /metrics open.`;
+  }
+  const proxies = (env.CLOSELOOP_TRUSTED_PROXIES ?? '').split(/[\s,]+/).filter(Boolean);
+  const trustedProxies = proxies.length === 0 ? DEFAULT_TRUSTED_PROXIES : proxies;
+  const badProxy = parseTrustedProxies(trustedProxies);
+  if (typeof badProxy === 'string') {
+    return `CLOSELOOP_TRUSTED_PROXIES: ${badProxy}. Fix: list the addresses of the proxies in front of closeloop, separated by commas (e.g. loopback,10.0.0.0/8), or unset it (default: loopback, a proxy on this machine).`;
+  }
   return {
     role,
     port,
     host,
     ...(redisUrl === undefined ? {} : { redis: { url: redisUrl, prefix, lockMs } }),
+    metricsToken,
+    serverBounds: { maxConnections },
+    trustedProxies,
   };
 }
 

@@ -147,6 +147,11 @@ export function buildConfig(
       resendUncertain: delivery.resend_uncertain,
       maxValue: delivery.max_value,
     },
+    revenue: {
+      wonAgain: raw.revenue.won_again,
+      lostAfterWon: raw.revenue.lost_after_won,
+      amountChanged: raw.revenue.amount_changed,
+    },
     deliveryLogMaxRows: raw.delivery_log.max_rows,
     deliveryLogMaxAgeMs: raw.delivery_log.max_age_days * 86_400_000,
     rules,

@@ -256,8 +256,47 @@ export function checkMeaning(
     }
   }
 
+  checkRevenue(raw, add);
   if (Array.isArray(raw.rules)) checkRules(raw.rules, ['rules'], add, lineOf);
   return problems;
+}
+
+/**
+ * A revenue setting that refunds or resends acts on a `purchase` with a `transaction_id` (a
+ * refund names the purchase it takes back): without a rule sending one, it would never act.
+ */
+function checkRevenue(raw: Record<string, unknown>, add: ProblemSink): void {
+  const revenue = raw.revenue;
+  if (!isRecord(revenue)) return;
+  const acting = (['won_again', 'lost_after_won', 'amount_changed'] as const).filter(
+    (key) => typeof revenue[key] === 'string' && /refund/.test(revenue[key]),
+  );
+  if (acting.length === 0) return;
+  const accounts: unknown[] = Array.isArray(raw.accounts) ? raw.accounts : [];
+  const lists: unknown[] = [raw, ...accounts];
+  const rules = lists.flatMap((holder): unknown[] =>
+    isRecord(holder) && Array.isArray(holder.rules) ? holder.rules : [],
+  );
+  const sendsPurchase = rules.some(
+    (rule: unknown) =>
+      isRecord(rule) &&
+      Array.isArray(rule.send) &&
+      rule.send.some(
+        (e: unknown) =>
+          isRecord(e) &&
+          e.event === 'purchase' &&
+          isRecord(e.params) &&
+          'transaction_id' in e.params,
+      ),
+  );
+  if (sendsPurchase) return;
+  for (const key of acting) {
+    add(
+      ['revenue', key],
+      'a refund names the purchase it takes back by its transaction_id, and no rule sends a purchase with one, so this would never send anything',
+      'add transaction_id: { deal: id } to the params of the rule that sends purchase (as in config/closeloop.example.yaml), or remove the line',
+    );
+  }
 }
 
 /** A list of rules (the top level's, or an account's own) at `at`. */

@@ -9,6 +9,7 @@
 import type {
   DeliverySettings,
   LeadIntakeSettings,
+  RevenueSettings,
   Rule,
   SettingSource,
 } from '../core/config-types';
@@ -56,6 +57,8 @@ export interface CloseloopConfig {
     maxBodyBytes: number;
   };
   delivery: DeliverySettings;
+  /** What happens to revenue already sent when a deal is reopened, lost or changes its amount. */
+  revenue: RevenueSettings;
   /** Keep at most this many settled delivery-log rows (newest kept; pending rows always kept). */
   deliveryLogMaxRows: number;
   /** Settled delivery-log rows not updated for this long are pruned. */

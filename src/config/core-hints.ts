@@ -4,7 +4,15 @@
  * describe-problem.ts composes both.
  */
 import { suggestCurrency } from '../core/currency';
-import { DEAL_ATTRIBUTES, LEGACY_ATTRIBUTES, RULE_TRIGGERS, UTM_KEYS } from '../core/config-types';
+import {
+  AMOUNT_CHANGED_ACTIONS,
+  DEAL_ATTRIBUTES,
+  LEGACY_ATTRIBUTES,
+  LOST_AFTER_WON_ACTIONS,
+  RULE_TRIGGERS,
+  UTM_KEYS,
+  WON_AGAIN_ACTIONS,
+} from '../core/config-types';
 import { DEAL_OUTCOMES } from '../core/deal';
 import type { ConfigHint } from '../ports/config-section';
 import { constant, FIELD_REF_EXPECT, sectionHint, suggestionFix } from '../adapters/config-kit';
@@ -88,6 +96,31 @@ export const CORE_HINTS: Readonly<Record<string, ConfigHint>> = {
     expect: 'a number above 0: the largest deal amount closeloop sends (in the account’s currency)',
     fix: constant(
       'write e.g. max_value: 1000000000 (a billion, the default), or more if your deals are larger',
+    ),
+  },
+  revenue: sectionHint('revenue'),
+  'revenue.won_again': {
+    expect: `${WON_AGAIN_ACTIONS.join(' or ')} (what a deal that was won, reopened and won again sends)`,
+    fix: suggestionFix(
+      WON_AGAIN_ACTIONS,
+      'won_again',
+      'write won_again: ignore (the purchase is counted once) or won_again: refund_and_resend',
+    ),
+  },
+  'revenue.lost_after_won': {
+    expect: `${LOST_AFTER_WON_ACTIONS.join(' or ')} (what a won deal moved to lost sends)`,
+    fix: suggestionFix(
+      LOST_AFTER_WON_ACTIONS,
+      'lost_after_won',
+      'write lost_after_won: ignore (the purchase stays) or lost_after_won: refund',
+    ),
+  },
+  'revenue.amount_changed': {
+    expect: `${AMOUNT_CHANGED_ACTIONS.join(' or ')} (what closeloop does when a won deal’s amount changes after its purchase was sent)`,
+    fix: suggestionFix(
+      AMOUNT_CHANGED_ACTIONS,
+      'amount_changed',
+      'write amount_changed: record (shown in closeloop deliveries) or amount_changed: refund_and_resend',
     ),
   },
   delivery_log: sectionHint('delivery_log'),

@@ -19,6 +19,7 @@ import {
   deliveryLogKeys,
   leadIntakeKeys,
   MAX_EVENTS_PER_RULE,
+  revenueKeys,
   ruleKeys,
   sendKeys,
   sourceKeys,
@@ -49,6 +50,7 @@ const SECTION_KEYS: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(topKeys),
   webhook: Object.keys(webhookKeys),
   delivery: Object.keys(deliveryKeys),
+  revenue: Object.keys(revenueKeys),
   delivery_log: Object.keys(deliveryLogKeys),
   'rules[]': Object.keys(ruleKeys),
   'rules[].send[]': Object.keys(sendKeys),
@@ -77,6 +79,7 @@ const MOVABLE_SECTIONS = [
   ),
   'webhook',
   'delivery',
+  'revenue',
   'delivery_log',
   'lead_intake',
 ];

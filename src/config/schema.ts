@@ -1,6 +1,6 @@
 /**
  * What a valid closeloop config looks like: the core's keys (currency, rules, webhook, delivery,
- * the delivery log, lead intake, accounts) and, composed in, each adapter's section
+ * revenue, the delivery log, lead intake, accounts) and, composed in, each adapter's section
  * (src/config/sections.ts). Two passes, both collecting every problem: this joi schema (shape,
  * types, ranges, required and unknown keys, defaults; its errors become plain language in
  * describe-problem.ts), then the meaning checks (check-meaning.ts).
@@ -9,11 +9,16 @@ import Joi from 'joi';
 import { isCurrencyCode } from '../core/currency';
 import { DEFAULT_MAX_VALUE } from '../core/config-types';
 import {
+  AMOUNT_CHANGED_ACTIONS,
   DEAL_ATTRIBUTES,
+  DEFAULT_REVENUE_SETTINGS,
+  LOST_AFTER_WON_ACTIONS,
+  WON_AGAIN_ACTIONS,
   LEGACY_ATTRIBUTES,
   RULE_TRIGGERS,
   UTM_KEYS,
   type ParamScalar,
+  type RevenueSettings,
   type RuleTrigger,
   type UtmKey,
 } from '../core/config-types';
@@ -203,6 +208,18 @@ export const deliveryKeys = {
     .empty(Joi.valid('', null))
     .default(DEFAULT_MAX_VALUE),
 };
+/** One of a setting's words; empty means the default. */
+const choice = (values: readonly string[], fallback: string): Joi.StringSchema =>
+  Joi.string()
+    .trim()
+    .valid(...values)
+    .empty(Joi.valid('', null))
+    .default(fallback);
+export const revenueKeys = {
+  won_again: choice(WON_AGAIN_ACTIONS, DEFAULT_REVENUE_SETTINGS.wonAgain),
+  lost_after_won: choice(LOST_AFTER_WON_ACTIONS, DEFAULT_REVENUE_SETTINGS.lostAfterWon),
+  amount_changed: choice(AMOUNT_CHANGED_ACTIONS, DEFAULT_REVENUE_SETTINGS.amountChanged),
+};
 export const deliveryLogKeys = {
   max_rows: wholeNumber(1000, 10_000_000, 100_000),
   max_age_days: wholeNumber(1, 3650, 90),
@@ -268,6 +285,7 @@ export const topKeys = {
   ...sectionKeys,
   webhook: Joi.object(webhookKeys).empty(null).default(),
   delivery: Joi.object(deliveryKeys).empty(null).default(),
+  revenue: Joi.object(revenueKeys).empty(null).default(),
   delivery_log: Joi.object(deliveryLogKeys).empty(null).default(),
   rules: rules.required(),
   lead_intake: Joi.object(leadIntakeKeys).empty(null).default(),
@@ -330,6 +348,11 @@ export interface RawConfig extends RawSections {
     concurrency: number;
     resend_uncertain: string[];
     max_value: number;
+  };
+  revenue: {
+    won_again: RevenueSettings['wonAgain'];
+    lost_after_won: RevenueSettings['lostAfterWon'];
+    amount_changed: RevenueSettings['amountChanged'];
   };
   delivery_log: { max_rows: number; max_age_days: number };
   rules: RawRule[];

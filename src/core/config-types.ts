@@ -191,6 +191,30 @@ export const LEAD_INTAKE_DISABLED: LeadIntakeSettings = Object.freeze({
   keepPersonalDataMs: 30 * 86_400_000,
 });
 
+/**
+ * What happens to revenue already sent when the deal's life goes on (`revenue:` in the YAML; see
+ * src/core/deal-life.ts): a won deal reopened and won again, a won deal lost, an amount changed.
+ */
+export const WON_AGAIN_ACTIONS = ['ignore', 'refund_and_resend'] as const;
+export const LOST_AFTER_WON_ACTIONS = ['ignore', 'refund'] as const;
+export const AMOUNT_CHANGED_ACTIONS = ['record', 'refund_and_resend'] as const;
+
+export interface RevenueSettings {
+  /** A won deal reopened and won again: counted once (`ignore`), or refunded and sent anew. */
+  wonAgain: (typeof WON_AGAIN_ACTIONS)[number];
+  /** A won deal moved to lost: its purchase stays (`ignore`), or is refunded in full. */
+  lostAfterWon: (typeof LOST_AFTER_WON_ACTIONS)[number];
+  /** A won deal whose amount changed after its purchase was sent: recorded, or corrected. */
+  amountChanged: (typeof AMOUNT_CHANGED_ACTIONS)[number];
+}
+
+/** Nothing sent twice, nothing taken back: what closeloop did before it knew a deal's life. */
+export const DEFAULT_REVENUE_SETTINGS: RevenueSettings = Object.freeze({
+  wonAgain: 'ignore',
+  lostAfterWon: 'ignore',
+  amountChanged: 'record',
+});
+
 /** What the rules engine reads: an account's rules and its currency. */
 export interface MappingConfig {
   rules: readonly Rule[];
@@ -198,4 +222,6 @@ export interface MappingConfig {
   currency: string;
   /** The largest money value sent; DEFAULT_MAX_VALUE when absent. */
   maxValue?: number;
+  /** What happens to revenue already sent; DEFAULT_REVENUE_SETTINGS when absent. */
+  revenue?: RevenueSettings;
 }

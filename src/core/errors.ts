@@ -35,6 +35,10 @@ export const CORE_ERROR_CODES = {
     summary: 'A rule would send personal data (name, phone, email) to analytics.',
   },
   WEBHOOK_TOO_LARGE: { who: 'operator', summary: 'A webhook body is over the size limit.' },
+  WEBHOOK_TOO_MANY_EVENTS: {
+    who: 'operator',
+    summary: 'A webhook holds more events than one request may (500; 1,000 for the signed intake).',
+  },
   STORE_UNAVAILABLE: {
     who: 'operator',
     summary: 'The store could not take the write (disk full, locked, Redis down).',
@@ -42,6 +46,19 @@ export const CORE_ERROR_CODES = {
   HTTP_NOT_FOUND: {
     who: 'nobody (transient)',
     summary: 'No such route, or a webhook with a wrong secret.',
+  },
+  HTTP_REQUEST_TIMEOUT: {
+    who: 'nobody (transient)',
+    summary:
+      'A connection sent no whole request (headers and body) within 10 s; closed with a 408.',
+  },
+  HTTP_TOO_MANY_CONNECTIONS: {
+    who: 'operator',
+    summary: 'CLOSELOOP_MAX_CONNECTIONS connections were open; one more was closed at once.',
+  },
+  METRICS_UNAUTHORIZED: {
+    who: 'operator',
+    summary: 'GET /metrics without the Bearer token that CLOSELOOP_METRICS_TOKEN sets.',
   },
   INTERNAL: { who: 'closeloop', summary: 'An unexpected error; the log line has the stack.' },
   RULE_VALUE_MISSING: {
@@ -94,6 +111,11 @@ export const CORE_ERROR_CODES = {
     who: 'marketer',
     summary:
       'A send was interrupted (a crash, a timeout) after its request was written, so the destination may have counted it. Held, not resent blindly: `closeloop replay` sends it when you decide to.',
+  },
+  DEAL_AMOUNT_CHANGED: {
+    who: 'marketer',
+    summary:
+      'A won deal’s amount changed after its purchase was sent; the destination still counts the old amount (revenue.amount_changed: record).',
   },
   DATA_NOT_FOUND: {
     who: 'operator',

@@ -18,6 +18,7 @@ import type {
 import type { CustomField, DealEvent, DealEventKind } from './deal';
 import type { ErrorCode } from './errors';
 import { amountOrNull } from './amount';
+import type { RevenueMark } from './deal-life';
 
 export interface ConversionEventOut {
   name: string;
@@ -25,10 +26,16 @@ export interface ConversionEventOut {
 }
 
 export interface Conversion {
-  /** `source:account:deal:event:stage`: at most one send per key and destination, ever. */
+  /**
+   * `source:account:deal:event:stage`: at most one send per key and destination, ever. A refund,
+   * or a purchase sent anew after one, is keyed by its revision instead (`revisionKey`).
+   */
   key: string;
+  /** The rule that sent it, or the `revenue.*` setting that did (a refund). */
   rule: string;
   event: ConversionEventOut;
+  /** A purchase or refund whose sending changes what the destination counts for the deal. */
+  revenue?: RevenueMark;
 }
 
 export interface SkippedConversion {
@@ -75,6 +82,16 @@ function part(value: string): string {
 /** `source:account:deal:event:stage`. */
 export function conversionKey(event: DealEvent, eventName: string): string {
   return [event.source, event.account, event.deal.id, eventName, event.deal.stageId ?? 'none']
+    .map(part)
+    .join(':');
+}
+
+/**
+ * `source:account:deal:event:revision:<n>`: the key of a refund of the deal's purchase number n,
+ * or of its purchase number n (n ≥ 2) sent after a refund. Six parts, so no stage's key is one.
+ */
+export function revisionKey(event: DealEvent, eventName: string, revision: number): string {
+  return [event.source, event.account, event.deal.id, eventName, 'revision', String(revision)]
     .map(part)
     .join(':');
 }

@@ -9,7 +9,9 @@
  * parsing. In order:
  * 1. CORS: a browser's `Origin` must be listed in `lead_intake.cors_origins` (or be closeloop's own
  *    host); others get 403 and nothing is stored. Requests without `Origin` come from servers.
- * 2. Per-IP limit over a sliding minute: 429 with `Retry-After`.
+ * 2. Per-address limit over a sliding minute, shared by every process on the store (Redis: the
+ *    whole deployment), the address being the client's behind the trusted proxies
+ *    (client-address.ts, CLOSELOOP_TRUSTED_PROXIES): 429 with `Retry-After`.
  * 3. `application/json` or `application/x-www-form-urlencoded`, at most 16 kB (413).
  * 4. Honeypot filled: 202 as if accepted, so a bot learns nothing, and nothing is stored.
  * 5. parseLeadForm: 400 listing every problem.
@@ -24,16 +26,19 @@ import { parseLeadForm } from '../core/lead-form';
 import type { LeadIntakeSettings } from '../core/config-types';
 import { AppError, PayloadError } from '../core/errors';
 import { asClause } from '../core/error-message';
-import { nextSlot, pruneSent } from '../core/sliding-window';
+import { errorMessage } from '../core/error-message';
 import type { JobQueue } from '../ports/job-queue';
+import type { WindowLimiter } from '../ports/window-limiter';
 import type { CreateLeadJobPayload } from '../worker/process-create-lead';
 import { sendError, storeUnavailable, type RequestLogger } from './send-error';
 import { readLimitedBody } from './read-limited-body';
+import { clientAddress, type TrustedProxies } from './client-address';
 
 export const LEADS_PATH = '/leads';
 /** A lead form is a few short fields; 16 kB leaves room for a long comment and nothing else. */
 export const MAX_LEAD_BODY_BYTES = 16 * 1024;
-const MINUTE_MS = 60_000;
+/** The window of `lead_intake.per_ip_per_minute`. */
+export const LEAD_LIMIT_WINDOW_MS = 60_000;
 /** How long a browser may reuse a preflight answer. */
 const PREFLIGHT_MAX_AGE_S = 600;
 
@@ -41,6 +46,10 @@ export interface LeadIntakeDeps {
   logger: RequestLogger;
   settings: Pick<LeadIntakeSettings, 'corsOrigins' | 'honeypotField' | 'perIpPerMinute'>;
   queue: Pick<JobQueue, 'add'>;
+  /** `per_ip_per_minute` posts per client address per minute (store.createWindowLimiter). */
+  limiter: WindowLimiter;
+  /** Whose X-Forwarded-For names the client (CLOSELOOP_TRUSTED_PROXIES). */
+  trustedProxies: TrustedProxies;
   now: () => number;
 }
 
@@ -54,7 +63,6 @@ export function isLeadsRequest(req: IncomingMessage): boolean {
 
 export function createLeadIntakeHandler(deps: LeadIntakeDeps) {
   const allowed = new Set(deps.settings.corsOrigins);
-  const limit = createPerIpLimiter(deps.settings.perIpPerMinute, deps.now);
   const fail = (req: IncomingMessage, res: ServerResponse, e: unknown): void => {
     req.resume();
     sendError(req, res, e, deps.logger, LEADS_PATH);
@@ -92,22 +100,44 @@ export function createLeadIntakeHandler(deps: LeadIntakeDeps) {
       return;
     }
 
-    const ip = clientIp(req);
-    const verdict = limit(ip);
-    if (verdict.retryAfterMs !== null) {
-      res.setHeader('retry-after', String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))));
-      fail(
-        req,
-        res,
-        new AppError(
-          'LEAD_INTAKE_RATE_LIMITED',
-          `too many forms from this address: at most ${deps.settings.perIpPerMinute} a minute; try again later`,
-          { httpStatus: 429 },
-        ),
-      );
-      return;
-    }
+    const ip = clientAddress(req, deps.trustedProxies);
+    // The body waits unread meanwhile; Redis answers in a millisecond or fails within a second.
+    deps.limiter.take(ip).then(
+      ({ retryAfterMs }) => {
+        if (retryAfterMs === null) {
+          readForm(req, res, ip, origin);
+          return;
+        }
+        res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+        fail(
+          req,
+          res,
+          new AppError(
+            'LEAD_INTAKE_RATE_LIMITED',
+            `too many forms from this address: at most ${deps.settings.perIpPerMinute} a minute; try again later`,
+            { httpStatus: 429 },
+          ),
+        );
+      },
+      (e: unknown) => {
+        // The store is away: no limit rather than no forms. Storing the form fails too if it
+        // really is, and that answer (503) tells the site to try again.
+        deps.logger.warn('the lead form limit could not be checked; the form is let through', {
+          code: 'STORE_UNAVAILABLE',
+          route: LEADS_PATH,
+          error: errorMessage(e),
+        });
+        readForm(req, res, ip, origin);
+      },
+    );
+  };
 
+  function readForm(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ip: string,
+    origin: string | undefined,
+  ): void {
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (type !== 'application/json' && type !== 'application/x-www-form-urlencoded') {
       fail(
@@ -189,7 +219,7 @@ export function createLeadIntakeHandler(deps: LeadIntakeDeps) {
           );
       },
     });
-  };
+  }
 }
 
 function accepted(res: ServerResponse): void {
@@ -241,62 +271,4 @@ function isAllowedOrigin(origin: string, req: IncomingMessage, allowed: Set<stri
   } catch {
     return false;
   }
-}
-
-/**
- * The visitor's address: the socket's peer, or, when the peer is a proxy on this machine, what the
- * proxy says in X-Forwarded-For. Like express's `trust proxy: loopback` (set in create-app.ts):
- * the list is read from the right and loopback hops are skipped, so a client cannot pick its
- * address by sending its own X-Forwarded-For (the proxy appends the real one after it).
- */
-export function clientIp(req: IncomingMessage): string {
-  const peer = plainIp(req.socket.remoteAddress ?? '');
-  if (!isLoopback(peer)) return peer;
-  const header = req.headers['x-forwarded-for'];
-  const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
-    .split(',')
-    .map((h) => plainIp(h.trim()))
-    .filter((h) => h !== '');
-  for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = hops[i];
-    if (hop !== undefined && !isLoopback(hop)) return hop;
-  }
-  return peer;
-}
-
-function plainIp(ip: string): string {
-  return ip.startsWith('::ffff:') ? ip.slice('::ffff:'.length) : ip;
-}
-
-function isLoopback(ip: string): boolean {
-  return ip === '::1' || /^127\./.test(ip);
-}
-
-/**
- * At most `perMinute` posts per address in any sliding minute (the sliding window of
- * src/core/sliding-window.ts, over a minute instead of a second). Refused posts do not count.
- * Addresses quiet for a minute are forgotten, swept once a minute, so memory stays bounded by the
- * traffic of the last minute.
- */
-function createPerIpLimiter(perMinute: number, now: () => number) {
-  const seen = new Map<string, number[]>();
-  let sweptAt = -Infinity;
-  return function limit(ip: string): { retryAfterMs: number | null } {
-    const t = now();
-    if (t - sweptAt >= MINUTE_MS) {
-      for (const [key, times] of seen) {
-        if (pruneSent(times, t, MINUTE_MS).length === 0) seen.delete(key);
-      }
-      sweptAt = t;
-    }
-    const times = pruneSent(seen.get(ip) ?? [], t, MINUTE_MS);
-    const slot = nextSlot(times, t, perMinute, MINUTE_MS);
-    if (slot > t) {
-      seen.set(ip, times);
-      return { retryAfterMs: slot - t };
-    }
-    times.push(t);
-    seen.set(ip, times);
-    return { retryAfterMs: null };
-  };
 }

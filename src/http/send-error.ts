@@ -3,6 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, isAppError, PayloadError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
 
+/**
+ * The longest message an answer carries. A message may quote the request (a key of a refused
+ * webhook), and a sender must not be able to make closeloop echo a megabyte back.
+ */
+const MAX_ANSWER_MESSAGE_CHARS = 2000;
+
 export interface RequestLogger {
   info(message: string, meta?: Record<string, unknown>): unknown;
   warn(message: string, meta?: Record<string, unknown>): unknown;
@@ -61,9 +67,11 @@ export function sendError(
     error: {
       code: e.code,
       // An unexpected error's message may say more than a caller should read; the log has it.
-      message: e.code === 'INTERNAL' ? 'internal error' : e.message,
+      message: e.code === 'INTERNAL' ? 'internal error' : cut(e.message),
       // A refused body's problems, each located (`[3].amount`), for the sender to fix them all.
-      ...(e.httpStatus < 500 && Array.isArray(problems) ? { problems } : {}),
+      ...(e.httpStatus < 500 && Array.isArray(problems)
+        ? { problems: problems.map((p: unknown) => (typeof p === 'string' ? cut(p) : p)) }
+        : {}),
     },
   });
   res.writeHead(e.httpStatus, {
@@ -71,6 +79,12 @@ export function sendError(
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);
+}
+
+function cut(message: string): string {
+  return message.length <= MAX_ANSWER_MESSAGE_CHARS
+    ? message
+    : `${message.slice(0, MAX_ANSWER_MESSAGE_CHARS)}… [${message.length - MAX_ANSWER_MESSAGE_CHARS} more characters cut]`;
 }
 
 /** A failed durable write, as a 503: the sender (amoCRM, a browser) should try again later. */

@@ -16,6 +16,12 @@ import { sendError, storeUnavailable, type RequestLogger } from './send-error';
 import { readLimitedBody } from './read-limited-body';
 
 export const WEBHOOK_PREFIX = '/webhooks/';
+/**
+ * The most events one webhook may carry (a 413 above), unless its route says otherwise. amoCRM
+ * never comes near it (a lead's entry is a few kB and the body at most webhook.max_body, 1 MB);
+ * a body of 15,000 tiny entries would otherwise become 15,000 jobs in one write.
+ */
+export const MAX_EVENTS_PER_WEBHOOK = 500;
 
 /** One account's webhook URL for one source. */
 export interface WebhookRoute {
@@ -23,6 +29,13 @@ export interface WebhookRoute {
   account: string;
   secret: string;
   intake: WebhookIntake;
+  /** The most events one request may carry (default MAX_EVENTS_PER_WEBHOOK); a 413 above. */
+  maxEvents?: number;
+  /**
+   * How many events the body holds, counted cheaply without parsing it and never more than the
+   * parse would find (count-form-entries.ts): a body over `maxEvents` is refused before the parse.
+   */
+  countEvents?: (text: string, stopAbove: number) => number;
 }
 
 export interface WebhookDeps {
@@ -101,6 +114,12 @@ export function createWebhookHandler(deps: WebhookDeps) {
         fail(new PayloadError(intake.invalidCode, `the body could not be read: ${e.message}`)),
       body: (text, raw) => {
         const receivedAt = deps.now();
+        const maxEvents = route.maxEvents ?? MAX_EVENTS_PER_WEBHOOK;
+        const counted = route.countEvents?.(text, maxEvents) ?? 0;
+        if (counted > maxEvents) {
+          fail(tooManyEvents(`more than ${maxEvents}`, maxEvents));
+          return;
+        }
         let events: readonly DealEvent[];
         try {
           events = intake.parse({
@@ -113,6 +132,10 @@ export function createWebhookHandler(deps: WebhookDeps) {
           }).events;
         } catch (e) {
           fail(e);
+          return;
+        }
+        if (events.length > maxEvents) {
+          fail(tooManyEvents(String(events.length), maxEvents));
           return;
         }
         deps.ingest(route.account, events, receivedAt).then(
@@ -129,6 +152,14 @@ export function createWebhookHandler(deps: WebhookDeps) {
       },
     });
   };
+}
+
+function tooManyEvents(count: string, max: number): AppError {
+  return new AppError(
+    'WEBHOOK_TOO_MANY_EVENTS',
+    `the webhook holds ${count} events, over the limit of ${max} per request; nothing was stored (send them in several requests)`,
+    { httpStatus: 413 },
+  );
 }
 
 function findRoute(

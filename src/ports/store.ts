@@ -7,12 +7,16 @@ import type { DeliveryLog } from './delivery-log';
 import type { JobQueue } from './job-queue';
 import type { Ledger } from './ledger';
 import type { PacingPolicy, RateLimiter } from './rate-limiter';
+import type { RevenueLedger } from './revenue-ledger';
+import type { WindowLimiter } from './window-limiter';
 import type { TokenStore } from './token-store';
 
 export interface Store {
   readonly kind: 'sqlite' | 'redis';
   readonly queue: JobQueue;
   readonly ledger: Ledger;
+  /** What each destination counts for each deal once its purchase was sent. */
+  readonly revenue: RevenueLedger;
   readonly deliveryLog: DeliveryLog;
   /** The amoCRM OAuth pair and its cross-process refresh lock. */
   readonly tokens: TokenStore;
@@ -33,6 +37,11 @@ export interface Store {
   createRateLimiter(perSecond: number): RateLimiter;
   /** The same, with a vendor's limit as a pacing policy (Bitrix24's leaky bucket). */
   createPacedLimiter(policy: PacingPolicy): RateLimiter;
+  /**
+   * A limiter that refuses over `limit` per key in any `windowMs` (window-limiter.ts), shared like
+   * createRateLimiter's; `name` keeps its keys apart from other uses (`leads`).
+   */
+  createWindowLimiter(name: string, limit: number, windowMs: number): WindowLimiter;
   /**
    * Takes the named lease for `ttlMs` when no one holds it, across every process sharing the store;
    * true when taken. Not released: it lapses, so "at most once per ttl" holds for periodic work

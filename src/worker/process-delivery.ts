@@ -7,7 +7,9 @@
  * written (a crash, a timeout with no answer), nobody knows whether the destination counted it:
  * the events in `delivery.resend_uncertain` that the destination counts once (GA4: a purchase
  * with a `transaction_id`) are sent again; every other is held as `uncertain`, recorded, and
- * left for a person (`closeloop replay`). Never sent twice blindly.
+ * left for a person (`closeloop replay`). Never sent twice blindly. Once a purchase or refund
+ * that deal life follows was sent (never in a dry run), the destination's record of the deal's
+ * revenue says so (src/ports/revenue-ledger.ts).
  */
 import { AppError, isAppError, RetryableError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
@@ -16,6 +18,7 @@ import type { DeliveryLog, DeliveryRecord } from '../ports/delivery-log';
 import type { Destination, DeliveryRequest } from '../ports/destination';
 import type { Job, JobOutcome } from '../ports/job-queue';
 import type { ClaimResult, Ledger } from '../ports/ledger';
+import type { RevenueLedger } from '../ports/revenue-ledger';
 import type { DeliveryJobPayload, PayloadUpgrades } from '../ports/job-payloads';
 import { ledgerKey } from '../core/map-deal-event';
 import type { WorkerLogger } from './worker-logger';
@@ -25,6 +28,8 @@ export interface DeliveryDeps {
   destinations: ReadonlyMap<string, Destination>;
   upgrades: PayloadUpgrades;
   ledger: Ledger;
+  /** What each destination counts for each deal; absent, deal life is not followed (tests). */
+  revenue?: RevenueLedger;
   deliveryLog: DeliveryLog;
   retryPolicy: RetryPolicy;
   /** Events an interrupted send sends again when the destination counts them once. */
@@ -117,19 +122,16 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
     };
     try {
       const result = await destination.deliver(request, deps.now());
-      if (result.outcome === 'sent') await deps.ledger.markSent(keys, job.id, deps.now());
-      else await deps.ledger.release(keys, job.id);
+      if (result.outcome === 'sent') {
+        await deps.ledger.markSent(keys, job.id, deps.now());
+        await recordRevenue(deps, p, mine);
+      } else await deps.ledger.release(keys, job.id);
       await deps.deliveryLog.record({
         ...base,
         at: deps.now(),
         outcome: result.outcome,
         code: null,
-        reason:
-          result.outcome === 'dry_run'
-            ? `dry-run mode: ${destination.dryRunReason ?? 'on'}`
-            : resent.length > 0
-              ? `resent after an interrupted attempt: ${resent.map((c) => c.event.name).join(', ')} (${destination.label} counts ${resent.length === 1 ? 'it' : 'them'} once)`
-              : null,
+        reason: sentReason(result.outcome, destination, mine, resent),
         events,
         payload: result.requests,
       });
@@ -292,4 +294,61 @@ function sortClaims(
     } else held.push(c);
   }
   return { mine, resent, held, others };
+}
+
+/** What the sent (or dry-run) row says: why it went, when that is not just a rule. */
+function sentReason(
+  outcome: 'sent' | 'dry_run',
+  destination: Destination,
+  mine: readonly Conversion[],
+  resent: readonly Conversion[],
+): string | null {
+  if (outcome === 'dry_run') return `dry-run mode: ${destination.dryRunReason ?? 'on'}`;
+  const reasons = [...new Set(mine.flatMap((c) => c.revenue?.reason ?? []))];
+  if (resent.length > 0) {
+    reasons.unshift(
+      `resent after an interrupted attempt: ${resent.map((c) => c.event.name).join(', ')} (${destination.label} counts ${resent.length === 1 ? 'it' : 'them'} once)`,
+    );
+  }
+  return reasons.length === 0 ? null : reasons.join('; ');
+}
+
+/**
+ * The destination took these conversions: its record of the deal's revenue follows. A failure
+ * here must not make the delivery fail, or it would be sent again: it is logged, and the record
+ * stays one step behind (docs/decisions.md, "A deal's whole life").
+ */
+async function recordRevenue(
+  deps: DeliveryDeps,
+  p: DeliveryJobPayload,
+  sent: readonly Conversion[],
+): Promise<void> {
+  const { revenue } = deps;
+  if (revenue === undefined) return;
+  const deal = {
+    destination: p.destination,
+    source: p.deal.source,
+    crmAccount: p.deal.crmAccount,
+    dealId: p.deal.dealId,
+  };
+  try {
+    for (const c of sent) {
+      const mark = c.revenue;
+      if (mark?.kind === 'refund') await revenue.recordRefund(deal, mark.revision, deps.now());
+      else if (mark?.kind === 'purchase') {
+        const { revision, transactionId, amount, currency } = mark;
+        await revenue.recordPurchase(
+          deal,
+          { revision, key: c.key, transactionId, amount, currency },
+          deps.now(),
+        );
+      }
+    }
+  } catch (e) {
+    deps.logger.error('the record of revenue sent could not be written', {
+      dealId: p.deal.dealId,
+      destination: p.destination,
+      error: errorMessage(e),
+    });
+  }
 }

@@ -2,8 +2,9 @@
  * Inbound job: a stored deal event becomes delivery jobs.
  *
  * complete the deal (the account's CrmSource for the event's source) → rules (pure core) → for
- * each of the account's destinations, a delivery job, or a delivery-log row saying why nothing
- * goes there (no identity that destination can use). The delivery job's id is derived from the
+ * each of the account's destinations, the conversions adjusted by what it counts for the deal
+ * already (deal life: a refund, a purchase sent anew, an amount change recorded) → a delivery job,
+ * or a delivery-log row saying why nothing goes there (no identity that destination can use). The delivery job's id is derived from the
  * inbound job's id and the destination's, so if this job runs twice (a crash after enqueueing,
  * before completing) the second enqueue is ignored by the queue; and the ledger would catch it
  * anyway.
@@ -13,11 +14,13 @@ import { describeLookup, type DealEvent } from '../core/deal';
 import { AppError, isAppError, RetryableError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
 import { decideRetry, type RetryPolicy } from '../core/retry-policy';
-import { mapDealEvent, triggerOf } from '../core/map-deal-event';
+import { ledgerKey, mapDealEvent, triggerOf, type Conversion } from '../core/map-deal-event';
+import { planDealLife, PURCHASE_EVENT } from '../core/deal-life';
 import type { CrmSource } from '../ports/crm-source';
 import type { DeliveryLog, DeliveryRecord } from '../ports/delivery-log';
 import type { Destination } from '../ports/destination';
 import type { Job, JobOutcome, JobQueue } from '../ports/job-queue';
+import type { RevenueDealRef, RevenueLedger } from '../ports/revenue-ledger';
 import {
   deliveryDealOf,
   type DeliveryJobPayload,
@@ -40,6 +43,8 @@ export interface InboundDeps {
   upgrades: PayloadUpgrades;
   queue: JobQueue;
   deliveryLog: DeliveryLog;
+  /** What each destination counts for each deal; absent, deal life is not followed (tests). */
+  revenue?: RevenueLedger;
   logger: WorkerLogger;
   retryPolicy: RetryPolicy;
   now: () => number;
@@ -151,7 +156,16 @@ function createProcessOnce(deps: InboundDeps) {
         events: [s.eventName],
       });
     }
-    if (mapped.conversions.length === 0) {
+    // Each destination's conversions: the rules', adjusted by what it counts for the deal already.
+    const planned: Array<{ destination: Destination; conversions: Conversion[] }> = [];
+    for (const destination of account.destinations) {
+      const conversions = await planRevenue(deps, account, event, destination, {
+        conversions: mapped.conversions,
+        base,
+      });
+      planned.push({ destination, conversions });
+    }
+    if (planned.every((p) => p.conversions.length === 0)) {
       if (mapped.matchedRules.length === 0) {
         await deps.deliveryLog.record({
           ...base,
@@ -166,9 +180,10 @@ function createProcessOnce(deps: InboundDeps) {
       return { status: 'done' };
     }
 
-    const events = mapped.conversions.map((c) => c.event.name);
     const jobs: Array<{ id: string; payload: DeliveryJobPayload }> = [];
-    for (const destination of account.destinations) {
+    for (const { destination, conversions } of planned) {
+      if (conversions.length === 0) continue;
+      const events = conversions.map((c) => c.event.name);
       const chosen = destination.identify(event.deal.identities, {
         fieldsKnown: event.deal.fields !== null,
         ...(event.lookup === undefined ? {} : { lookup: event.lookup }),
@@ -203,7 +218,7 @@ function createProcessOnce(deps: InboundDeps) {
           deal: deliveryDealOf(event),
           identity: chosen.identity,
           occurredAtMs: event.occurredAt === null ? null : event.occurredAt * 1000,
-          conversions: mapped.conversions,
+          conversions,
           origin: replayable(payload, event),
         },
       });
@@ -235,4 +250,41 @@ function replayable(payload: InboundJobPayload, completed: DealEvent): InboundJo
       },
     },
   };
+}
+
+/**
+ * What the destination counts for the deal already decides what of the rules' conversions it gets,
+ * and whether it gets a refund (src/core/deal-life.ts). Reads the destination's record of the
+ * deal, notes a counted deal seen out of won, and records an amount change left uncorrected.
+ */
+async function planRevenue(
+  deps: InboundDeps,
+  account: AccountRuntime,
+  event: DealEvent,
+  destination: Destination,
+  mapped: { conversions: readonly Conversion[]; base: RowBase },
+): Promise<Conversion[]> {
+  const { revenue } = deps;
+  if (revenue === undefined) return [...mapped.conversions];
+  const deal: RevenueDealRef = {
+    destination: destination.id,
+    source: event.source,
+    crmAccount: event.account,
+    dealId: event.deal.id,
+  };
+  const plan = planDealLife(event, account.mapping, mapped.conversions, await revenue.get(deal));
+  if (plan.reopened !== null) await revenue.markReopened(deal, plan.reopened, deps.now());
+  if (plan.amountChanged !== null) {
+    await deps.deliveryLog.record({
+      ...mapped.base,
+      // One row per change of amount, however often the deal's webhooks repeat it.
+      key: ledgerKey(destination.id, plan.amountChanged.key),
+      destination: destination.id,
+      outcome: 'skipped',
+      code: 'DEAL_AMOUNT_CHANGED',
+      reason: plan.amountChanged.reason,
+      events: [PURCHASE_EVENT],
+    });
+  }
+  return plan.conversions;
 }

@@ -19,6 +19,8 @@ import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { LeadForm } from '../../src/core/lead-form';
 import { createLeadIntakeHandler, isLeadsRequest } from '../../src/http/lead-intake-handler';
+import { InProcessWindowLimiter } from '../../src/adapters/rate-limit/in-process-window-limiter';
+import { parseTrustedProxies, type TrustedProxies } from '../../src/http/client-address';
 
 const SNIPPET = path.resolve('dist/browser/snippet.min.js');
 const CHROMIUM = '/usr/bin/chromium';
@@ -73,6 +75,8 @@ describe('form snippet in Chromium', function () {
           return Promise.resolve();
         },
       },
+      limiter: new InProcessWindowLimiter(1000, 60_000),
+      trustedProxies: parseTrustedProxies(['loopback']) as TrustedProxies,
       now: Date.now,
     });
 

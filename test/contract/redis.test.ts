@@ -5,9 +5,11 @@
 import { Redis } from 'ioredis';
 import { RedisDeliveryLog } from '../../src/adapters/store/redis/redis-delivery-log';
 import { RedisLedger } from '../../src/adapters/store/redis/redis-ledger';
+import { RedisRevenueLedger } from '../../src/adapters/store/redis/redis-revenue-ledger';
 import { RedisTokenStore } from '../../src/adapters/store/redis/redis-token-store';
 import { describeDeliveryLogContract } from './delivery-log.contract';
 import { describeLedgerContract } from './ledger.contract';
+import { describeRevenueLedgerContract } from './revenue-ledger.contract';
 import { describeTokenStoreContract } from './token-store.contract';
 import { describeLeaseContract, describeStoreContract, type StoreBackend } from './store.contract';
 import { createRedisStore } from '../../src/adapters/store/redis';
@@ -53,6 +55,15 @@ if (!REDIS_URL) {
         if (token === '') await client.del(fenceKey);
         else await client.set(fenceKey, token);
       },
+      cleanup: b.cleanup,
+    });
+  });
+  describeRevenueLedgerContract('redis', () => {
+    const b = redisBackend();
+    return Promise.resolve({
+      revenue: new RedisRevenueLedger(b.client(), b.prefix),
+      // A restart: another connection on the same keys.
+      reopen: () => Promise.resolve(new RedisRevenueLedger(b.client(), b.prefix)),
       cleanup: b.cleanup,
     });
   });

@@ -7,6 +7,7 @@ import type { Store } from '../../src/ports/store';
 import { describeDeliveryLogContract, type LogOptions } from './delivery-log.contract';
 import { describeJobQueueContract } from './job-queue.contract';
 import { describeLedgerContract } from './ledger.contract';
+import { describeRevenueLedgerContract } from './revenue-ledger.contract';
 import { describeTokenStoreContract } from './token-store.contract';
 import { describeStoreContract } from './store.contract';
 
@@ -58,6 +59,14 @@ describeJobQueueContract('sqlite', () => {
 describeLedgerContract('sqlite', () => {
   const b = sqliteBackend();
   return Promise.resolve({ ledger: b.store.ledger, cleanup: b.cleanup });
+});
+describeRevenueLedgerContract('sqlite', () => {
+  const b = sqliteBackend();
+  return Promise.resolve({
+    revenue: b.store.revenue,
+    reopen: async () => (await b.reopen()).revenue,
+    cleanup: b.cleanup,
+  });
 });
 describeDeliveryLogContract('sqlite', ({ maxRows, ...log }) => {
   const b = sqliteBackend(maxRows, log);

@@ -15,6 +15,7 @@ import type {
   AmoApiLead,
   AmoApiPipeline,
 } from '../../src/adapters/crm/amocrm/api-types';
+import { streamBody } from './stream-body';
 
 export interface AmocrmStandIn {
   url: string;
@@ -33,6 +34,11 @@ export interface AmocrmStandIn {
   complexCalls: () => Array<{ status: number; body: unknown }>;
   /** The next `n` complex-add calls answer `status` (503 by default) and create nothing. */
   failComplex: (n: number, status?: number) => void;
+  /**
+   * The next request of any kind answers `status` with an HTML body of `bytes` bytes (a proxy's
+   * huge error page); resolves with how many of them the client took before it closed.
+   */
+  hugeErrorNext: (status: number, bytes: number) => Promise<number>;
   close: () => Promise<void>;
 }
 
@@ -147,9 +153,17 @@ export async function startAmocrmStandIn(
     });
   };
 
+  let huge: { status: number; bytes: number; taken: (n: number) => void } | null = null;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const at = Date.now();
+    if (huge !== null) {
+      const { status, bytes, taken } = huge;
+      huge = null;
+      req.resume();
+      void streamBody(res, status, { 'content-type': 'text/html' }, bytes).then(taken);
+      return;
+    }
     const send = (status: number, body?: unknown, type = 'application/hal+json'): void => {
       log.push({
         at,
@@ -269,6 +283,10 @@ export async function startAmocrmStandIn(
     failComplex: (n, status = 503) => {
       failing = { left: n, status };
     },
+    hugeErrorNext: (status, bytes) =>
+      new Promise<number>((taken) => {
+        huge = { status, bytes, taken };
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -2,7 +2,11 @@
  * Small builders for tests: an amoCRM lead event, a deal event, a rule and a config, with just the
  * parts a test cares about.
  */
-import { LEAD_INTAKE_DISABLED, type Rule } from '../../src/core/config-types';
+import {
+  DEFAULT_REVENUE_SETTINGS,
+  LEAD_INTAKE_DISABLED,
+  type Rule,
+} from '../../src/core/config-types';
 import type { CloseloopConfig } from '../../src/config/config-types';
 import type { DealEvent, DealSnapshot } from '../../src/core/deal';
 import { NO_IDENTITIES } from '../../src/core/deal';
@@ -174,6 +178,7 @@ export function testConfig(overrides: Partial<CloseloopConfig> = {}): CloseloopC
       resendUncertain: ['purchase', 'refund'],
       maxValue: 1_000_000_000,
     },
+    revenue: DEFAULT_REVENUE_SETTINGS,
     deliveryLogMaxRows: 10_000,
     deliveryLogMaxAgeMs: 90 * 86_400_000,
     leadIntake: LEAD_INTAKE_DISABLED,

@@ -114,7 +114,8 @@ export async function postWebhook(port: number, secret: string, body: string): P
   return res.status;
 }
 
-function freePort(): Promise<number> {
+/** A port free on loopback now (for a process that must be told its port before it starts). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

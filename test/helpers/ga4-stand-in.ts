@@ -6,7 +6,8 @@
  * - `POST /debug/mp/collect` → 200 `{"validationMessages":[…]}`;
  * - any host, no Content-Type required, credentials never checked (rules 1–3);
  * - other methods → 405, other paths → 404 (design choice; Google's answer is unconfirmed).
- * Programmable failures (`failNext`, `hangNext`) stand in for outages and slow answers.
+ * Programmable failures (`failNext`, `hangNext`) stand in for outages and slow answers, and for a
+ * proxy's error page of megabytes (`failNext`'s `bodyBytes`).
  * `holdAnswers`/`releaseAnswers` keep `/mp/collect` answers back, so a test can stop a sender at a
  * moment where every request GA4 accepted is known and the sender's deliveries are in flight.
  */
@@ -16,6 +17,7 @@ import {
   validateGa4Payload,
   type Ga4Problem,
 } from '../../src/adapters/destinations/ga4/validate-ga4-payload';
+import { streamBody } from './stream-body';
 
 export interface Ga4StandInRequest {
   method: string;
@@ -38,13 +40,26 @@ export interface Ga4StandInRequest {
   accepted: boolean;
   /** Whether the client's connection closed before it got a held answer (status stays 0). */
   clientGone: boolean;
+  /**
+   * For a programmed failure with a body of given size: how many of its bytes the client took
+   * before it closed the connection (resolves once it did, or read them all).
+   */
+  bodyBytesTaken?: Promise<number>;
 }
 
 export interface Ga4StandIn {
   /** Base URL, to use as `GA4_ENDPOINT`: `http://127.0.0.1:<port>`. */
   readonly url: string;
-  /** Answer `status` (with `headers`) to the next `count` requests to either endpoint. */
-  failNext(count: number, status: number, headers?: Record<string, string>): void;
+  /**
+   * Answer `status` (with `headers`) to the next `count` requests to either endpoint; with
+   * `bodyBytes`, with a body that long (a proxy's huge error page), streamed.
+   */
+  failNext(
+    count: number,
+    status: number,
+    headers?: Record<string, string>,
+    bodyBytes?: number,
+  ): void;
   /** Delay the answer to the next `count` requests by `ms`. */
   hangNext(count: number, ms: number): void;
   /** `POST /mp/collect` requests answered 204: what GA4 would have received. */
@@ -78,7 +93,7 @@ const PARSE_ERROR = 'Unable to parse Measurement Protocol JSON payload.';
 
 export async function startGa4StandIn(): Promise<Ga4StandIn> {
   let recorded: Ga4StandInRequest[] = [];
-  let failures: Array<{ status: number; headers: Record<string, string> }> = [];
+  let failures: Array<{ status: number; headers: Record<string, string>; bodyBytes?: number }> = [];
   let hangs: number[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let holding = false;
@@ -108,6 +123,7 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
       let status: number;
       let headers: Record<string, string> = {};
       let body = '';
+      let bodyBytes: number | undefined;
       if (!isEndpoint) {
         status = 404;
       } else if (entry.method !== 'POST') {
@@ -120,6 +136,7 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
           status = failure.status;
           headers = failure.headers;
           body = `stand-in: programmed failure ${failure.status}`;
+          bodyBytes = failure.bodyBytes;
         } else if (entry.path === COLLECT) {
           status = 204;
           entry.accepted = true;
@@ -139,6 +156,10 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
 
       const answer = () => {
         if (res.destroyed) return; // the client gave up (timeout)
+        if (bodyBytes !== undefined) {
+          entry.bodyBytesTaken = streamBody(res, status, headers, bodyBytes);
+          return;
+        }
         res.writeHead(status, headers);
         res.end(body);
       };
@@ -201,8 +222,8 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
 
   return {
     url: `http://127.0.0.1:${port}`,
-    failNext(count, status, headers = {}) {
-      for (let i = 0; i < count; i += 1) failures.push({ status, headers });
+    failNext(count, status, headers = {}, bodyBytes) {
+      for (let i = 0; i < count; i += 1) failures.push({ status, headers, bodyBytes });
     },
     hangNext(count, ms) {
       for (let i = 0; i < count; i += 1) hangs.push(ms);

@@ -73,6 +73,25 @@ describe('CLI: closeloop deliveries over a real store', function () {
           reason: 'the deal has no GA client id',
         }),
       );
+      // A deal's revenue: sent anew at another amount to one destination, refunded at the other
+      // (its delivery rows pruned long ago).
+      const deal = { source: 'amocrm', crmAccount: '29638927', dealId: '4713' };
+      const purchase = { key: 'amocrm:29638927:4713:purchase:142', currency: 'RUB' };
+      await store.revenue.recordPurchase(
+        { ...deal, destination: 'ga4' },
+        { ...purchase, revision: 2, transactionId: '4713-2', amount: '120000' },
+        Date.UTC(2026, 11, 2),
+      );
+      await store.revenue.recordPurchase(
+        { ...deal, destination: 'shop/ga4' },
+        { ...purchase, revision: 1, transactionId: '4713', amount: '150000' },
+        Date.UTC(2026, 11, 1),
+      );
+      await store.revenue.recordRefund(
+        { ...deal, destination: 'shop/ga4' },
+        1,
+        Date.UTC(2026, 11, 3),
+      );
     } finally {
       await store.close();
     }
@@ -95,6 +114,21 @@ describe('CLI: closeloop deliveries over a real store', function () {
     const lines = deliveries('--deal', '4711');
     assert.equal(lines.length, 1, lines.join('\n'));
     assert.match(lines[0] as string, /SENT {2}purchase {2}\(4 attempts since \d{4}-\d\d-\d\dT/);
+  });
+
+  it('shows what revenue each destination counts for the deal, before its rows', () => {
+    const lines = deliveries('--deal', '4713');
+    assert.deepEqual(lines.slice(0, 4), [
+      'Revenue sent for deal 4713:',
+      '  ga4  amocrm deal 4713  purchase 4713-2  120000 RUB  sent 2026-12-02T00:00:00.000Z  counted',
+      '  shop/ga4  amocrm deal 4713  purchase 4713  150000 RUB  sent 2026-12-01T00:00:00.000Z  refunded 2026-12-03T00:00:00.000Z',
+      '',
+    ]);
+    assert.equal(lines[4], 'The delivery log has no matching rows.');
+    assert.deepEqual(deliveries('--deal', '4713', '--destination', 'ga4').slice(0, 2), [
+      'Revenue sent for deal 4713:',
+      '  ga4  amocrm deal 4713  purchase 4713-2  120000 RUB  sent 2026-12-02T00:00:00.000Z  counted',
+    ]);
   });
 
   it('filters by destination and by time', () => {

@@ -47,6 +47,7 @@ import { captureLogger } from '../helpers/capture-logger';
 import { memoryDeliveryLog } from '../helpers/memory-delivery-log';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { waitFor } from '../helpers/wait-for';
+import { InProcessWindowLimiter } from '../../src/adapters/rate-limit/in-process-window-limiter';
 
 const SITE = 'https://example.com';
 const TOKEN = 'stand-in-long-lived-token';
@@ -137,7 +138,11 @@ describe('lead intake: POST /leads → create_lead → amoCRM', function () {
       },
       health: () => Promise.resolve({}),
       now: () => clock,
-      leadIntake: { settings, queue: store.queue },
+      leadIntake: {
+        settings,
+        queue: store.queue,
+        limiter: new InProcessWindowLimiter(settings.perIpPerMinute, 60_000, () => clock),
+      },
     });
   }
 

@@ -40,6 +40,7 @@ describe('check-config', () => {
       '     to send events, set GA4_MEASUREMENT_ID and GA4_API_SECRET (or ga4.measurement_id and ga4.api_secret)',
       '     measurement_id: not set, api_secret: not set, endpoint: https://www.google-analytics.com',
       'Currency: RUB',
+      'Revenue already sent: a deal won again is counted once (won_again: ignore); lost after won, kept (lost_after_won: ignore); an amount changed, recorded (amount_changed: record)',
       'Client ID field: code GCLIENTID',
       'Session ID field: name "ga_session_id"',
       'Webhook secret: not set (closeloop generates one and keeps it in the data folder)',

@@ -83,6 +83,11 @@ describe('config: the example config (config/closeloop.example.yaml)', () => {
       resendUncertain: ['purchase', 'refund'],
       maxValue: 1_000_000_000,
     });
+    assert.deepEqual(config.revenue, {
+      wonAgain: 'ignore',
+      lostAfterWon: 'ignore',
+      amountChanged: 'record',
+    });
     assert.equal(config.deliveryLogMaxRows, 100_000);
     assert.equal(config.deliveryLogMaxAgeMs, 90 * 86_400_000);
   });
@@ -346,6 +351,11 @@ describe('config: valid fixtures', () => {
       concurrency: 16,
       resendUncertain: ['purchase'],
       maxValue: 25_000_000.5,
+    });
+    assert.deepEqual(config.revenue, {
+      wonAgain: 'refund_and_resend',
+      lostAfterWon: 'refund',
+      amountChanged: 'refund_and_resend',
     });
     assert.equal(config.deliveryLogMaxRows, 5000);
     assert.equal(config.deliveryLogMaxAgeMs, 30 * 86_400_000);

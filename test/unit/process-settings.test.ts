@@ -1,14 +1,45 @@
 import assert from 'node:assert/strict';
 import { readProcessSettings } from '../../src/cli/start';
 
+/** What every process gets unless its environment says otherwise. */
+const HTTP_DEFAULTS = {
+  metricsToken: null,
+  serverBounds: { maxConnections: 1024 },
+  trustedProxies: ['loopback'],
+};
+
 describe('readProcessSettings (PORT, CLOSELOOP_ROLE, REDIS_URL and friends)', () => {
   it('defaults to one process on the embedded store, port 3000', () => {
-    assert.deepEqual(readProcessSettings({}), { role: 'all', port: 3000, host: '0.0.0.0' });
+    assert.deepEqual(readProcessSettings({}), {
+      role: 'all',
+      port: 3000,
+      host: '0.0.0.0',
+      ...HTTP_DEFAULTS,
+    });
     assert.deepEqual(readProcessSettings({ CLOSELOOP_ROLE: '', PORT: '', HOST: '' }), {
       role: 'all',
       port: 3000,
       host: '0.0.0.0',
+      ...HTTP_DEFAULTS,
     });
+  });
+
+  it('reads the metrics token, the connection cap and the trusted proxies', () => {
+    assert.deepEqual(
+      readProcessSettings({
+        CLOSELOOP_METRICS_TOKEN: ' metrics-token-0123456789 ',
+        CLOSELOOP_MAX_CONNECTIONS: '256',
+        CLOSELOOP_TRUSTED_PROXIES: 'loopback, 10.0.0.0/8 2001:db8::/32,192.0.2.7',
+      }),
+      {
+        role: 'all',
+        port: 3000,
+        host: '0.0.0.0',
+        metricsToken: 'metrics-token-0123456789',
+        serverBounds: { maxConnections: 256 },
+        trustedProxies: ['loopback', '10.0.0.0/8', '2001:db8::/32', '192.0.2.7'],
+      },
+    );
   });
 
   it('reads the Redis settings', () => {
@@ -26,6 +57,7 @@ describe('readProcessSettings (PORT, CLOSELOOP_ROLE, REDIS_URL and friends)', ()
         port: 8080,
         host: '::',
         redis: { url: 'redis://:pw@10.0.0.5:6380/2', prefix: 'shop-staging', lockMs: 5000 },
+        ...HTTP_DEFAULTS,
       },
     );
   });
@@ -67,6 +99,13 @@ describe('readProcessSettings (PORT, CLOSELOOP_ROLE, REDIS_URL and friends)', ()
       ],
       [{ HOST: 'my host' }, /HOST="my host" is not a host name or an IP address/],
       [{ HOST: 'http://localhost' }, /HOST="http:\/\/localhost" is not a host name/],
+      [{ CLOSELOOP_MAX_CONNECTIONS: '10' }, /CLOSELOOP_MAX_CONNECTIONS="10" is not a whole number/],
+      [{ CLOSELOOP_METRICS_TOKEN: 'short' }, /^CLOSELOOP_METRICS_TOKEN must be at least 16/],
+      [
+        { CLOSELOOP_TRUSTED_PROXIES: '10.0.0.0/33' },
+        /^CLOSELOOP_TRUSTED_PROXIES: "10\.0\.0\.0\/33" is not an IP address, a CIDR range/,
+      ],
+      [{ CLOSELOOP_TRUSTED_PROXIES: 'proxy.local' }, /"proxy\.local" is not an IP address/],
     ];
     for (const [env, message] of cases) {
       const got = readProcessSettings(env);

@@ -30,13 +30,26 @@ describe('decideRetry', () => {
     assert.deepEqual(at(3, 0.999999, 0, 10), { retry: true, delayMs: 4000 });
   });
 
-  it('gives up when the next attempt would fall outside the 72-hour window', () => {
-    const d = at(80, 0.999999, 72 * 3600_000 - 1000);
+  it('gives up once the 72-hour window is over', () => {
+    const d = at(80, 0.999999, 72 * 3600_000);
     assert.equal(d.retry, false);
     assert.match(
       (d as { reason: string }).reason,
       /after 80 attempts: the retry window of 72 h is over/,
     );
     assert.equal(at(80, 0.999999, 70 * 3600_000).retry, true);
+  });
+
+  it('makes one last attempt at the end of the window when the next wait would reach past it', () => {
+    // A backoff of an hour, 1 s before the end: the last attempt is at the end, not never.
+    assert.deepEqual(at(80, 0.999999, 72 * 3600_000 - 1000), { retry: true, delayMs: 1000 });
+    // A Retry-After longer than the whole window, after the first attempt: retried once, at the
+    // window's end, instead of counting as exhausted after one attempt.
+    assert.deepEqual(at(1, 0.5, 10_000, 100 * 3600_000), {
+      retry: true,
+      delayMs: 72 * 3600_000 - 10_000,
+    });
+    // That last attempt failing too is final.
+    assert.equal(at(2, 0.5, 72 * 3600_000, 100 * 3600_000).retry, false);
   });
 });

@@ -40,6 +40,7 @@ import type {
 import { htmlUnescape } from './html-unescape';
 import { mapApiLead } from './map-api-lead';
 import { scrubbedErrorCopy, type Scrub } from '../../../core/scrubbed-error-copy';
+import { MAX_ERROR_BODY_BYTES, readLimitedText } from '../../read-limited-response';
 
 export interface AmocrmClientLogger {
   warn(message: string, meta?: Record<string, unknown>): unknown;
@@ -333,8 +334,11 @@ export class AmocrmClient implements CrmClient {
         redirect: 'manual',
         signal: AbortSignal.timeout(this.settings.timeoutMs),
       });
-      // Read within the same timeout; reading also frees the connection for reuse.
-      const text = await response.text();
+      // Read within the same timeout; reading also frees the connection for reuse. An error body
+      // is read up to 64 kB: a page of megabytes from a proxy must not fill the memory.
+      const text = response.ok
+        ? await response.text()
+        : await readLimitedText(response, MAX_ERROR_BODY_BYTES);
       return { status: response.status, headers: response.headers, text };
     } catch (error) {
       throw this.transportError(error, target, scrubberFor(token));

@@ -30,7 +30,7 @@ export interface SendGa4Options {
   postImpl?: PostImpl;
 }
 
-/** An HTTP answer, read whole. */
+/** An HTTP answer; its body read up to MAX_ANSWER_BYTES. */
 export interface HttpAnswer {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -38,9 +38,10 @@ export interface HttpAnswer {
 }
 
 /**
- * POSTs `body` and reads the whole answer within `timeoutMs`; never follows a redirect. Rejects with
- * an error named `TimeoutError` when the budget runs out, else with the transport's error; an
- * error after the request was written whole carries `requestWritten: true` (GA4 may have it).
+ * POSTs `body` and reads the answer within `timeoutMs` (its body up to MAX_ANSWER_BYTES); never
+ * follows a redirect. Rejects with an error named `TimeoutError` when the budget runs out, else
+ * with the transport's error; an error after the request was written whole carries
+ * `requestWritten: true` (GA4 may have it).
  */
 export type PostImpl = (
   url: string,
@@ -54,6 +55,12 @@ export interface Ga4SendResult {
 
 /** How much of an error body to keep for the delivery log. */
 const MAX_BODY_CHARS = 500;
+/**
+ * How much of an answer's body is read: /mp/collect answers with an empty body, /debug/mp/collect
+ * with a few kB of validation messages. A proxy's error page of megabytes (RSS reached 627 MB with
+ * 50 MB ones) is cut here and its connection closed rather than read to the end.
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024;
 
 export async function sendGa4Request(
   req: Ga4HttpRequest,
@@ -164,10 +171,17 @@ function buildTransportError(
  * Connections stay open between requests and are shared per origin (DESIGN.md: keep connections
  * alive). No cap on sockets: `delivery.concurrency` bounds requests in flight, and a request
  * waiting for a free socket would spend its timeout unsent.
+ *
+ * An idle connection is dropped a second before the server's `Keep-Alive: timeout=N` says it
+ * would close it, and after a minute without one. Node 20's agent applies the server's hint only
+ * when the agent has a timeout of its own (`keepSocketAlive` in _http_agent.js); without one, a
+ * request sent on a connection the server had just closed failed with ECONNRESET after being
+ * written, which counts as a send that may have arrived (uncertain) when it never left.
  */
+const IDLE_SOCKET_MS = 60_000;
 const AGENTS = {
-  'http:': new http.Agent({ keepAlive: true }),
-  'https:': new https.Agent({ keepAlive: true }),
+  'http:': new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+  'https:': new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
 };
 
 /** The default PostImpl: node:http or node:https by the URL's scheme. */
@@ -196,16 +210,27 @@ export const postOverHttp: PostImpl = (url, init) =>
         headers: { ...init.headers, 'Content-Length': String(Buffer.byteLength(init.body)) },
       },
       (res) => {
-        const chunks: string[] = [];
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => chunks.push(chunk));
-        res.on('end', () =>
-          finish(null, {
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: chunks.join(''),
-          }),
-        );
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const answer = (): HttpAnswer => ({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        res.on('data', (chunk: Buffer) => {
+          if (settled) return;
+          const room = MAX_ANSWER_BYTES - size;
+          if (chunk.length < room) {
+            chunks.push(chunk);
+            size += chunk.length;
+            return;
+          }
+          chunks.push(chunk.subarray(0, room));
+          finish(null, answer());
+          // The socket is closed instead of read to the end: cheaper than draining megabytes.
+          res.destroy();
+        });
+        res.on('end', () => finish(null, answer()));
         res.on('error', (e) => finish(e));
         res.on('close', () => {
           if (!res.complete)

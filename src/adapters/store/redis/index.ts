@@ -4,16 +4,17 @@
  *
  * Keys live under one prefix (`closeloop` by default, `CLOSELOOP_REDIS_PREFIX`), so several
  * deployments can share a Redis: `<prefix>:q:<queue>:…` (BullMQ), `<prefix>:ledger:<key>`,
- * `<prefix>:delivery-log`, `<prefix>:tokens:<account>`, `<prefix>:rate:<account>`,
- * `<prefix>:settings`, `<prefix>:lease:<name>`.
+ * `<prefix>:revenue:<destination>:<source>:<account>:<deal>`, `<prefix>:delivery-log`,
+ * `<prefix>:tokens:<account>`, `<prefix>:rate:<account>`, `<prefix>:settings`,
+ * `<prefix>:lease:<name>`, `<prefix>:window:<name>:<key>` (the `/leads` limit).
  *
  * Two kinds of connection, because the two sides want opposite things while Redis is away:
  * - intake (the BullMQ queue's adds, counts, the health ping) fails fast: no offline queue, one
  *   second per command. A webhook that cannot be stored is answered 503 well inside amoCRM's
  *   two-second wait, and amoCRM retries it later; nothing is acknowledged that Redis does not have.
- * - work (ledger, delivery log, tokens, rate limiter, settings, and BullMQ's workers) waits: a
- *   command issued while Redis is away is held and sent once it is back, so a job in flight marks
- *   its conversion sent instead of failing and sending it again.
+ * - work (ledger, revenue records, delivery log, tokens, rate limiter, settings, and BullMQ's
+ *   workers) waits: a command issued while Redis is away is held and sent once it is back, so a
+ *   job in flight marks its conversion sent instead of failing and sending it again.
  * ioredis reconnects by itself with a growing delay (50 ms per attempt, at most 2 s).
  */
 import { randomUUID } from 'node:crypto';
@@ -24,12 +25,14 @@ import { withTimeout } from '../../with-timeout';
 import type { Store } from '../../../ports/store';
 import { RedisRateLimiter } from '../../rate-limit/redis-rate-limiter';
 import { RedisPacedLimiter } from '../../rate-limit/redis-paced-limiter';
+import { RedisWindowLimiter } from '../../rate-limit/redis-window-limiter';
 import { BullmqJobQueue } from './bullmq-job-queue';
 import { RedisDeliveryLog } from './redis-delivery-log';
 import type { DeliveryLogLimits } from '../../../ports/delivery-log';
 import { migrateLegacyLedgerKeys, RedisLedger } from './redis-ledger';
 import { RedisTokenStore } from './redis-token-store';
 import { RedisDealStages } from './redis-deal-stages';
+import { RedisRevenueLedger } from './redis-revenue-ledger';
 
 export interface RedisStoreOptions {
   url: string;
@@ -155,11 +158,15 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     kind: 'redis',
     queue,
     ledger: new RedisLedger(work, keys),
+    revenue: new RedisRevenueLedger(work, keys),
     deliveryLog,
     tokens: new RedisTokenStore(work, { prefix: keys }),
     dealStages: new RedisDealStages(work, keys),
     createRateLimiter: (perSecond) => new RedisRateLimiter(work, perSecond, { prefix: keys }),
     createPacedLimiter: (policy) => new RedisPacedLimiter(work, policy, keys),
+    // On the fail-fast connection: a request it limits must not wait for Redis to come back.
+    createWindowLimiter: (name, limit, windowMs) =>
+      new RedisWindowLimiter(intake, name, limit, windowMs, keys),
     getSetting: async (key) => (await work.hget(settingsKey, key)) ?? null,
     setSetting: async (key, value) => {
       await work.hset(settingsKey, key, value);

@@ -1,14 +1,19 @@
-/** The embedded store: job queue, ledger, delivery log, settings and tokens in one SQLite file. */
+/**
+ * The embedded store: job queue, ledger, revenue records, delivery log, settings and tokens in one
+ * SQLite file.
+ */
 import path from 'node:path';
 import type { Store } from '../../../ports/store';
 import type { DeliveryLogLimits } from '../../../ports/delivery-log';
 import { InProcessRateLimiter } from '../../rate-limit/in-process-rate-limiter';
 import { InProcessPacedLimiter } from '../../rate-limit/in-process-paced-limiter';
+import { InProcessWindowLimiter } from '../../rate-limit/in-process-window-limiter';
 import { openSqliteDatabase } from './open-sqlite-database';
 import { CommitGroup } from './commit-group';
 import { SqliteDeliveryLog } from './sqlite-delivery-log';
 import { SqliteJobQueue, type SqliteJobQueueOptions } from './sqlite-job-queue';
 import { SqliteLedger } from './sqlite-ledger';
+import { SqliteRevenueLedger } from './sqlite-revenue-ledger';
 import { SqliteTokenStore } from './sqlite-token-store';
 import { DEFAULT_MIN_FREE_BYTES, StorageHealth } from './storage-health';
 import { SqliteDealStages } from './sqlite-deal-stages';
@@ -59,6 +64,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     kind: 'sqlite',
     queue,
     ledger: new SqliteLedger(db, group),
+    revenue: new SqliteRevenueLedger(db, group),
     deliveryLog: new SqliteDeliveryLog(
       db,
       group,
@@ -85,6 +91,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     // One process owns the data folder (the lock file): its limiter and leases are everyone's.
     createRateLimiter: (perSecond) => new InProcessRateLimiter(perSecond),
     createPacedLimiter: (policy) => new InProcessPacedLimiter(policy),
+    createWindowLimiter: (_name, limit, windowMs) => new InProcessWindowLimiter(limit, windowMs),
     acquireLease: () => Promise.resolve(true),
     // Healthy only when the store can write: disk space, the last commit, a probe write.
     ping: () => storageHealth.check(),

@@ -105,6 +105,24 @@ export const MIGRATIONS: readonly string[] = [
      observer TEXT NOT NULL,
      updated_at INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // What each destination counts for each deal once its purchase was sent (SqliteRevenueLedger):
+  // a deal reopened, lost, or with its amount changed can then be refunded and sent anew.
+  `CREATE TABLE revenue (
+     destination TEXT NOT NULL,
+     source TEXT NOT NULL,
+     crm_account TEXT NOT NULL,
+     deal_id TEXT NOT NULL,
+     revision INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     conversion_key TEXT NOT NULL,
+     transaction_id TEXT NOT NULL,
+     amount TEXT NOT NULL,
+     currency TEXT NOT NULL,
+     sent_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (destination, source, crm_account, deal_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX revenue_deal ON revenue(deal_id);`,
 ];
 
 export interface OpenedDatabase {
