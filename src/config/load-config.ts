@@ -75,6 +75,8 @@ export function parseConfig(
 
   const oddKeys = collectionKeyProblems(doc, file, lineCounter);
   if (oddKeys.length > 0) throw new ConfigError(oddKeys, 'CONFIG_YAML_SYNTAX');
+  const badAliases = aliasProblems(doc, file, lineCounter);
+  if (badAliases.length > 0) throw new ConfigError(badAliases, 'CONFIG_YAML_SYNTAX');
 
   const lineOf = (path: ConfigPath): number | null => lineOfPath(doc, lineCounter, path);
   const located = (p: SchemaProblem): ConfigProblem => ({
@@ -95,7 +97,7 @@ export function parseConfig(
     fix: p.fix,
     code: p.code,
   }));
-  const raw: unknown = doc.toJS();
+  const raw: unknown = toPlainData(doc, file);
   if (raw === null || raw === undefined) {
     throw new ConfigError([
       {
@@ -290,6 +292,54 @@ function collectionKeyProblems(
     },
   });
   return problems;
+}
+
+/**
+ * `*name` must name an `&name` set above it; `yaml` throws a ReferenceError from `toJS` otherwise,
+ * which used to escape as a crash instead of a problem with its line.
+ */
+function aliasProblems(doc: Document, file: string, lineCounter: LineCounter): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) !== undefined) return;
+      const name = alias.source.slice(0, 40);
+      problems.push({
+        file,
+        line: lineCounter.linePos(alias.range?.[0] ?? 0).line,
+        key: '',
+        message: `the alias *${name} names no anchor &${name} above it`,
+        fix: `set the anchor (&${name}) on a value above this line, or write the value out here`,
+        code: 'CONFIG_YAML_SYNTAX',
+      });
+    },
+  });
+  return problems;
+}
+
+/**
+ * The document as plain data. Aliases that expand to a huge tree ("billion laughs") make `yaml`
+ * stop with a ReferenceError (its `maxAliasCount`, 100 by default): a problem, not a crash.
+ */
+function toPlainData(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS();
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    throw new ConfigError(
+      [
+        {
+          file,
+          line: null,
+          key: '',
+          message: 'the aliases (*name) in the file expand to too much data',
+          fix: 'write the repeated values out, or use fewer nested aliases',
+          code: 'CONFIG_YAML_SYNTAX',
+        },
+      ],
+      'CONFIG_YAML_SYNTAX',
+    );
+  }
 }
 
 function syntaxProblems(

@@ -588,6 +588,8 @@ describe('config: invalid fixtures (the exact message a marketer sees)', () => {
   const dir = `${FIXTURES}/invalid`;
   const expectedCodes: Record<string, string> = {
     'yaml-syntax-error.yaml': 'CONFIG_YAML_SYNTAX',
+    'alias-without-anchor.yaml': 'CONFIG_YAML_SYNTAX',
+    'alias-expansion.yaml': 'CONFIG_YAML_SYNTAX',
     'missing-env-var.yaml': 'CONFIG_ENV_MISSING',
     'personal-data-param.yaml': 'CONFIG_PERSONAL_DATA',
     'personal-data-field.yaml': 'CONFIG_PERSONAL_DATA',
