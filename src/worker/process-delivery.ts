@@ -120,8 +120,12 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
       occurredAtMs: p.occurredAtMs,
       events: mine.map((c) => c.event),
     };
+    // Set once the destination took the request: a failure after it (recording it on a full
+    // disk) must not release the claim, or the next attempt would send it again.
+    let delivered = false;
     try {
       const result = await destination.deliver(request, deps.now());
+      delivered = result.outcome === 'sent';
       if (result.outcome === 'sent') {
         await deps.ledger.markSent(keys, job.id, deps.now());
         await recordRevenue(deps, p, mine);
@@ -147,7 +151,7 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
     } catch (e) {
       // A clause, whatever the thrower wrote: it is joined with more text below.
       const message = asClause(errorMessage(e));
-      if (!isAppError(e) || e.retryable) {
+      if (delivered || !isAppError(e) || e.retryable) {
         const decision = decideRetry(deps.retryPolicy, {
           failures: job.attempts + 1,
           firstAttemptAtMs: job.firstAttemptAt,
@@ -155,7 +159,7 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
           retryAfterMs: e instanceof RetryableError ? e.retryAfterMs : null,
           random: deps.random,
         });
-        const maybeDelivered = e instanceof RetryableError && e.maybeDelivered;
+        const maybeDelivered = delivered || (e instanceof RetryableError && e.maybeDelivered);
         if (decision.retry) {
           // A send that surely did not arrive is sent again as it is; one that may have arrived
           // stays in flight, and the next attempt resends only what the destination counts once.

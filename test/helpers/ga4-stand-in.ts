@@ -20,6 +20,8 @@ import {
 import { streamBody } from './stream-body';
 
 export interface Ga4StandInRequest {
+  /** When its body had arrived (ms since the epoch). */
+  at: number;
   method: string;
   /** Path without the query: `/mp/collect` or `/debug/mp/collect`. */
   path: string;
@@ -106,6 +108,7 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
       const rawBody = Buffer.concat(chunks).toString('utf8');
       const parsedUrl = new URL(req.url ?? '/', 'http://stand-in');
       const entry: Ga4StandInRequest = {
+        at: Date.now(),
         method: req.method ?? '',
         path: parsedUrl.pathname,
         query: parsedUrl.searchParams,
