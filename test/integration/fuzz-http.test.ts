@@ -35,7 +35,7 @@ const RSS_BUDGET_BYTES = 200 * 1024 * 1024;
 const PARALLEL = 8;
 
 describe('fuzz: HTTP (a real process, random and mutated requests)', function () {
-  const runs = fuzzRuns(1500, 100_000);
+  const runs = fuzzRuns(1500, 50_000);
   this.timeout(30_000 + runs * 20);
   let dir: string;
   let ga4: Ga4StandIn;

@@ -36,7 +36,7 @@ const ENV = {
 };
 
 describe('fuzz: configs (mutated YAML, the loader never throws anything but a ConfigError)', function () {
-  const runs = fuzzRuns(3000, 200_000);
+  const runs = fuzzRuns(3000, 100_000);
   this.timeout(20_000 + runs * 10);
 
   it('gives a config or a list of problems for every mutated file', () => {
