@@ -12,7 +12,8 @@
  * GA4 answers after a few milliseconds, so a kill often lands while sends are in flight.
  */
 import { spawnSync } from 'node:child_process';
-import type { Ga4StandIn, Ga4StandInRequest } from '../helpers/ga4-stand-in';
+import type { Ga4StandIn } from '../helpers/ga4-stand-in';
+import { countEvents, dealOf, eventsOf } from '../helpers/ga4-events';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { waitFor } from '../helpers/wait-for';
 import {
@@ -52,11 +53,6 @@ export interface CrashRunCounts {
   uncertainNotLeadEvents: number;
   /** Of the uncertain lead events, how many GA4 had in fact received before the kill. */
   uncertainThatArrived: number;
-}
-
-interface Ga4Event {
-  name: string;
-  params: { transaction_id?: string };
 }
 
 export async function runCrashRun(o: CrashRunOptions): Promise<CrashRunCounts> {
@@ -153,7 +149,7 @@ export async function runCrashRun(o: CrashRunOptions): Promise<CrashRunCounts> {
     let otherTransactionIds = 0;
     for (const r of requests) {
       for (const e of eventsOf(r)) {
-        if (e.name === 'purchase' && e.params.transaction_id !== leadOf(r)) otherTransactionIds++;
+        if (e.name === 'purchase' && e.params.transaction_id !== dealOf(r)) otherTransactionIds++;
       }
     }
     return {
@@ -204,25 +200,6 @@ function cliFor(env: Record<string, string>): { uncertain: () => UncertainRow[] 
         .map((l) => JSON.parse(l) as UncertainRow);
     },
   };
-}
-
-function eventsOf(r: Ga4StandInRequest): Ga4Event[] {
-  return (r.json as { events: Ga4Event[] }).events;
-}
-
-/** The deal of a request: its visitor's client id starts with the deal id. */
-function leadOf(r: Ga4StandInRequest): string {
-  return String((r.json as { client_id?: string }).client_id ?? '?').split('.')[0] as string;
-}
-
-function countEvents(requests: Ga4StandInRequest[], name: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const r of requests) {
-    for (const e of eventsOf(r)) {
-      if (e.name === name) counts.set(leadOf(r), (counts.get(leadOf(r)) ?? 0) + 1);
-    }
-  }
-  return counts;
 }
 
 /** How many arrived more than once, over all deals. */

@@ -58,45 +58,19 @@ export function fuzzRequests(rnd: Random, target: FuzzTarget): () => FuzzRequest
       ? rnd.pick(['', 'x', target.webhookSecret + 'x', '..%2F'])
       : target.webhookSecret;
     switch (route) {
-      case 'amocrm': {
-        const base = rnd.chance(0.4) ? rnd.pick(amocrm) : builtAmocrm(rnd);
-        return withContentType(
-          rnd,
-          {
-            route,
-            method: 'POST',
-            path: `/webhooks/amocrm/${secret}`,
-            headers: {},
-            body: rnd.chance(0.75) ? mutateForm(rnd, base) : base,
-          },
-          FORM,
-        );
-      }
+      case 'amocrm':
       case 'bitrix24': {
-        const base = rnd.chance(0.4)
-          ? rnd.pick(bitrix24)
-          : outgoingWebhook(
-              rnd.pick([
-                'ONCRMDEALUPDATE',
-                'ONCRMDEALADD',
-                'ONCRMLEADADD',
-                'ONCRMDEALDELETE',
-                'onCrmDealUpdate',
-              ]),
-              String(rnd.int(1, 5000)),
-              rnd.chance(0.9) ? target.bitrix24Token : 'guessed-token-0000000000',
-            );
-        return withContentType(
-          rnd,
-          {
-            route,
-            method: 'POST',
-            path: `/webhooks/bitrix24/${secret}`,
-            headers: {},
-            body: rnd.chance(0.75) ? mutateForm(rnd, base) : base,
-          },
-          FORM,
-        );
+        const base =
+          route === 'amocrm'
+            ? rnd.chance(0.4)
+              ? rnd.pick(amocrm)
+              : builtAmocrm(rnd)
+            : rnd.chance(0.4)
+              ? rnd.pick(bitrix24)
+              : builtBitrix24(rnd, target);
+        const body = rnd.chance(0.75) ? mutateForm(rnd, base) : base;
+        const path = `/webhooks/${route}/${secret}`;
+        return withContentType(rnd, { route, method: 'POST', path, headers: {}, body }, FORM);
       }
       case 'generic': {
         const events = Array.from({ length: rnd.chance(0.2) ? rnd.int(0, 5) : 1 }, () =>
@@ -171,6 +145,20 @@ function builtAmocrm(rnd: Random): string {
     sessionId: rnd.chance(0.5) ? '1747132561' : null,
   }));
   return webhookBody(rnd.pick(['add', 'status', 'update'] as const), leads);
+}
+
+function builtBitrix24(rnd: Random, target: FuzzTarget): string {
+  return outgoingWebhook(
+    rnd.pick([
+      'ONCRMDEALUPDATE',
+      'ONCRMDEALADD',
+      'ONCRMLEADADD',
+      'ONCRMDEALDELETE',
+      'onCrmDealUpdate',
+    ]),
+    String(rnd.int(1, 5000)),
+    rnd.chance(0.9) ? target.bitrix24Token : 'guessed-token-0000000000',
+  );
 }
 
 function genericEvent(rnd: Random): Record<string, unknown> {

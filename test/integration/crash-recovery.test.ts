@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startGa4StandIn, type Ga4StandIn, type Ga4StandInRequest } from '../helpers/ga4-stand-in';
+import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
+import { countEvents, dealOf } from '../helpers/ga4-events';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { waitFor } from '../helpers/wait-for';
 import { spawnSync } from 'node:child_process';
@@ -123,7 +124,7 @@ describe('crash recovery (real processes, SIGKILL)', function () {
       timeoutMs: 10_000,
       message: () => `${concurrency} sends in flight (have ${ga4.held().length})`,
     });
-    const interrupted = ga4.held().map(leadOf).sort();
+    const interrupted = ga4.held().map(dealOf).sort();
     await kill9(first);
     await waitFor(() => ga4.held().every((r) => r.clientGone), { timeoutMs: 5000 });
     ga4.releaseAnswers();
@@ -223,22 +224,3 @@ describe('crash recovery (real processes, SIGKILL)', function () {
       );
   }
 });
-
-function eventsOf(r: Ga4StandInRequest): Array<{ name: string }> {
-  return (r.json as { events: Array<{ name: string }> }).events;
-}
-
-/** The lead of a request: its visitor's client id starts with the lead id. */
-function leadOf(r: Ga4StandInRequest): string {
-  return String((r.json as { client_id?: string }).client_id ?? '?').split('.')[0] as string;
-}
-
-function countEvents(requests: Ga4StandInRequest[], name: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const r of requests) {
-    for (const e of eventsOf(r)) {
-      if (e.name === name) counts.set(leadOf(r), (counts.get(leadOf(r)) ?? 0) + 1);
-    }
-  }
-  return counts;
-}

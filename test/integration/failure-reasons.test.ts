@@ -7,22 +7,16 @@
 import assert from 'node:assert/strict';
 import { AmocrmClient } from '../../src/adapters/crm/amocrm/amocrm-client';
 import { LongLivedTokenSource } from '../../src/adapters/crm/amocrm/long-lived-token-source';
-import { Ga4Destination } from '../../src/adapters/destinations/ga4';
 import type { PostImpl } from '../../src/adapters/destinations/ga4/ga4-client';
-import { mapDealEvent } from '../../src/core/map-deal-event';
 import { AmocrmLeadWriter } from '../../src/adapters/crm/amocrm/amocrm-lead-writer';
 import type { Job, JobQueue } from '../../src/ports/job-queue';
 import type { Ledger } from '../../src/ports/ledger';
 import { createCreateLeadHandler } from '../../src/worker/process-create-lead';
-import { createDeliveryHandler } from '../../src/worker/process-delivery';
+import { deliveryHandler, deliveryPayload } from '../helpers/delivery-harness';
 import { createInboundHandler } from '../../src/worker/process-inbound';
-import {
-  CURRENT_PAYLOADS,
-  deliveryDealOf,
-  type DeliveryJobPayload,
-} from '../../src/ports/job-payloads';
+import { CURRENT_PAYLOADS } from '../../src/ports/job-payloads';
 import { memoryDeliveryLog } from '../helpers/memory-delivery-log';
-import { dealEvent, defaultAccount, DEFAULT_RULES, testConfig } from '../helpers/builders';
+import { dealEvent, defaultAccount, testConfig } from '../helpers/builders';
 
 const HOUR = 3600_000;
 const NOW = Date.parse('2025-03-04T10:00:00Z');
@@ -80,29 +74,8 @@ describe('failure reasons read as one sentence', () => {
       hold: () => Promise.resolve(),
       settleUncertain: () => Promise.resolve(0),
     };
-    const handler = createDeliveryHandler({
-      destinations: new Map([['ga4', new Ga4Destination(testConfig().ga4, { postImpl: post })]]),
-      upgrades: CURRENT_PAYLOADS,
-      ledger,
-      resendUncertain: new Set(['purchase']),
-      deliveryLog: log,
-      retryPolicy: POLICY,
-      logger: silent,
-      now: () => NOW,
-      random: () => 0.5,
-    });
-    const event = dealEvent();
-    const mapped = mapDealEvent(event, { rules: DEFAULT_RULES, currency: 'RUB' });
-    const payload: DeliveryJobPayload = {
-      v: 2,
-      account: 'default',
-      destination: 'ga4',
-      deal: deliveryDealOf(event),
-      identity: { clientId: '1234567890.1700000000' },
-      occurredAtMs: null,
-      conversions: mapped.conversions,
-      origin: { v: 2, account: 'default', event, receivedAt: NOW },
-    };
+    const handler = deliveryHandler({ ledger, post, deliveryLog: log, now: NOW });
+    const payload = deliveryPayload(NOW);
 
     assert.equal((await handler(job(payload))).status, 'retry');
     const retrying = log.rows[0]!;

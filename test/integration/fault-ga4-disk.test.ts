@@ -20,6 +20,7 @@ import { loopbackService, testConfig } from '../helpers/builders';
 import { captureLogger } from '../helpers/capture-logger';
 import { webhookBody } from '../helpers/amocrm-webhook';
 import { startGa4StandIn, type Ga4StandIn, type Ga4StandInRequest } from '../helpers/ga4-stand-in';
+import { countEvents, eventsOf } from '../helpers/ga4-events';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs';
 import { skipBecause } from '../helpers/skip-because';
 import { waitFor } from '../helpers/wait-for';
@@ -168,8 +169,8 @@ describe('fault: the disk fills up at a random moment of a webhook stream', func
       }
     };
     await Promise.all(Array.from({ length: 4 }, poster));
-    const converts = (): Map<string, number> => countByDeal(ga4.collected(), 'close_convert_lead');
-    const purchases = (): Map<string, number> => countByDeal(ga4.collected(), 'purchase');
+    const converts = (): Map<string, number> => countEvents(ga4.collected(), 'close_convert_lead');
+    const purchases = (): Map<string, number> => countEvents(ga4.collected(), 'purchase');
     const uncertain = async (): Promise<Set<string>> =>
       new Set(
         (await s.store.deliveryLog.list({ outcome: 'uncertain', limit: 1000 })).map(
@@ -226,20 +227,5 @@ async function postWithCode(
 }
 
 function names(requests: Ga4StandInRequest[]): string[][] {
-  return requests.map((r) =>
-    (r.json as { events: Array<{ name: string }> }).events.map((e) => e.name),
-  );
-}
-
-function countByDeal(requests: Ga4StandInRequest[], name: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const r of requests) {
-    const deal = String((r.json as { client_id?: string }).client_id ?? '?').split(
-      '.',
-    )[0] as string;
-    for (const e of (r.json as { events: Array<{ name: string }> }).events) {
-      if (e.name === name) counts.set(deal, (counts.get(deal) ?? 0) + 1);
-    }
-  }
-  return counts;
+  return requests.map((r) => eventsOf(r).map((e) => e.name));
 }

@@ -6,22 +6,13 @@
  * reached GA4 twice.
  */
 import assert from 'node:assert/strict';
-import { Ga4Destination } from '../../src/adapters/destinations/ga4';
-import type { PostImpl } from '../../src/adapters/destinations/ga4/ga4-client';
 import { AppError } from '../../src/core/errors';
-import { mapDealEvent } from '../../src/core/map-deal-event';
+import type { PostImpl } from '../../src/adapters/destinations/ga4/ga4-client';
 import type { Ledger } from '../../src/ports/ledger';
-import {
-  CURRENT_PAYLOADS,
-  deliveryDealOf,
-  type DeliveryJobPayload,
-} from '../../src/ports/job-payloads';
-import { createDeliveryHandler } from '../../src/worker/process-delivery';
+import { deliveryHandler, deliveryPayload } from '../helpers/delivery-harness';
 import { memoryDeliveryLog } from '../helpers/memory-delivery-log';
-import { dealEvent, DEFAULT_RULES, testConfig } from '../helpers/builders';
 
 const NOW = Date.parse('2025-03-04T10:00:00Z');
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 describe('delivery: the record of a send fails after GA4 took it', () => {
   for (const [what, failure] of [
@@ -39,28 +30,8 @@ describe('delivery: the record of a send fails after GA4 took it', () => {
         hold: () => (calls.push('hold'), Promise.resolve()),
         settleUncertain: () => Promise.resolve(0),
       };
-      const handler = createDeliveryHandler({
-        destinations: new Map([['ga4', new Ga4Destination(testConfig().ga4, { postImpl: post })]]),
-        upgrades: CURRENT_PAYLOADS,
-        ledger,
-        resendUncertain: new Set(['purchase']),
-        deliveryLog: memoryDeliveryLog(),
-        retryPolicy: { retryWindowMs: 72 * 3600_000, retryBaseMs: 1000, retryMaxDelayMs: 3600_000 },
-        logger: silent,
-        now: () => NOW,
-        random: () => 0.5,
-      });
-      const event = dealEvent();
-      const payload: DeliveryJobPayload = {
-        v: 2,
-        account: 'default',
-        destination: 'ga4',
-        deal: deliveryDealOf(event),
-        identity: { clientId: '1234567890.1700000000' },
-        occurredAtMs: null,
-        conversions: mapDealEvent(event, { rules: DEFAULT_RULES, currency: 'RUB' }).conversions,
-        origin: { v: 2, account: 'default', event, receivedAt: NOW },
-      };
+      const handler = deliveryHandler({ ledger, post, deliveryLog: memoryDeliveryLog(), now: NOW });
+      const payload = deliveryPayload(NOW);
       const outcome = await handler({
         id: 'job-1',
         queue: 'deliver',
