@@ -264,7 +264,11 @@ export class MetricaUploader {
     const { outbox, now, logger, queue } = this.deps;
     const message = errorMessage(e);
     if (e instanceof RetryableError || !isAppError(e)) {
-      const wait = e instanceof RetryableError && e.retryAfterMs !== null ? e.retryAfterMs : 30_000;
+      // Unsaid: at the next flush, at most 30 s away.
+      const wait =
+        e instanceof RetryableError && e.retryAfterMs !== null
+          ? e.retryAfterMs
+          : Math.min(30_000, this.deps.settings.flushMs);
       await outbox.update(batch.id, { nextAt: now() + wait, error: message }, now());
       logger.warn('Metrica upload failed, will retry', {
         queue,

@@ -1,0 +1,343 @@
+/**
+ * Yandex Metrica end to end, on each store: signed won events → rules → the Metrica destination →
+ * the outbox → CSV uploads to a loopback HTTP fake of the Management API → statuses polled → each
+ * conversion's delivery row shows its upload. Every won deal with a Metrica identity is uploaded
+ * exactly once: through a connection dropped after the body was read, and through a restart while
+ * an upload hung. Interim fake (strict on what these tests rely on: the OAuth header, multipart part
+ * `file`, a non-empty CSV with a known header); the full stand-in is test/helpers/metrica-stand-in.ts.
+ */
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { startService, type RunningService } from '../../src/main';
+import { loadConfig } from '../../src/config/load-config';
+import type { CloseloopConfig } from '../../src/config/config-types';
+import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
+import { loopbackService } from '../helpers/builders';
+import { captureLogger } from '../helpers/capture-logger';
+import { waitFor } from '../helpers/wait-for';
+import { waitForDrained } from '../helpers/wait-for-drained';
+import {
+  deleteRedisKeys,
+  describeOnEachStore,
+  uniqueRedisPrefix,
+} from '../helpers/redis-test-prefix';
+
+const INTAKE_SECRET = 'intake-key-5f1c9a7e3b2d4c6a8e0f';
+const WEBHOOK_SECRET = 'metrica-webhook-secret-0123456789';
+const TOKEN = 'y0_metrica-test-token';
+const COUNTER = '44147844';
+
+interface Upload {
+  id: number;
+  comment: string;
+  csv: string;
+  status: string;
+  reads: number;
+}
+
+/** The fake's behaviour for the next upload: answer, drop the connection after reading, or hang. */
+type Mode = 'answer' | 'drop' | 'hang' | 'forbidden';
+
+async function startFake(): Promise<{
+  url: string;
+  uploads: Upload[];
+  posts: () => number;
+  next: Mode[];
+  close: () => Promise<void>;
+}> {
+  const uploads: Upload[] = [];
+  const next: Mode[] = [];
+  let posts = 0;
+  const hung: http.ServerResponse[] = [];
+  const json = (res: http.ServerResponse, status: number, body: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+  const view = (u: Upload) => {
+    const rows = u.csv.trim().split('\n').length - 1;
+    return {
+      id: u.id,
+      create_time: '2026-12-01T10:00:00Z',
+      source_quantity: rows,
+      line_quantity: rows,
+      comment: u.comment,
+      type: 'BASIC',
+      status: u.status,
+      linked_quantity: u.status === 'PROCESSED' ? rows : 0,
+      user_not_found_quantity: 0,
+      goal_not_found_quantity: 0,
+    };
+  };
+  const base = `/management/v1/counter/${COUNTER}/offline_conversions/`;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        if (req.headers.authorization !== `OAuth ${TOKEN}`) {
+          return json(res, 403, {
+            errors: [{ error_type: 'invalid_token', message: 'Invalid oauth_token' }],
+            code: 403,
+            message: 'Invalid oauth_token',
+          });
+        }
+        const url = new URL(req.url!, 'http://x');
+        if (req.method === 'POST' && url.pathname === `${base}upload`) {
+          posts++;
+          const mode = next.shift() ?? 'answer';
+          if (mode === 'forbidden') {
+            return json(res, 403, {
+              errors: [{ error_type: 'access_denied', message: 'Access is denied' }],
+              code: 403,
+              message: 'Access is denied',
+            });
+          }
+          const form = await new Request('http://x', {
+            method: 'POST',
+            headers: { 'content-type': req.headers['content-type'] ?? '' },
+            body: Buffer.concat(chunks),
+          }).formData();
+          const file = form.get('file');
+          if (!(file instanceof Blob))
+            return json(res, 400, { code: 400, message: 'Не найден параметр запроса.' });
+          const csv = await file.text();
+          if (!/^(ClientId|Yclid),Target,DateTime,Price,Currency\n.+/.test(csv)) {
+            return json(res, 400, { errors: [{ error_type: 'invalid_uploading' }], code: 400 });
+          }
+          const u = {
+            id: 1000 + uploads.length,
+            comment: url.searchParams.get('comment') ?? '',
+            csv,
+            status: 'UPLOADED',
+            reads: 0,
+          };
+          uploads.push(u);
+          if (mode === 'drop') return req.socket.destroy();
+          if (mode === 'hang') return void hung.push(res);
+          return json(res, 200, { uploading: view(u) });
+        }
+        if (req.method === 'GET' && url.pathname === `${base}uploadings`) {
+          return json(res, 200, { uploadings: [...uploads].reverse().map(view) });
+        }
+        const one = /uploading\/(\d+)$/.exec(url.pathname);
+        const u = one ? uploads.find((x) => x.id === Number(one[1])) : undefined;
+        if (req.method === 'GET' && u !== undefined) {
+          u.reads++;
+          if (u.reads >= 1) u.status = 'PROCESSED';
+          return json(res, 200, { uploading: view(u) });
+        }
+        json(res, 404, {
+          errors: [{ error_type: 'not_found', message: 'Entity not found' }],
+          code: 404,
+        });
+      })();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    uploads,
+    posts: () => posts,
+    next,
+    close: async () => {
+      for (const r of hung) r.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function sign(body: string): string {
+  return `sha256=${createHmac('sha256', INTAKE_SECRET).update(body).digest('hex')}`;
+}
+
+const recent = (): string => new Date(Date.now() - 3_600_000).toISOString();
+
+function won(id: string, identities: Record<string, string>): Record<string, unknown> {
+  return {
+    account: 'shop',
+    deal_id: id,
+    stage: 'complete',
+    outcome: 'won',
+    amount: '2500.50',
+    currency: 'RUB',
+    occurred_at: recent(),
+    identities,
+  };
+}
+
+describeOnEachStore('Metrica end to end', (storeName, redisUrl) => {
+  describe(`Metrica end to end (${storeName})`, function () {
+    this.timeout(30_000);
+    let dir: string;
+    let prefix: string;
+    let ga4: Ga4StandIn;
+    let fake: Awaited<ReturnType<typeof startFake>>;
+    let service: RunningService | null;
+
+    function config(): CloseloopConfig {
+      const c = loadConfig({
+        path: 'config/closeloop.example.yaml',
+        env: {
+          CLOSELOOP_WEBHOOK_SECRET: WEBHOOK_SECRET,
+          CLOSELOOP_INTAKE_SECRET: INTAKE_SECRET,
+          GA4_MEASUREMENT_ID: 'G-METRICA1',
+          GA4_API_SECRET: 'metrica-api-secret',
+          GA4_ENDPOINT: ga4.url,
+          METRICA_COUNTER_ID: COUNTER,
+          METRICA_TOKEN: TOKEN,
+          METRICA_ENDPOINT: fake.url,
+          METRICA_FLUSH_SECONDS: '1',
+          METRICA_POLL_SECONDS: '1',
+        },
+      });
+      return { ...c, metrica: { ...c.metrica!, timeoutMs: 1000 } };
+    }
+
+    async function start(): Promise<RunningService> {
+      service = await startService(
+        loopbackService(config(), captureLogger(), dir, {
+          redis: redisUrl ? { url: redisUrl, prefix } : undefined,
+          metricaTickMs: 50,
+        }),
+      );
+      return service;
+    }
+
+    async function post(events: unknown[]): Promise<void> {
+      const body = JSON.stringify(events);
+      const res = await fetch(
+        `http://127.0.0.1:${service!.port}/webhooks/generic/${WEBHOOK_SECRET}`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-closeloop-signature': sign(body) },
+          body,
+        },
+      );
+      assert.equal(res.status, 200, await res.text());
+      await waitForDrained(service!.store.queue);
+    }
+
+    /** Every data row uploaded, by its identifier. */
+    function uploadedRows(): string[] {
+      return fake.uploads.flatMap((u) => u.csv.trim().split('\n').slice(1));
+    }
+
+    beforeEach(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-metrica-'));
+      prefix = uniqueRedisPrefix('metrica');
+      ga4 = await startGa4StandIn();
+      fake = await startFake();
+      service = null;
+    });
+    afterEach(async () => {
+      await service?.close();
+      await fake.close();
+      await ga4.close();
+      if (redisUrl) await deleteRedisKeys(redisUrl, prefix);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('uploads each won deal with an identity once, one file per identifier type, and shows its status', async () => {
+      await start();
+      await post([
+        won('D-1', { ga_client_id: '111.222', ym_client_id: '1764583200123456789' }),
+        won('D-2', { ym_client_id: '1764583200987654321' }),
+        won('D-3', { yclid: '987654321' }),
+        won('D-4', { ga_client_id: '333.444' }),
+      ]);
+      await waitFor(() => uploadedRows().length === 3, {
+        timeoutMs: 10_000,
+        message: () => JSON.stringify(fake.uploads),
+      });
+      const files = fake.uploads.map((u) => u.csv.split('\n')[0]).sort();
+      assert.deepEqual(files, [
+        'ClientId,Target,DateTime,Price,Currency',
+        'Yclid,Target,DateTime,Price,Currency',
+      ]);
+      const rows = uploadedRows().sort();
+      assert.match(rows[0]!, /^1764583200123456789,deal_won,\d{10},2500\.5,RUB$/);
+      assert.match(rows[2]!, /^987654321,deal_won,\d{10},2500\.5,RUB$/);
+      for (const u of fake.uploads) assert.match(u.comment, /^closeloop-[0-9a-f-]{36}$/);
+      // Each conversion's row comes to show its upload, PROCESSED.
+      await waitFor(
+        async () =>
+          (await service!.store.deliveryLog.list({ destination: 'metrica' })).filter((r) =>
+            /status PROCESSED/.test(r.reason ?? ''),
+          ).length === 3,
+        { timeoutMs: 10_000 },
+      );
+      const log = await service!.store.deliveryLog.list({ destination: 'metrica' });
+      const d4 = log.find((r) => r.dealId === 'D-4');
+      assert.equal(d4?.outcome, 'skipped');
+      assert.equal(d4?.code, 'METRICA_NO_IDENTITY');
+      const d1 = log.find((r) => r.dealId === 'D-1')!;
+      assert.equal(d1.outcome, 'sent');
+      assert.match(d1.reason!, /uploaded to Metrica as upload 10\d\d .*\d linked/);
+      // GA4 keeps its events; D-2 and D-3 have no GA client ID.
+      assert.equal(ga4.collected().length, 2);
+      // A repeated webhook uploads nothing again.
+      await post([won('D-1', { ym_client_id: '1764583200123456789' })]);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(uploadedRows().length, 3);
+    });
+
+    it('never uploads twice when the connection drops after the body was read: the comment is found', async () => {
+      fake.next.push('drop');
+      await start();
+      await post([won('D-9', { ym_client_id: '1764583200123456789' })]);
+      await waitFor(
+        async () =>
+          (await service!.store.deliveryLog.list({ destination: 'metrica' })).some((r) =>
+            /found by its comment/.test(r.reason ?? ''),
+          ),
+        { timeoutMs: 10_000 },
+      );
+      assert.equal(fake.posts(), 1, 'one upload request');
+      assert.equal(uploadedRows().length, 1);
+    });
+
+    it('after a restart while an upload hung, finds it by its comment and does not upload it again', async () => {
+      fake.next.push('hang');
+      await start();
+      await post([
+        won('D-5', { ym_client_id: '1764583200123456789' }),
+        won('D-6', { yclid: '55' }),
+      ]);
+      await waitFor(() => fake.uploads.length >= 1, { timeoutMs: 10_000 });
+      await service!.close();
+      service = null;
+      await start();
+      await waitFor(() => uploadedRows().length === 2, { timeoutMs: 10_000 });
+      await waitFor(
+        async () =>
+          (await service!.store.deliveryLog.list({ destination: 'metrica' })).filter((r) =>
+            /status PROCESSED/.test(r.reason ?? ''),
+          ).length === 2,
+        { timeoutMs: 10_000 },
+      );
+      assert.equal(fake.posts(), 2);
+      assert.deepEqual(
+        uploadedRows()
+          .map((r) => r.split(',')[0])
+          .sort(),
+        ['1764583200123456789', '55'],
+      );
+    });
+
+    it('stops the counter’s queue on a 403 and says which scope is missing', async () => {
+      fake.next.push('forbidden');
+      await start();
+      await post([won('D-7', { ym_client_id: '1764583200123456789' })]);
+      await waitFor(() => fake.posts() === 1, { timeoutMs: 10_000 });
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(fake.posts(), 1, 'not retried');
+      const metrics = await (await fetch(`http://127.0.0.1:${service!.port}/metrics`)).text();
+      assert.match(metrics, /closeloop_metrica_uploads\{destination="metrica",what="stopped"\} 1/);
+    });
+  });
+});
