@@ -3,19 +3,21 @@
  * the outbox → CSV uploads to a loopback HTTP fake of the Management API → statuses polled → each
  * conversion's delivery row shows its upload. Every won deal with a Metrica identity is uploaded
  * exactly once: through a connection dropped after the body was read, and through a restart while
- * an upload hung. Interim fake (strict on what these tests rely on: the OAuth header, multipart part
- * `file`, a non-empty CSV with a known header); the full stand-in is test/helpers/metrica-stand-in.ts.
+ * an upload hung (test/helpers/metrica-interim-fake.ts).
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { startService, type RunningService } from '../../src/main';
 import { loadConfig } from '../../src/config/load-config';
 import type { CloseloopConfig } from '../../src/config/config-types';
+import {
+  startMetricaFake,
+  METRICA_FAKE_COUNTER as COUNTER,
+  METRICA_FAKE_TOKEN as TOKEN,
+} from '../helpers/metrica-interim-fake';
 import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
 import { loopbackService } from '../helpers/builders';
 import { captureLogger } from '../helpers/capture-logger';
@@ -29,127 +31,6 @@ import {
 
 const INTAKE_SECRET = 'intake-key-5f1c9a7e3b2d4c6a8e0f';
 const WEBHOOK_SECRET = 'metrica-webhook-secret-0123456789';
-const TOKEN = 'y0_metrica-test-token';
-const COUNTER = '44147844';
-
-interface Upload {
-  id: number;
-  comment: string;
-  csv: string;
-  status: string;
-  reads: number;
-}
-
-/** The fake's behaviour for the next upload: answer, drop the connection after reading, or hang. */
-type Mode = 'answer' | 'drop' | 'hang' | 'forbidden';
-
-async function startFake(): Promise<{
-  url: string;
-  uploads: Upload[];
-  posts: () => number;
-  next: Mode[];
-  close: () => Promise<void>;
-}> {
-  const uploads: Upload[] = [];
-  const next: Mode[] = [];
-  let posts = 0;
-  const hung: http.ServerResponse[] = [];
-  const json = (res: http.ServerResponse, status: number, body: unknown): void => {
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  };
-  const view = (u: Upload) => {
-    const rows = u.csv.trim().split('\n').length - 1;
-    return {
-      id: u.id,
-      create_time: '2026-12-01T10:00:00Z',
-      source_quantity: rows,
-      line_quantity: rows,
-      comment: u.comment,
-      type: 'BASIC',
-      status: u.status,
-      linked_quantity: u.status === 'PROCESSED' ? rows : 0,
-      user_not_found_quantity: 0,
-      goal_not_found_quantity: 0,
-    };
-  };
-  const base = `/management/v1/counter/${COUNTER}/offline_conversions/`;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void (async () => {
-        if (req.headers.authorization !== `OAuth ${TOKEN}`) {
-          return json(res, 403, {
-            errors: [{ error_type: 'invalid_token', message: 'Invalid oauth_token' }],
-            code: 403,
-            message: 'Invalid oauth_token',
-          });
-        }
-        const url = new URL(req.url!, 'http://x');
-        if (req.method === 'POST' && url.pathname === `${base}upload`) {
-          posts++;
-          const mode = next.shift() ?? 'answer';
-          if (mode === 'forbidden') {
-            return json(res, 403, {
-              errors: [{ error_type: 'access_denied', message: 'Access is denied' }],
-              code: 403,
-              message: 'Access is denied',
-            });
-          }
-          const form = await new Request('http://x', {
-            method: 'POST',
-            headers: { 'content-type': req.headers['content-type'] ?? '' },
-            body: Buffer.concat(chunks),
-          }).formData();
-          const file = form.get('file');
-          if (!(file instanceof Blob))
-            return json(res, 400, { code: 400, message: 'Не найден параметр запроса.' });
-          const csv = await file.text();
-          if (!/^(ClientId|Yclid),Target,DateTime,Price,Currency\n.+/.test(csv)) {
-            return json(res, 400, { errors: [{ error_type: 'invalid_uploading' }], code: 400 });
-          }
-          const u = {
-            id: 1000 + uploads.length,
-            comment: url.searchParams.get('comment') ?? '',
-            csv,
-            status: 'UPLOADED',
-            reads: 0,
-          };
-          uploads.push(u);
-          if (mode === 'drop') return req.socket.destroy();
-          if (mode === 'hang') return void hung.push(res);
-          return json(res, 200, { uploading: view(u) });
-        }
-        if (req.method === 'GET' && url.pathname === `${base}uploadings`) {
-          return json(res, 200, { uploadings: [...uploads].reverse().map(view) });
-        }
-        const one = /uploading\/(\d+)$/.exec(url.pathname);
-        const u = one ? uploads.find((x) => x.id === Number(one[1])) : undefined;
-        if (req.method === 'GET' && u !== undefined) {
-          u.reads++;
-          if (u.reads >= 1) u.status = 'PROCESSED';
-          return json(res, 200, { uploading: view(u) });
-        }
-        json(res, 404, {
-          errors: [{ error_type: 'not_found', message: 'Entity not found' }],
-          code: 404,
-        });
-      })();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    uploads,
-    posts: () => posts,
-    next,
-    close: async () => {
-      for (const r of hung) r.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
 
 function sign(body: string): string {
   return `sha256=${createHmac('sha256', INTAKE_SECRET).update(body).digest('hex')}`;
@@ -176,7 +57,7 @@ describeOnEachStore('Metrica end to end', (storeName, redisUrl) => {
     let dir: string;
     let prefix: string;
     let ga4: Ga4StandIn;
-    let fake: Awaited<ReturnType<typeof startFake>>;
+    let fake: Awaited<ReturnType<typeof startMetricaFake>>;
     let service: RunningService | null;
 
     function config(): CloseloopConfig {
@@ -231,7 +112,7 @@ describeOnEachStore('Metrica end to end', (storeName, redisUrl) => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-metrica-'));
       prefix = uniqueRedisPrefix('metrica');
       ga4 = await startGa4StandIn();
-      fake = await startFake();
+      fake = await startMetricaFake();
       service = null;
     });
     afterEach(async () => {
