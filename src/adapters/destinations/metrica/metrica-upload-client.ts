@@ -55,7 +55,7 @@ export class MetricaUploadClient {
       type: 'BASIC',
       comment,
     });
-    const body = await this.call('POST', `offline_conversions/upload?${query}`, form);
+    const body = await this.call('POST', `offline_conversions/upload?${query.toString()}`, form);
     return uploadingOf((body as { uploading?: unknown }).uploading);
   }
 
@@ -116,7 +116,7 @@ export class MetricaUploadClient {
       }
     }
     const text = await readLimitedText(response, MAX_ERROR_BODY_BYTES).catch(() => '');
-    let body: MetricaErrorBody = {};
+    let body: MetricaErrorBody;
     try {
       body = JSON.parse(text) as MetricaErrorBody;
     } catch {
@@ -147,13 +147,13 @@ function num(v: unknown): number {
 
 function uploadingOf(raw: unknown): MetricaUploading {
   const u = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  if (u.id === undefined || u.id === null) {
+  if (typeof u.id !== 'number' && typeof u.id !== 'string') {
     throw new RetryableError('METRICA_UNAVAILABLE', 'Metrica answered without an upload id', {
       maybeDelivered: true,
     });
   }
   return {
-    id: String(u.id as string | number),
+    id: String(u.id),
     status: typeof u.status === 'string' ? u.status : 'UNKNOWN',
     comment: typeof u.comment === 'string' ? u.comment : null,
     createTime: typeof u.create_time === 'string' ? u.create_time : null,
