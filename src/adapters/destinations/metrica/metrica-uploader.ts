@@ -298,45 +298,61 @@ export class MetricaUploader {
     return false;
   }
 
+  /**
+   * Reads the statuses of the uploads due: one upload by its own id, several with one list of
+   * the counter's uploads (one request however many are open).
+   */
   private async poll(): Promise<void> {
     const { outbox, client, now, settings, logger, queue } = this.deps;
-    for (const b of await outbox.batches(queue, ['uploaded'])) {
-      if (b.nextAt > now() || b.uploadId === null) continue;
-      let up: MetricaUploading | null;
-      try {
-        up = await this.request(() => client.uploading(b.uploadId!));
-      } catch (e) {
-        logger.warn('Metrica: an upload’s status could not be read', {
-          queue,
-          upload: b.uploadId,
-          error: errorMessage(e),
-        });
+    const due = (await outbox.batches(queue, ['uploaded'])).filter(
+      (b) => b.nextAt <= now() && b.uploadId !== null,
+    );
+    if (due.length === 0) return;
+    let answers: MetricaUploading[] | null;
+    try {
+      answers =
+        due.length === 1
+          ? await this.request(async () => [await client.uploading(due[0]!.uploadId!)])
+          : await this.request(() => client.uploadings());
+    } catch (e) {
+      logger.warn('Metrica: upload statuses could not be read', { queue, error: errorMessage(e) });
+      for (const b of due) await outbox.update(b.id, { nextAt: now() + settings.pollMs }, now());
+      return;
+    }
+    if (answers === null) return;
+    for (const b of due) {
+      const up = answers.find((u) => u.id === b.uploadId);
+      if (up === undefined) {
         await outbox.update(b.id, { nextAt: now() + settings.pollMs }, now());
         continue;
       }
-      if (up === null) return;
-      const final = FINAL.has(up.status);
-      await outbox.update(
-        b.id,
-        {
-          state: final ? 'done' : 'uploaded',
-          status: up.status,
-          counts: up.counts,
-          nextAt: now() + settings.pollMs,
-        },
-        now(),
-      );
-      if (final || up.status !== b.status)
-        await this.report({ ...b, status: up.status, counts: up.counts }, null);
-      if (!final && now() - b.createdAt > METRICA_STUCK_MS && !this.stuck.has(b.id)) {
-        this.stuck.add(b.id);
-        logger.error(
-          'METRICA_UPLOAD_STUCK: an upload has had no final status for more than 24 hours',
-          { queue, upload: b.uploadId, status: up.status },
-        );
-      }
-      if (final) this.stuck.delete(b.id);
+      await this.followed(b, up);
     }
+  }
+
+  private async followed(b: OutboxBatch, up: MetricaUploading): Promise<void> {
+    const { outbox, now, settings, logger, queue } = this.deps;
+    const final = FINAL.has(up.status);
+    await outbox.update(
+      b.id,
+      {
+        state: final ? 'done' : 'uploaded',
+        status: up.status,
+        counts: up.counts,
+        nextAt: now() + settings.pollMs,
+      },
+      now(),
+    );
+    if (final || up.status !== b.status)
+      await this.report({ ...b, status: up.status, counts: up.counts }, null);
+    if (!final && now() - b.createdAt > METRICA_STUCK_MS && !this.stuck.has(b.id)) {
+      this.stuck.add(b.id);
+      logger.error(
+        'METRICA_UPLOAD_STUCK: an upload has had no final status for more than 24 hours',
+        { queue, upload: b.uploadId, status: up.status },
+      );
+    }
+    if (final) this.stuck.delete(b.id);
   }
 
   /** Each conversion's row: its upload, the upload's status and counts. */
