@@ -11,19 +11,12 @@
  *   `create_date_time` and one of `client_ids|emails|phones|emails_md5|phones_md5` required; orders
  *   are kept by `id` (SAVE replaces, UPDATE merges the given fields) [doc].
  */
+import type { MetricaGoal as ManagementGoal } from '../../src/adapters/destinations/metrica/metrica-management-api';
 import { splitCsv } from './metrica-stand-in-csv';
 
-export interface MetricaGoalCondition {
-  type: string;
-  url: string;
-}
-
-export interface MetricaGoal {
-  id: number;
-  name: string;
-  type: string;
+/** A goal as Metrica lists it: the fields the setup client reads, and two it does not. */
+export interface MetricaGoal extends ManagementGoal {
   is_retargeting: number;
-  conditions: MetricaGoalCondition[];
   default_price?: number;
 }
 
@@ -77,7 +70,7 @@ export function readGoal(
   const type = typeof goal.type === 'string' ? goal.type : '';
   if (!GOAL_TYPES.has(type)) return metricaError(400, 'invalid_parameter', 'Неверный тип цели');
   const conditions = Array.isArray(goal.conditions) ? goal.conditions : [];
-  const clean: MetricaGoalCondition[] = [];
+  const clean: ManagementGoal['conditions'] = [];
   for (const c of conditions) {
     if (!isRecord(c) || typeof c.type !== 'string' || typeof c.url !== 'string' || c.url === '') {
       return metricaError(400, 'invalid_parameter', 'Неверное условие цели');
