@@ -1,7 +1,7 @@
 /**
  * Metrica figures for 10,000 won deals (`npm run bench:metrica`): a real service on loopback (the
  * embedded store, the example config, the signed intake) uploads to a loopback fake of the
- * Management API (test/helpers/metrica-interim-fake.ts). Prints the uploads and API requests used
+ * Management API (the stand-in, test/helpers/metrica-stand-in.ts). Prints the uploads and API requests used
  * (goal: at most 20), rows per upload, and the time from a deal's won event reaching closeloop to its
  * upload arriving. The flush interval is 2 s here instead of the default 600 s, so that the time
  * measured is closeloop's own, not the wait for a batch to fill: with the default, a deal waits at
@@ -15,11 +15,10 @@ import { startService } from '../src/main';
 import { loadConfig } from '../src/config/load-config';
 import { loopbackService } from '../test/helpers/builders';
 import { captureLogger } from '../test/helpers/capture-logger';
-import {
-  METRICA_FAKE_COUNTER,
-  METRICA_FAKE_TOKEN,
-  startMetricaFake,
-} from '../test/helpers/metrica-interim-fake';
+import { startMetricaStandIn } from '../test/helpers/metrica-stand-in';
+
+const METRICA_FAKE_COUNTER = '44147844';
+const METRICA_FAKE_TOKEN = 'y0_bench-token';
 
 const DEALS = Number(process.env.BENCH_DEALS ?? 10_000);
 const PER_REQUEST = 500;
@@ -27,7 +26,11 @@ const SECRET = 'bench-intake-key-5f1c9a7e3b2d4c6a';
 const WEBHOOK = 'bench-metrica-webhook-0123456789';
 
 async function main(): Promise<void> {
-  const fake = await startMetricaFake();
+  const fake = await startMetricaStandIn({
+    tokens: { [METRICA_FAKE_TOKEN]: { scopes: ['metrika:read', 'metrika:offline_data'] } },
+    counters: [METRICA_FAKE_COUNTER],
+  });
+  fake.addGoal(METRICA_FAKE_COUNTER, 'deal_won');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-bench-metrica-'));
   const config = loadConfig({
     path: 'config/closeloop.example.yaml',
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
     });
     if (res.status !== 200) throw new Error(`intake answered ${res.status}: ${await res.text()}`);
   }
-  const rows = (): string[][] => fake.uploads.map((u) => u.csv.trim().split('\n').slice(1));
+  const rows = (): string[][] => fake.uploads().map((u) => u.csv.trim().split('\n').slice(1));
   const deadline = Date.now() + 300_000;
   while (rows().flat().length < DEALS && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
@@ -79,9 +82,11 @@ async function main(): Promise<void> {
   const uploadedAll = Date.now();
   // Let the polls read each upload once more, then count every request the fake saw.
   await new Promise((r) => setTimeout(r, 4500));
+  const arrivals = (): number[] =>
+    fake.requests.filter((r) => r.endpoint === 'upload' && r.status === 200).map((r) => r.at);
   const latencies: number[] = [];
   rows().forEach((list, i) => {
-    for (const row of list) latencies.push(fake.arrivals[i]! - postedAt.get(row.split(',')[0]!)!);
+    for (const row of list) latencies.push(arrivals()[i]! - postedAt.get(row.split(',')[0]!)!);
   });
   latencies.sort((a, b) => a - b);
   const q = (p: number): number =>
@@ -102,7 +107,7 @@ async function main(): Promise<void> {
     `rows uploaded: ${perUpload.reduce((a, b) => a + b, 0)} (distinct deals ${unique.size}; duplicates ${perUpload.reduce((a, b) => a + b, 0) - unique.size})`,
   );
   console.log(
-    `uploads: ${fake.uploads.length}; API requests: ${fake.requests()} (goal ≤ 20) of which upload POSTs ${fake.posts()}`,
+    `uploads: ${fake.uploads().length}; API requests: ${fake.requests.length} (goal ≤ 20) of which upload POSTs ${fake.requests.filter((r) => r.endpoint === 'upload').length}`,
   );
   console.log(
     `rows per upload: min ${Math.min(...perUpload)}, max ${Math.max(...perUpload)}, mean ${(DEALS / perUpload.length).toFixed(0)}`,
