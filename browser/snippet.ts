@@ -17,10 +17,17 @@
  *   research ga4-mp.md A2; the same rules as the server's parseSessionId.
  * - utm_source, utm_medium, utm_campaign, utm_content, utm_term, gclid, yclid: the landing URL,
  *   kept in first-party storage (below).
- * - ym_uid: Yandex Metrica's `_ym_uid` cookie.
+ * - ym_uid: Yandex Metrica's ClientID: what `ym(<counter>, 'getClientID', cb)` answers when the
+ *   Metrica tag is on the page (Yandex's supported way, research yandex-metrica.md §6), else the
+ *   `_ym_uid` cookie (the same value, confirmed in Yandex's own tag). The counter is
+ *   `data-ym-counter`, else the first `ym(<counter>, 'init', …)` in the tag's queue (`ym.a`), else
+ *   the first of `Ya.Metrika2.counters()` once the tag has loaded.
  */
 (() => {
   type Values = Record<string, string>;
+  type Ym = ((counter: number, method: string, callback: (value: unknown) => void) => void) & {
+    a?: Array<[number, string]>;
+  };
   type Gtag = (
     command: 'get',
     id: string,
@@ -41,7 +48,11 @@
 
   safe(() => {
     const d = document;
-    const w = window as Window & { gtag?: Gtag };
+    const w = window as Window & {
+      gtag?: Gtag;
+      ym?: Ym;
+      Ya?: { Metrika2?: { counters?: () => Array<{ id: number }> } };
+    };
     const tagged = d.querySelectorAll<HTMLScriptElement>('script[src*="/snippet.js"]');
     const script = (d.currentScript as HTMLScriptElement | null) || tagged[tagged.length - 1];
     const attr = (name: string): string => (script && script.getAttribute('data-' + name)) || '';
@@ -61,6 +72,13 @@
     for (const key of FIELDS) names[key] = attr('field-' + key.replace(/_/g, '-')) || key;
 
     const measurementId = attr('measurement-id');
+    const ymCounter = (): string => {
+      const queued = ((w.ym && w.ym.a) || []).filter((args) => args[1] === 'init')[0];
+      const loaded = w.Ya && w.Ya.Metrika2 && w.Ya.Metrika2.counters;
+      return String(
+        attr('ym-counter') || (queued && queued[0]) || (loaded && (loaded()[0] || {}).id) || '',
+      );
+    };
     const days = Number(attr('days')) || 90;
     /** null: no posting; '': forms marked data-closeloop-post; 'all': every form. */
     const postLeads = script && script.getAttribute('data-post-leads');
@@ -159,6 +177,8 @@
 
     let gtagClientId = '';
     let askedGtag = false;
+    let ymClientId = '';
+    let askedYm = false;
     let values: Values = {};
 
     const read = (): void => {
@@ -174,7 +194,19 @@
           }),
         );
       }
-      const ymUid = cookie('_ym_uid');
+      const counter = askedYm || typeof w.ym !== 'function' ? '' : ymCounter();
+      if (/^\d+$/.test(counter) && w.ym) {
+        askedYm = true;
+        w.ym(
+          Number(counter),
+          'getClientID',
+          safe((id: unknown) => {
+            ymClientId = /^\d+$/.test(String(id)) ? String(id) : '';
+            if (ymClientId) refresh();
+          }),
+        );
+      }
+      const ymUid = ymClientId || cookie('_ym_uid');
       values = {
         ...campaign,
         ga_client_id: gtagClientId || clientId(cookie('_ga')),

@@ -1,7 +1,7 @@
 /**
  * Part of the composition root (with main.ts): each account of the config as the concrete adapters
  * that serve it. Its webhook routes (amoCRM always; Bitrix24 with its application token; the
- * signed intake when configured), its destinations (GA4), its CRM sources (amoCRM, completing
+ * signed intake when configured), its destinations (GA4; Yandex Metrica when configured), its CRM sources (amoCRM, completing
  * deals through the API when it has access; Bitrix24, reading every deal through REST), its lead
  * writer, change feeds and catalogs, and its rules with pipeline and stage names resolved.
  */
@@ -36,6 +36,7 @@ import { Bitrix24LeadWriter } from './adapters/crm/bitrix24/bitrix24-lead-writer
 import { RecordBatcher } from './adapters/crm/bitrix24/record-batcher';
 import type { CrmCatalog } from './ports/crm-catalog';
 import { Ga4Destination } from './adapters/destinations/ga4';
+import { MetricaDestination } from './adapters/destinations/metrica';
 import type { WebhookRoute } from './http/webhook-handler';
 import type { AccountRuntime } from './worker/process-inbound';
 import { countFormEntries } from './http/count-form-entries';
@@ -127,9 +128,18 @@ async function buildAccount(options: BuildOptions, account: AccountConfig): Prom
       maxEvents: MAX_EVENTS_PER_REQUEST,
     });
   }
-  const destinations = [
+  const destinations: Destination[] = [
     new Ga4Destination(account.ga4, { id: destinationId(account.name, 'ga4'), logger }),
   ];
+  // Metrica beside GA4 once its counter is set: the same rules, the events its goals name.
+  if (account.metrica) {
+    destinations.push(
+      new MetricaDestination(account.metrica, {
+        id: destinationId(account.name, 'metrica'),
+        outbox: store.outbox,
+      }),
+    );
+  }
   const intake = config.leadIntake;
   const takesForms = intake.enabled && intake.account === account.name;
   // amoCRM when it has API access, else Bitrix24 (the config check refuses intake without either).

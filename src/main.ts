@@ -26,6 +26,7 @@ import { createDeliveryHandler } from './worker/process-delivery';
 import { createCreateLeadHandler, type CreateLeadJobPayload } from './worker/process-create-lead';
 import { Reconciler } from './worker/reconciler';
 import { startPersonalDataJanitor } from './worker/personal-data-janitor';
+import { startMetricaUploads } from './worker/metrica-uploads';
 import { buildAccounts, ignoredEntriesGauge, type BuiltAccount } from './accounts';
 import {
   listen,
@@ -59,6 +60,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     redactor.add(auth?.kind === 'long-lived' ? auth.token : auth?.clientSecret);
     redactor.add(account.bitrix24.rest?.webhookUrl);
     redactor.add(account.bitrix24.applicationToken);
+    redactor.add(account.metrica?.token);
   }
   redactor.add(options.metricsToken);
   if (role !== 'all' && !options.redis) {
@@ -102,6 +104,20 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     const destination = accounts[0]!.destinations[0]!;
     const dryRun = accounts.every((a) => a.destinations.every((d) => d.dryRun));
     worker = work ? startWorker(options, store, deliveryLog, accounts, latency) : null;
+    // Metrica's batches: uploaded and followed by the worker side only.
+    const metrica = work
+      ? startMetricaUploads(
+          accounts.flatMap((a) => a.destinations),
+          { store, logger, now, fetchImpl: options.fetchImpl, tickMs: options.metricaTickMs },
+        )
+      : null;
+    if (metrica !== null) {
+      const inner = worker;
+      metrics.trackGauge(() => metrica.gauge(), ['destination', 'what']);
+      worker = {
+        stop: async () => Promise.all([inner?.stop(), metrica.stop()]).then(() => undefined),
+      };
+    }
     // Entries the intakes read and did not use, counted in memory by each intake.
     metrics.trackGauge(() => ignoredEntriesGauge(accounts), ['account', 'source', 'what']);
     for (const a of accounts) {

@@ -42,6 +42,8 @@ export interface ServiceOptions {
   pollIntervalMs?: number;
   /** Tests: the fetch the amoCRM client uses (nock intercepts the global one too). */
   fetchImpl?: typeof fetch;
+  /** How often each Metrica upload loop looks at its outbox (default 1000 ms). */
+  metricaTickMs?: number;
   /** Tests: when the first reconciliation runs (5 s after start by default). */
   reconcileFirstRunMs?: number;
   /**

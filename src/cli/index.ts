@@ -15,6 +15,7 @@ import { statusesCommand } from './statuses';
 import { authCommand } from './auth';
 import { reconcileCommand } from './reconcile';
 import { bitrix24Command } from './bitrix24-create-fields';
+import { metricaCommand } from './metrica';
 import { withDotEnv } from '../config/load-dot-env';
 
 const ENVIRONMENT = `
@@ -98,6 +99,7 @@ function createProgram(run: CliRun): Command {
     reconcileCommand,
     authCommand,
     bitrix24Command,
+    metricaCommand,
   ]) {
     program.addCommand(command(run));
   }

@@ -17,6 +17,7 @@ import { amocrmSection } from '../adapters/crm/amocrm/config';
 import { bitrix24Section } from '../adapters/crm/bitrix24/config';
 import { genericSection } from '../adapters/crm/generic/config';
 import { ga4Section } from '../adapters/destinations/ga4/config';
+import { metricaSection } from '../adapters/destinations/metrica/config';
 import type { AccountConfig, CloseloopConfig } from './config-types';
 import type {
   ConfigPath,
@@ -118,12 +119,13 @@ function buildLeadIntake(l: RawConfig['lead_intake']): LeadIntakeSettings {
 /** The adapters' sections of one account (the top level or an item of `accounts`). */
 function buildSections(
   raw: RawSections,
-): Pick<AccountConfig, 'amocrm' | 'bitrix24' | 'ga4' | 'generic'> {
+): Pick<AccountConfig, 'amocrm' | 'bitrix24' | 'ga4' | 'generic' | 'metrica'> {
   return {
     amocrm: amocrmSection.build(raw.amocrm),
     bitrix24: bitrix24Section.build(raw.bitrix24),
     ga4: ga4Section.build(raw.ga4),
     generic: genericSection.build(raw.generic),
+    metrica: metricaSection.build(raw.metrica),
   };
 }
 

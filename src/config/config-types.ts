@@ -17,11 +17,13 @@ import type { AmocrmSettings } from '../adapters/crm/amocrm/config';
 import type { Bitrix24Settings } from '../adapters/crm/bitrix24/config';
 import type { GenericSettings } from '../adapters/crm/generic/config';
 import type { Ga4Settings } from '../adapters/destinations/ga4/ga4-settings';
+import type { MetricaSettings } from '../adapters/destinations/metrica/metrica-settings';
 
 export type { AmocrmApiSettings, AmocrmAuth, AmocrmSettings } from '../adapters/crm/amocrm/config';
 export type { Ga4Settings } from '../adapters/destinations/ga4/ga4-settings';
 export type { GenericSettings } from '../adapters/crm/generic/config';
 export type { Bitrix24Settings } from '../adapters/crm/bitrix24/config';
+export type { MetricaSettings } from '../adapters/destinations/metrica/metrica-settings';
 
 /** One account: its CRM sources, its destinations, its rules and its webhook address. */
 export interface AccountConfig {
@@ -38,6 +40,8 @@ export interface AccountConfig {
   ga4: Ga4Settings;
   /** null: this account takes no signed events. */
   generic: GenericSettings | null;
+  /** The account's Yandex Metrica counter; null or absent: Metrica is off. */
+  metrica?: MetricaSettings | null;
 }
 
 export interface CloseloopConfig {
@@ -51,6 +55,8 @@ export interface CloseloopConfig {
   bitrix24: Bitrix24Settings;
   ga4: Ga4Settings;
   generic: GenericSettings | null;
+  /** The default account's Yandex Metrica counter; null or absent: off. */
+  metrica?: MetricaSettings | null;
   webhook: {
     /** The default account's secret path segment. null: generated and kept in the store. */
     secret: string | null;
@@ -83,6 +89,7 @@ export function accountsOf(config: CloseloopConfig): AccountConfig[] {
       bitrix24: config.bitrix24,
       ga4: config.ga4,
       generic: config.generic,
+      metrica: config.metrica ?? null,
     },
     ...config.accounts,
   ];

@@ -8,6 +8,8 @@ import { bitrix24Section, type Bitrix24Settings } from '../adapters/crm/bitrix24
 import { genericSection, type GenericSettings } from '../adapters/crm/generic/config';
 import { ga4Section } from '../adapters/destinations/ga4/config';
 import type { Ga4Settings } from '../adapters/destinations/ga4/ga4-settings';
+import { metricaSection } from '../adapters/destinations/metrica/config';
+import type { MetricaSettings } from '../adapters/destinations/metrica/metrica-settings';
 import type { ConfigSection } from '../ports/config-section';
 
 export const ACCOUNT_SECTIONS = [
@@ -15,6 +17,7 @@ export const ACCOUNT_SECTIONS = [
   bitrix24Section,
   ga4Section,
   genericSection,
+  metricaSection,
 ] as const;
 
 /** What the sections of one account become. */
@@ -23,6 +26,7 @@ export interface AccountSections {
   bitrix24: Bitrix24Settings;
   ga4: Ga4Settings;
   generic: GenericSettings | null;
+  metrica: MetricaSettings | null;
 }
 
 export function sectionByKey(key: string): ConfigSection<unknown> | undefined {

@@ -20,6 +20,10 @@
  *   `dry_run`.
  * - Every outbound call has a timeout. Secrets (GA4's `api_secret` is in the URL query) never
  *   appear in a returned URL, an error message or `details`.
+ * - Destinations are plural: every destination of an account sees the rules' conversions, and
+ *   takes those `accepts` says (absent: all). A batch destination (Metrica) answers `deliver` by
+ *   storing the conversions durably for its own upload (`resendsSafely`: storing twice stores
+ *   once), and later updates the delivery-log row named by `trace` with the upload's fate.
  *
  * Out of scope: idempotency (the worker checks the ledger before calling `deliver`), retries and
  * backoff (the job queue and the core retry policy own them).
@@ -27,6 +31,7 @@
 import type { ParamScalar } from '../core/config-types';
 import type { DealLookup, Identities } from '../core/deal';
 import type { ErrorCode } from '../core/errors';
+import type { DeliveryRecord } from './delivery-log';
 
 export interface ConversionEvent {
   name: string;
@@ -56,7 +61,17 @@ export interface DeliveryRequest {
   /** When it happened in the CRM, Unix milliseconds; null when unknown. */
   occurredAtMs: number | null;
   events: readonly ConversionEvent[];
+  /** The ledger key of each event, in the same order (a batch destination keeps each once). */
+  keys?: readonly string[];
+  /** The delivery-log row this delivery writes, for a destination that reports later. */
+  trace?: DeliveryTrace;
 }
+
+/** A delivery-log row without its outcome: whom a later record about the delivery is about. */
+export type DeliveryTrace = Omit<
+  DeliveryRecord,
+  'outcome' | 'code' | 'reason' | 'events' | 'payload'
+>;
 
 /** What went (or would have gone) on the wire, minus secrets. */
 export interface RecordedRequest {
@@ -71,6 +86,8 @@ export interface RecordedRequest {
 export interface DeliveryResult {
   outcome: 'sent' | 'dry_run';
   requests: RecordedRequest[];
+  /** What the delivery-log row adds to its reason (Metrica: queued for the next upload). */
+  note?: string;
 }
 
 export interface Destination {
@@ -89,6 +106,10 @@ export interface Destination {
    * with a `transaction_id`). Decides which events an interrupted send may resend.
    */
   deduplicates(event: ConversionEvent): boolean;
+  /** Which of the rules' events this destination takes (Metrica: the ones its goals name). */
+  accepts?(event: ConversionEvent): boolean;
+  /** `deliver` stores each conversion key once: an interrupted attempt is safe to repeat. */
+  readonly resendsSafely?: boolean;
   /** `nowMs` decides backdating (GA4 backdates at most 72 hours). */
   deliver(request: DeliveryRequest, nowMs: number): Promise<DeliveryResult>;
 }

@@ -2,6 +2,7 @@
  * Store: the ports one backend provides together (embedded SQLite, or Redis at scale), from a
  * typed factory in src/adapters/store.
  */
+import type { ConversionOutbox } from './conversion-outbox';
 import type { DealStageMemory } from './deal-stage-memory';
 import type { DeliveryLog } from './delivery-log';
 import type { JobQueue } from './job-queue';
@@ -22,6 +23,8 @@ export interface Store {
   readonly tokens: TokenStore;
   /** Each deal's last known stage, for CRMs whose webhooks do not say what changed (Bitrix24). */
   readonly dealStages: DealStageMemory;
+  /** Conversions waiting for a batch upload, and the batches (Yandex Metrica). */
+  readonly outbox: ConversionOutbox;
   /** Small durable settings (the generated webhook secret). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;

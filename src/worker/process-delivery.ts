@@ -119,6 +119,8 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
       identity: p.identity,
       occurredAtMs: p.occurredAtMs,
       events: mine.map((c) => c.event),
+      keys,
+      trace: base,
     };
     // Set once the destination took the request: a failure after it (recording it on a full
     // disk) must not release the claim, or the next attempt would send it again.
@@ -135,7 +137,7 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
         at: deps.now(),
         outcome: result.outcome,
         code: null,
-        reason: sentReason(result.outcome, destination, mine, resent),
+        reason: withNote(sentReason(result.outcome, destination, mine, resent), result.note),
         events,
         payload: result.requests,
       });
@@ -292,12 +294,19 @@ function sortClaims(
     else if (claim !== 'uncertain') others.push(c);
     else if (destination.dryRun)
       mine.push(c); // a dry run never sent anything
+    else if (destination.resendsSafely === true)
+      mine.push(c); // it keeps each key once
     else if (deps.resendUncertain.has(c.event.name) && destination.deduplicates(c.event)) {
       mine.push(c);
       resent.push(c);
     } else held.push(c);
   }
   return { mine, resent, held, others };
+}
+
+function withNote(reason: string | null, note: string | undefined): string | null {
+  if (note === undefined) return reason;
+  return reason === null ? note : `${note}; ${reason}`;
 }
 
 /** What the sent (or dry-run) row says: why it went, when that is not just a rule. */

@@ -159,10 +159,12 @@ function createProcessOnce(deps: InboundDeps) {
     // Each destination's conversions: the rules', adjusted by what it counts for the deal already.
     const planned: Array<{ destination: Destination; conversions: Conversion[] }> = [];
     for (const destination of account.destinations) {
-      const conversions = await planRevenue(deps, account, event, destination, {
+      const fromRules = await planRevenue(deps, account, event, destination, {
         conversions: mapped.conversions,
         base,
       });
+      // Each destination takes the events it accepts (Metrica: those its goals name).
+      const conversions = fromRules.filter((c) => destination.accepts?.(c.event) ?? true);
       planned.push({ destination, conversions });
     }
     if (planned.every((p) => p.conversions.length === 0)) {

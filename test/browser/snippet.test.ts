@@ -303,6 +303,50 @@ describe('form snippet in Chromium', function () {
     assertNoErrors();
   });
 
+  it("asks Metrica's tag for the ClientID (getClientID) with the counter of data-ym-counter", async function () {
+    // Like the real tag: the answer comes asynchronously, once the tag has loaded.
+    const head = `<script>window.ymCalls = [];
+      window.ym = (counter, method, callback) => {
+        window.ymCalls.push([counter, method]);
+        if (method === 'getClientID') setTimeout(() => callback('17000000001234567890'), 200);
+      };</script>`;
+    await addCookies({ _ym_uid: '1628529640459314054' });
+    page('/', FORM, { head, attrs: 'data-ym-counter="12345678"' });
+    const p = await open('/');
+    await waitForField(p, 'ym_uid', '17000000001234567890');
+    assert.deepEqual(await p.evaluate('window.ymCalls'), [[12345678, 'getClientID']]);
+    assertNoErrors();
+  });
+
+  it("finds the counter in Metrica's standard loader queue when no data-ym-counter is given", async function () {
+    // Yandex's own loader code: ym is a stub that queues its calls in ym.a until tag.js arrives;
+    // here tag.js "arrives" after 300 ms and answers the queued getClientID.
+    const head = `<script>(function(m,i){m[i]=m[i]||function(){(m[i].a=m[i].a||[]).push(arguments)};})(window,'ym');
+      ym(87654321, 'init', { clickmap: true, webvisor: false });
+      setTimeout(() => {
+        window.asked = ym.a.filter((a) => a[1] === 'getClientID').map((a) => a[0]);
+        ym.a.forEach((a) => { if (a[1] === 'getClientID') a[2]('1700000000987654321'); });
+      }, 300);</script>`;
+    page('/', FORM, { head });
+    const p = await open('/');
+    await waitForField(p, 'ym_uid', '1700000000987654321');
+    assert.deepEqual(await p.evaluate('window.asked'), [87654321]);
+    assertNoErrors();
+  });
+
+  it("keeps the _ym_uid cookie's ClientID when Metrica's tag answers nothing usable", async function () {
+    const head = `<script>window.ym = (counter, method, callback) => {
+        if (method === 'getClientID') setTimeout(() => callback(undefined), 100);
+      };</script>`;
+    await addCookies({ _ym_uid: '1628529640459314054' });
+    page('/', FORM, { head, attrs: 'data-ym-counter="12345678"' });
+    const p = await open('/');
+    await waitForField(p, 'ym_uid', '1628529640459314054');
+    await p.waitForTimeout(300);
+    assert.equal((await fields(p)).ym_uid, '1628529640459314054');
+    assertNoErrors();
+  });
+
   it('fills a form added after load', async function () {
     await addCookies({
       _ga: GA,

@@ -7,6 +7,8 @@ import { RedisDeliveryLog } from '../../src/adapters/store/redis/redis-delivery-
 import { RedisLedger } from '../../src/adapters/store/redis/redis-ledger';
 import { RedisRevenueLedger } from '../../src/adapters/store/redis/redis-revenue-ledger';
 import { RedisTokenStore } from '../../src/adapters/store/redis/redis-token-store';
+import { RedisOutbox } from '../../src/adapters/store/redis/redis-outbox';
+import { describeOutboxContract } from './outbox.contract';
 import { describeDeliveryLogContract } from './delivery-log.contract';
 import { describeLedgerContract } from './ledger.contract';
 import { describeRevenueLedgerContract } from './revenue-ledger.contract';
@@ -64,6 +66,14 @@ if (!REDIS_URL) {
       revenue: new RedisRevenueLedger(b.client(), b.prefix),
       // A restart: another connection on the same keys.
       reopen: () => Promise.resolve(new RedisRevenueLedger(b.client(), b.prefix)),
+      cleanup: b.cleanup,
+    });
+  });
+  describeOutboxContract('redis', () => {
+    const b = redisBackend();
+    return Promise.resolve({
+      outbox: new RedisOutbox(b.client(), b.prefix),
+      reopen: () => Promise.resolve(new RedisOutbox(b.client(), b.prefix)),
       cleanup: b.cleanup,
     });
   });

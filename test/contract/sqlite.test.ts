@@ -10,6 +10,7 @@ import { describeLedgerContract } from './ledger.contract';
 import { describeRevenueLedgerContract } from './revenue-ledger.contract';
 import { describeTokenStoreContract } from './token-store.contract';
 import { describeStoreContract } from './store.contract';
+import { describeOutboxContract } from './outbox.contract';
 
 function sqliteBackend(deliveryLogMaxRows = 10_000, log: Partial<LogOptions> = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-contract-'));
@@ -89,6 +90,14 @@ describeStoreContract('sqlite', () => {
       Promise.resolve(
         createSqliteStore({ dataDir: b.dataDir, deliveryLogMaxRows: 10_000, lock: false }),
       ),
+    cleanup: b.cleanup,
+  });
+});
+describeOutboxContract('sqlite', () => {
+  const b = sqliteBackend();
+  return Promise.resolve({
+    outbox: b.store.outbox,
+    reopen: async () => (await b.reopen()).outbox,
     cleanup: b.cleanup,
   });
 });

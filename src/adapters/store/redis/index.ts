@@ -6,7 +6,8 @@
  * deployments can share a Redis: `<prefix>:q:<queue>:…` (BullMQ), `<prefix>:ledger:<key>`,
  * `<prefix>:revenue:<destination>:<source>:<account>:<deal>`, `<prefix>:delivery-log`,
  * `<prefix>:tokens:<account>`, `<prefix>:rate:<account>`, `<prefix>:settings`,
- * `<prefix>:lease:<name>`, `<prefix>:window:<name>:<key>` (the `/leads` limit).
+ * `<prefix>:lease:<name>`, `<prefix>:window:<name>:<key>` (the `/leads` limit), `<prefix>:outbox:…`
+ * (conversions waiting for a batch upload, redis-outbox.ts).
  *
  * Two kinds of connection, because the two sides want opposite things while Redis is away:
  * - intake (the BullMQ queue's adds, counts, the health ping) fails fast: no offline queue, one
@@ -33,6 +34,7 @@ import { migrateLegacyLedgerKeys, RedisLedger } from './redis-ledger';
 import { RedisTokenStore } from './redis-token-store';
 import { RedisDealStages } from './redis-deal-stages';
 import { RedisRevenueLedger } from './redis-revenue-ledger';
+import { RedisOutbox } from './redis-outbox';
 
 export interface RedisStoreOptions {
   url: string;
@@ -162,6 +164,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     deliveryLog,
     tokens: new RedisTokenStore(work, { prefix: keys }),
     dealStages: new RedisDealStages(work, keys),
+    outbox: new RedisOutbox(work, keys),
     createRateLimiter: (perSecond) => new RedisRateLimiter(work, perSecond, { prefix: keys }),
     createPacedLimiter: (policy) => new RedisPacedLimiter(work, policy, keys),
     // On the fail-fast connection: a request it limits must not wait for Redis to come back.

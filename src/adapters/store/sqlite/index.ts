@@ -17,6 +17,7 @@ import { SqliteRevenueLedger } from './sqlite-revenue-ledger';
 import { SqliteTokenStore } from './sqlite-token-store';
 import { DEFAULT_MIN_FREE_BYTES, StorageHealth } from './storage-health';
 import { SqliteDealStages } from './sqlite-deal-stages';
+import { SqliteOutbox } from './sqlite-outbox';
 
 export interface SqliteStoreOptions extends SqliteJobQueueOptions {
   dataDir: string;
@@ -78,6 +79,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     // Wall clock, not options.now: refresh leases are compared with other processes' clocks.
     tokens: new SqliteTokenStore(db),
     dealStages: new SqliteDealStages(db, group),
+    outbox: new SqliteOutbox(db, group),
     getSetting: (key) =>
       Promise.resolve((getSetting.get(key) as { value: string } | undefined)?.value ?? null),
     setSetting: (key, value) => {

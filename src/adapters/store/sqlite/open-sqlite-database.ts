@@ -123,6 +123,38 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (destination, source, crm_account, deal_id)
    ) WITHOUT ROWID;
    CREATE INDEX revenue_deal ON revenue(deal_id);`,
+  // Conversions waiting for a batch upload (Yandex Metrica), and the batches (SqliteOutbox).
+  `CREATE TABLE outbox (
+     key TEXT PRIMARY KEY,
+     queue TEXT NOT NULL,
+     id_type TEXT NOT NULL,
+     visitor TEXT NOT NULL,
+     target TEXT NOT NULL,
+     date_time INTEGER NOT NULL,
+     price TEXT,
+     currency TEXT,
+     added_at INTEGER NOT NULL,
+     trace TEXT NOT NULL,
+     state TEXT NOT NULL,
+     batch_id TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX outbox_pending ON outbox(queue, state, id_type, added_at);
+   CREATE INDEX outbox_batch ON outbox(batch_id);
+   CREATE TABLE outbox_batches (
+     id TEXT PRIMARY KEY,
+     queue TEXT NOT NULL,
+     id_type TEXT NOT NULL,
+     state TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL,
+     upload_id TEXT,
+     status TEXT,
+     counts TEXT,
+     next_at INTEGER NOT NULL,
+     error TEXT,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX outbox_batches_queue ON outbox_batches(queue, state, created_at);`,
 ];
 
 export interface OpenedDatabase {

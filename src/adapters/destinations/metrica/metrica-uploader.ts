@@ -1,0 +1,408 @@
+/**
+ * The upload loop of one Metrica counter: outbox → CSV batches → upload → status until final.
+ *
+ * Each tick (never two at once in a process):
+ * 1. pending entries past the 21-day window become `expired`, recorded, never sent;
+ * 2. a batch cut earlier and not known to be uploaded (a crash, a timeout, a 5xx) is sent again,
+ *    but first, when an attempt had begun, the counter's uploads are searched for its `comment`
+ *    (the batch id): found, it is taken as uploaded. An upload that got an id is never repeated;
+ * 3. when 1,000 rows wait (batch_rows), or the oldest has waited flush_seconds, batches are cut
+ *    (one identifier type per file, never an empty one) and uploaded;
+ * 4. uploads not final are read every poll_seconds until PROCESSED or LINKAGE_FAILURE; their counts
+ *    are kept with the batch and each conversion's delivery-log row shows its upload and status. One
+ *    with no final status after 24 h is reported (log, /metrics).
+ * A 429 or 5xx waits as long as the quota says (the daily one until 00:00 GMT); a permanent refusal
+ * (400, 401, 403, 404) stops the counter's queue until a restart, with what to do in the log.
+ * Requests per token: at most 2 in flight in the process, and a daily budget.
+ */
+import { randomUUID } from 'node:crypto';
+import { isAppError, RetryableError } from '../../../core/errors';
+import { errorMessage } from '../../../core/error-message';
+import type { ConversionOutbox, OutboxBatch, OutboxEntry } from '../../../ports/conversion-outbox';
+import { OUTBOX_ID_TYPES } from '../../../ports/conversion-outbox';
+import type { DeliveryLog, DeliveryOutcome } from '../../../ports/delivery-log';
+import type { DeliveryTrace } from '../../../ports/destination';
+import type { ErrorCode } from '../../../core/errors';
+import { buildCsv } from './build-csv';
+import type { MetricaUploadClient, MetricaUploading } from './metrica-upload-client';
+import { nextMidnightGmt } from './metrica-errors';
+import {
+  METRICA_MAX_IN_FLIGHT,
+  METRICA_STUCK_MS,
+  METRICA_WINDOW_MS,
+  type MetricaSettings,
+} from './metrica-settings';
+
+export interface UploaderLogger {
+  info(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+  error(message: string, meta?: Record<string, unknown>): unknown;
+}
+
+export interface MetricaUploaderDeps {
+  /** The destination's id: the outbox queue. */
+  queue: string;
+  settings: MetricaSettings;
+  outbox: ConversionOutbox;
+  client: Pick<MetricaUploadClient, 'upload' | 'uploading' | 'uploadings'>;
+  deliveryLog: DeliveryLog;
+  logger: UploaderLogger;
+  now: () => number;
+  /** How often the loop looks (default 1 s). */
+  tickMs?: number;
+  /** Shared by every counter of the same token. */
+  gate?: TokenGate;
+}
+
+/** At most 2 requests in flight per token, and a count per UTC day against the daily budget. */
+export class TokenGate {
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
+  private day = -1;
+  used = 0;
+
+  constructor(readonly dailyRequests: number) {}
+
+  /** null when the day's budget is spent. */
+  async run<T>(nowMs: number, work: () => Promise<T>): Promise<T | null> {
+    const day = Math.floor(nowMs / 86_400_000);
+    if (day !== this.day) [this.day, this.used] = [day, 0];
+    if (this.used >= this.dailyRequests) return null;
+    this.used++;
+    while (this.inFlight >= METRICA_MAX_IN_FLIGHT)
+      await new Promise<void>((r) => this.waiting.push(r));
+    this.inFlight++;
+    try {
+      return await work();
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+const FINAL = new Set(['PROCESSED', 'LINKAGE_FAILURE']);
+
+export class MetricaUploader {
+  /** Why the queue is stopped (a permanent refusal), until a restart. */
+  stopped: string | null = null;
+  /** Uploads reported stuck (no final status after 24 h), for /metrics. */
+  readonly stuck = new Set<string>();
+  requests = 0;
+  readonly queue: string;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private readonly gate: TokenGate;
+
+  constructor(private readonly deps: MetricaUploaderDeps) {
+    this.queue = deps.queue;
+    this.gate = deps.gate ?? new TokenGate(deps.settings.dailyRequests);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.deps.tickMs ?? 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One pass; a pass already running is joined, not doubled. */
+  tick(): Promise<void> {
+    if (this.running === null) {
+      this.running = this.pass()
+        .catch((e: unknown) => {
+          this.deps.logger.error('Metrica upload loop failed', {
+            queue: this.deps.queue,
+            error: errorMessage(e),
+          });
+        })
+        .finally(() => {
+          this.running = null;
+        });
+    }
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const { outbox, queue, settings, now } = this.deps;
+    const expired = await outbox.expire(
+      queue,
+      Math.floor((now() - METRICA_WINDOW_MS) / 1000),
+      now(),
+    );
+    for (const e of expired) {
+      await this.record(
+        [e],
+        'skipped',
+        'METRICA_CONVERSION_EXPIRED',
+        'expired: more than 21 days passed before it could be uploaded, so Metrica could not link it to a visit; not uploaded',
+        null,
+      );
+    }
+    if (this.stopped !== null) return;
+    for (const b of await outbox.batches(queue, ['sending'])) {
+      if (b.nextAt > now()) return; // waiting for a quota or Metrica: nothing new either
+      if (!(await this.send(b))) return;
+    }
+    for (;;) {
+      const { count, oldestAt } = await outbox.pending(queue);
+      if (
+        count === 0 ||
+        (count < settings.batchRows && now() - (oldestAt ?? now()) < settings.flushMs)
+      )
+        break;
+      let cut = false;
+      for (const t of OUTBOX_ID_TYPES) {
+        const b = await outbox.cut(
+          queue,
+          t,
+          `closeloop-${randomUUID()}`,
+          settings.batchRows,
+          now(),
+        );
+        if (b === null) continue;
+        cut = true;
+        if (!(await this.send(b))) return;
+      }
+      if (!cut) break;
+    }
+    await this.poll();
+  }
+
+  /** Uploads the batch; false when the queue must wait (a quota, an outage, a stop). */
+  private async send(batch: OutboxBatch): Promise<boolean> {
+    const { outbox, client, now, settings } = this.deps;
+    try {
+      if (batch.attempts > 0) {
+        // An attempt began before: Metrica may have it. Look for the batch id first.
+        const list = await this.request(() => client.uploadings());
+        if (list === null) return this.overBudget(batch);
+        const found = list.find((u) => u.comment === batch.id);
+        if (found !== undefined) {
+          await this.uploaded(batch, found, 'found by its comment after an interrupted attempt');
+          return true;
+        }
+      }
+      const entries = await outbox.entries(batch.id);
+      const csv = buildCsv(batch.idType, entries, Math.floor(now() / 1000));
+      // Durable before the request is written: a crash from here on is resolved by the comment.
+      await outbox.update(
+        batch.id,
+        { attempts: batch.attempts + 1, nextAt: now() + 2 * settings.timeoutMs },
+        now(),
+      );
+      const up = await this.request(() => client.upload(csv, batch.idType, batch.id));
+      if (up === null) return this.overBudget(batch);
+      await this.uploaded({ ...batch, attempts: batch.attempts + 1 }, up, null, entries);
+      return true;
+    } catch (e) {
+      return this.failed(batch, e);
+    }
+  }
+
+  private async request<T>(work: () => Promise<T>): Promise<T | null> {
+    this.requests++;
+    return this.gate.run(this.deps.now(), work);
+  }
+
+  private async overBudget(batch: OutboxBatch): Promise<boolean> {
+    const { now } = this.deps;
+    await this.deps.outbox.update(
+      batch.id,
+      {
+        nextAt: nextMidnightGmt(now()),
+        error: `the day’s budget of ${this.gate.dailyRequests} requests is spent; resumes after 00:00 GMT`,
+      },
+      now(),
+    );
+    this.deps.logger.warn(
+      'Metrica: the daily request budget is spent; uploads resume after 00:00 GMT',
+      { queue: this.deps.queue },
+    );
+    return false;
+  }
+
+  private async uploaded(
+    batch: OutboxBatch,
+    up: MetricaUploading,
+    how: string | null,
+    known?: OutboxEntry[],
+  ): Promise<void> {
+    const { outbox, now, settings } = this.deps;
+    const final = FINAL.has(up.status);
+    await outbox.update(
+      batch.id,
+      {
+        state: final ? 'done' : 'uploaded',
+        uploadId: up.id,
+        status: up.status,
+        counts: up.counts,
+        nextAt: now() + settings.pollMs,
+        error: null,
+      },
+      now(),
+    );
+    this.deps.logger.info('Metrica upload accepted', {
+      queue: this.deps.queue,
+      batch: batch.id,
+      upload: up.id,
+      rows: batch.keys.length,
+      status: up.status,
+    });
+    await this.report(
+      { ...batch, uploadId: up.id, status: up.status, counts: up.counts },
+      how,
+      known,
+    );
+  }
+
+  private async failed(batch: OutboxBatch, e: unknown): Promise<boolean> {
+    const { outbox, now, logger, queue } = this.deps;
+    const message = errorMessage(e);
+    if (e instanceof RetryableError || !isAppError(e)) {
+      // Unsaid: at the next flush, at most 30 s away.
+      const wait =
+        e instanceof RetryableError && e.retryAfterMs !== null
+          ? e.retryAfterMs
+          : Math.min(30_000, this.deps.settings.flushMs);
+      await outbox.update(batch.id, { nextAt: now() + wait, error: message }, now());
+      logger.warn('Metrica upload failed, will retry', {
+        queue,
+        batch: batch.id,
+        error: message,
+        delayMs: wait,
+      });
+      return false;
+    }
+    const details = e.details as { status?: number } | undefined;
+    // A file Metrica cannot read is not sent again; for a token or counter problem the batch waits.
+    if (details?.status === 400) {
+      await outbox.update(batch.id, { state: 'rejected', error: message }, now());
+      await this.record(
+        await outbox.entries(batch.id),
+        'failed',
+        'METRICA_UPLOAD_REJECTED',
+        message,
+        { batch: batch.id },
+      );
+    } else await outbox.update(batch.id, { error: message }, now());
+    this.stopped = message;
+    logger.error(
+      `Metrica: the upload queue of counter ${this.deps.settings.counterId} is stopped until a restart: ${message}`,
+      { queue, code: e.code },
+    );
+    return false;
+  }
+
+  /**
+   * Reads the statuses of the uploads due: one upload by its own id, several with one list of
+   * the counter's uploads (one request however many are open).
+   */
+  private async poll(): Promise<void> {
+    const { outbox, client, now, settings, logger, queue } = this.deps;
+    const due = (await outbox.batches(queue, ['uploaded'])).filter(
+      (b) => b.nextAt <= now() && b.uploadId !== null,
+    );
+    if (due.length === 0) return;
+    let answers: MetricaUploading[] | null;
+    try {
+      answers =
+        due.length === 1
+          ? await this.request(async () => [await client.uploading(due[0]!.uploadId!)])
+          : await this.request(() => client.uploadings());
+    } catch (e) {
+      logger.warn('Metrica: upload statuses could not be read', { queue, error: errorMessage(e) });
+      for (const b of due) await outbox.update(b.id, { nextAt: now() + settings.pollMs }, now());
+      return;
+    }
+    if (answers === null) return;
+    for (const b of due) {
+      const up = answers.find((u) => u.id === b.uploadId);
+      if (up === undefined) {
+        await outbox.update(b.id, { nextAt: now() + settings.pollMs }, now());
+        continue;
+      }
+      await this.followed(b, up);
+    }
+  }
+
+  private async followed(b: OutboxBatch, up: MetricaUploading): Promise<void> {
+    const { outbox, now, settings, logger, queue } = this.deps;
+    const final = FINAL.has(up.status);
+    await outbox.update(
+      b.id,
+      {
+        state: final ? 'done' : 'uploaded',
+        status: up.status,
+        counts: up.counts,
+        nextAt: now() + settings.pollMs,
+      },
+      now(),
+    );
+    if (final || up.status !== b.status)
+      await this.report({ ...b, status: up.status, counts: up.counts }, null);
+    if (!final && now() - b.createdAt > METRICA_STUCK_MS && !this.stuck.has(b.id)) {
+      this.stuck.add(b.id);
+      logger.error(
+        'METRICA_UPLOAD_STUCK: an upload has had no final status for more than 24 hours',
+        { queue, upload: b.uploadId, status: up.status },
+      );
+    }
+    if (final) this.stuck.delete(b.id);
+  }
+
+  /** Each conversion's row: its upload, the upload's status and counts. */
+  private async report(b: OutboxBatch, how: string | null, known?: OutboxEntry[]): Promise<void> {
+    const c = b.counts;
+    const counts =
+      c === null
+        ? ''
+        : `: ${c.line} of ${c.source} rows valid, ${c.linked} linked, ${c.userNotFound} visitor not found, ${c.goalNotFound} goal not found`;
+    const reason = `uploaded to Metrica as upload ${b.uploadId} (batch ${b.id}, ${b.keys.length} rows), status ${b.status}${counts}${how ? `; ${how}` : ''}`;
+    const failedLink = b.status === 'LINKAGE_FAILURE';
+    const payload = { upload: b.uploadId, batch: b.id, status: b.status, counts: b.counts };
+    await this.record(
+      known ?? (await this.deps.outbox.entries(b.id)),
+      failedLink ? 'failed' : 'sent',
+      failedLink ? 'METRICA_NOT_LINKED' : null,
+      failedLink
+        ? `${reason}; Metrica linked none of the rows to a visit (ClientIDs of another site, the window not open yet, or too old)`
+        : reason,
+      payload,
+    );
+  }
+
+  private async record(
+    entries: readonly OutboxEntry[],
+    outcome: DeliveryOutcome,
+    code: ErrorCode | null,
+    reason: string,
+    payload: unknown,
+  ): Promise<void> {
+    // One record per delivery row (a job's conversions share one).
+    const rows = new Map<string, { trace: DeliveryTrace; events: string[] }>();
+    for (const e of entries) {
+      const trace = e.trace as DeliveryTrace | null;
+      if (trace === null) continue;
+      const key = trace.key ?? trace.jobId;
+      const row = rows.get(key) ?? { trace, events: [] };
+      row.events.push(e.target);
+      rows.set(key, row);
+    }
+    for (const { trace, events } of rows.values()) {
+      await this.deps.deliveryLog.record({
+        ...trace,
+        at: this.deps.now(),
+        outcome,
+        code,
+        reason,
+        events,
+        payload,
+      });
+    }
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Part of the composition root: one upload loop per Metrica destination that sends (not dry run),
+ * with one request gate per token (at most 2 in flight, a daily budget), and the /metrics gauges
+ * of stuck uploads and stopped queues.
+ */
+import { MetricaDestination } from '../adapters/destinations/metrica';
+import { MetricaUploadClient } from '../adapters/destinations/metrica/metrica-upload-client';
+import {
+  MetricaUploader,
+  TokenGate,
+  type UploaderLogger,
+} from '../adapters/destinations/metrica/metrica-uploader';
+import type { Destination } from '../ports/destination';
+import type { Store } from '../ports/store';
+
+export interface MetricaUploads {
+  uploaders: MetricaUploader[];
+  gauge(): {
+    name: string;
+    help: string;
+    values: Array<{ labels: Record<string, string>; value: number }>;
+  };
+  stop(): Promise<void>;
+}
+
+export function startMetricaUploads(
+  destinations: readonly Destination[],
+  deps: {
+    store: Store;
+    logger: UploaderLogger;
+    now: () => number;
+    fetchImpl?: typeof fetch;
+    tickMs?: number;
+  },
+): MetricaUploads {
+  const gates = new Map<string, TokenGate>();
+  const uploaders: MetricaUploader[] = [];
+  for (const d of destinations) {
+    if (!(d instanceof MetricaDestination) || d.dryRun || d.settings.token === null) continue;
+    const s = d.settings;
+    const token = s.token!;
+    const gate = gates.get(token) ?? new TokenGate(s.dailyRequests);
+    gates.set(token, gate);
+    const uploader = new MetricaUploader({
+      queue: d.id,
+      settings: s,
+      outbox: deps.store.outbox,
+      client: new MetricaUploadClient({
+        endpoint: s.endpoint,
+        counterId: s.counterId,
+        token,
+        timeoutMs: s.timeoutMs,
+        fetchImpl: deps.fetchImpl,
+        now: deps.now,
+      }),
+      // The store's own log: the delivery was counted once, when it was queued.
+      deliveryLog: deps.store.deliveryLog,
+      logger: deps.logger,
+      now: deps.now,
+      gate,
+      ...(deps.tickMs === undefined ? {} : { tickMs: deps.tickMs }),
+    });
+    uploader.start();
+    uploaders.push(uploader);
+  }
+  return {
+    uploaders,
+    gauge: () => ({
+      name: 'closeloop_metrica_uploads',
+      help: 'Metrica uploads with no final status after 24 hours (stuck), and stopped queues (stopped: 1), by destination.',
+      values: uploaders.flatMap((u) =>
+        [
+          { labels: { destination: u.queue, what: 'stuck' }, value: u.stuck.size },
+          { labels: { destination: u.queue, what: 'stopped' }, value: u.stopped === null ? 0 : 1 },
+        ].map((v) => ({ ...v, labels: v.labels })),
+      ),
+    }),
+    stop: async () => {
+      await Promise.all(uploaders.map((u) => u.stop()));
+    },
+  };
+}
