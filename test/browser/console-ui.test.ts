@@ -14,32 +14,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/launch-chromium';
 import { consoleAssetsDir } from '../../src/console/ui';
 import {
   STAND_IN_CSRF,
   startConsoleStandIn,
   type ConsoleStandIn,
 } from '../helpers/console-ui-stand-in';
-
-export const CHROMIUM = '/usr/bin/chromium';
-
-/** Chromium without the calls to Google's services a closed network refuses. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 describe('console pages in Chromium', function () {
   this.timeout(60000);

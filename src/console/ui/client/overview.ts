@@ -78,7 +78,7 @@ function drawChart(
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-      axes: [{}, { size: 60, values: (_u, ticks) => ticks.map((v) => format(v)) }],
+      axes: [{}, { size: 72, values: (_u, ticks) => ticks.map((v) => format(v)) }],
       series: [
         {},
         {
