@@ -292,6 +292,7 @@ function startWorker(
       upgrades: AMOCRM_LEGACY_PAYLOADS,
       queue: store.queue,
       revenue: store.revenue,
+      trace: store.dealTrace,
     }),
     // Inbound jobs mostly wait for a batched API look-up; many in flight make full batches.
     { concurrency: anyApi ? 256 : config.delivery.concurrency },
