@@ -4,10 +4,12 @@
  */
 import { escapeHtml } from './html';
 import type { LabelKey, Labels } from './labels';
+import { DELIVERY_OUTCOMES } from '../../ports/delivery-log';
 
 type Page = 'overview' | 'deliveries' | 'deal' | 'setup';
 
-const OUTCOMES = ['sent', 'skipped', 'failed', 'uncertain', 'pending', 'dry_run'] as const;
+/** The delivery log's outcomes (src/ports/delivery-log.ts DELIVERY_OUTCOMES). */
+const OUTCOMES = DELIVERY_OUTCOMES;
 
 export function pageBody(page: Page, t: Labels): string {
   switch (page) {
@@ -131,7 +133,8 @@ function deal(t: Labels): string {
     section(
       'deal-deliveries',
       e(t, 'deal.deliveries'),
-      table('table-deliveries', t, DELIVERY_COLUMNS),
+      `<p class="status" id="deliveries-status" role="status"></p>` +
+        table('table-deliveries', t, DELIVERY_COLUMNS),
     )
   );
 }
