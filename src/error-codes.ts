@@ -6,10 +6,12 @@ import { CORE_ERROR_CODES, type ErrorCode, type ErrorCodeInfo } from './core/err
 import { AMOCRM_ERROR_CODES } from './adapters/crm/amocrm/errors';
 import { BITRIX24_ERROR_CODES } from './adapters/crm/bitrix24/errors';
 import { GA4_ERROR_CODES } from './adapters/destinations/ga4/errors';
+import { CONSOLE_ERROR_CODES } from './console/errors';
 
 export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   ...CORE_ERROR_CODES,
   ...AMOCRM_ERROR_CODES,
   ...BITRIX24_ERROR_CODES,
   ...GA4_ERROR_CODES,
+  ...CONSOLE_ERROR_CODES,
 };

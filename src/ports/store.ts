@@ -3,6 +3,7 @@
  * typed factory in src/adapters/store.
  */
 import type { DealStageMemory } from './deal-stage-memory';
+import type { DealTrace } from './deal-trace';
 import type { DeliveryLog } from './delivery-log';
 import type { JobQueue } from './job-queue';
 import type { Ledger } from './ledger';
@@ -22,6 +23,8 @@ export interface Store {
   readonly tokens: TokenStore;
   /** Each deal's last known stage, for CRMs whose webhooks do not say what changed (Bitrix24). */
   readonly dealStages: DealStageMemory;
+  /** Each deal's trail of what was seen and decided, for the console's deal page. */
+  readonly dealTrace: DealTrace;
   /** Small durable settings (the generated webhook secret). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;

@@ -8,6 +8,8 @@ import { RedisLedger } from '../../src/adapters/store/redis/redis-ledger';
 import { RedisRevenueLedger } from '../../src/adapters/store/redis/redis-revenue-ledger';
 import { RedisTokenStore } from '../../src/adapters/store/redis/redis-token-store';
 import { describeDeliveryLogContract } from './delivery-log.contract';
+import { describeDealTraceContract } from './deal-trace.contract';
+import { RedisDealTrace } from '../../src/adapters/store/redis/redis-deal-trace';
 import { describeLedgerContract } from './ledger.contract';
 import { describeRevenueLedgerContract } from './revenue-ledger.contract';
 import { describeTokenStoreContract } from './token-store.contract';
@@ -87,6 +89,11 @@ if (!REDIS_URL) {
       },
       cleanup: b.cleanup,
     };
+  });
+  describeDealTraceContract('redis', (limits, now) => {
+    const b = redisBackend();
+    const trace = new RedisDealTrace(b.client(), limits, b.prefix, now);
+    return Promise.resolve({ trace, prune: () => trace.prune(), cleanup: b.cleanup });
   });
   describeTokenStoreContract('redis', () => {
     const b = redisBackend();
