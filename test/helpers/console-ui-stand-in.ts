@@ -282,7 +282,7 @@ export async function startConsoleStandIn(now = Date.now()): Promise<ConsoleStan
     const csrf = req.headers['x-csrf-token'] as string | undefined;
     posts.push({ path: p, body, csrf });
     if (csrf !== STAND_IN_CSRF) return json(res, 403, { error: { code: 'CONSOLE_CSRF_INVALID' } });
-    if (p === '/api/v1/replay') return json(res, 200, { replayed: 1, skipped: [] });
+    if (p === '/api/v1/replay') return json(res, 200, { replayed: [5], skipped: [] });
     if (p === '/api/v1/send-test') {
       return json(res, 200, {
         valid: false,

@@ -26,7 +26,8 @@ interface DeliveryPage {
 }
 
 interface ReplayAnswer {
-  replayed: number;
+  /** The ids replayed (docs/api.md); a bare count is taken too. */
+  replayed: Array<string | number> | number;
   skipped: Array<{ id: string | number; reason: string }>;
 }
 
@@ -85,8 +86,9 @@ async function replay(
     const answer = await callApi<ReplayAnswer>('POST', '/api/v1/replay', body);
     const skipped = answer.skipped.map((s) => `${s.id}: ${s.reason}`).join('; ');
     setStatus(
-      t('deliveries.replayed', { n: answer.replayed }) +
-        (skipped ? ' ' + t('deliveries.replaySkipped', { list: skipped }) : ''),
+      t('deliveries.replayed', {
+        n: Array.isArray(answer.replayed) ? answer.replayed.length : answer.replayed,
+      }) + (skipped ? ' ' + t('deliveries.replaySkipped', { list: skipped }) : ''),
     );
   } catch (e) {
     setStatus(describeFailure(e), 'error');
