@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, launchChromium } from '../helpers/launch-chromium';
+import { launchChromium, needChromium } from '../helpers/launch-chromium';
 import { consoleAssetsDir } from '../../src/console/ui';
 import {
   STAND_IN_CSRF,
@@ -33,12 +33,7 @@ describe('console pages in Chromium', function () {
   let errors: string[];
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      const why = `Chromium is not installed at ${CHROMIUM}. Install it with: apt-get install chromium`;
-      if (process.env.CI) throw new Error(why);
-      console.warn(`\n  SKIPPED: the console's browser tests. ${why}\n`);
-      this.skip();
-    }
+    needChromium(this, "the console's browser tests");
     assert.ok(
       existsSync(path.join(consoleAssetsDir, 'console.js')),
       `${consoleAssetsDir}/console.js is missing: run npm run build`,

@@ -7,7 +7,6 @@
  * Needs `npm run build` and /usr/bin/chromium (see console-ui.test.ts for the browser half alone).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +22,7 @@ import {
   describeOnEachStore,
   uniqueRedisPrefix,
 } from '../helpers/redis-test-prefix';
-import { CHROMIUM, launchChromium } from '../helpers/launch-chromium';
+import { launchChromium, needChromium } from '../helpers/launch-chromium';
 
 const PASSWORD = 'correct horse battery staple 42';
 
@@ -50,12 +49,7 @@ describeOnEachStore('the console in Chromium', (storeName, redisUrl) => {
     };
 
     before(async function () {
-      if (!existsSync(CHROMIUM)) {
-        const why = `Chromium is not installed at ${CHROMIUM}. Install it with: apt-get install chromium`;
-        if (process.env.CI) throw new Error(why);
-        console.warn(`\n  SKIPPED: the console's browser tests. ${why}\n`);
-        this.skip();
-      }
+      needChromium(this, "the console's browser tests");
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-console-'));
       prefix = uniqueRedisPrefix('console-browser');
       ga4 = await startGa4StandIn();

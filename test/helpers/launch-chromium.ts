@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
 /** Debian's Chromium (`apt-get install chromium`), driven by playwright-core. */
@@ -18,4 +19,16 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * In a suite's `before`: without Chromium, fails under CI (which installs it) and elsewhere skips
+ * the suite with a loud line saying why.
+ */
+export function needChromium(ctx: Mocha.Context, what: string): void {
+  if (existsSync(CHROMIUM)) return;
+  const why = `Chromium is not installed at ${CHROMIUM}. Install it with: apt-get install chromium`;
+  if (process.env.CI) throw new Error(why);
+  console.warn(`\n  SKIPPED: ${what}. ${why}\n`);
+  ctx.skip();
 }
