@@ -52,6 +52,15 @@ export default tseslint.config(
     },
   },
   {
+    // The console's page script: plain browser scripts sharing one scope (client/tsconfig.json
+    // concatenates them), so a function declared in one file is used in another.
+    files: ['src/console/ui/client/**/*.ts'],
+    languageOptions: { sourceType: 'script' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { vars: 'local', argsIgnorePattern: '^_' }],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unused-expressions': 'off',

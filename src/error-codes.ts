@@ -8,6 +8,7 @@ import { AMOCRM_ERROR_CODES } from './adapters/crm/amocrm/errors';
 import { BITRIX24_ERROR_CODES } from './adapters/crm/bitrix24/errors';
 import { GA4_ERROR_CODES } from './adapters/destinations/ga4/errors';
 import { METRICA_ERROR_CODES } from './adapters/destinations/metrica/errors';
+import { CONSOLE_ERROR_CODES } from './console/errors';
 
 export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   ...METRICA_MANAGEMENT_ERROR_CODES,
@@ -16,4 +17,5 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   ...BITRIX24_ERROR_CODES,
   ...GA4_ERROR_CODES,
   ...METRICA_ERROR_CODES,
+  ...CONSOLE_ERROR_CODES,
 };

@@ -28,6 +28,8 @@ import { Reconciler } from './worker/reconciler';
 import { startPersonalDataJanitor } from './worker/personal-data-janitor';
 import { startMetricaUploads } from './worker/metrica-uploads';
 import { buildAccounts, ignoredEntriesGauge, type BuiltAccount } from './accounts';
+import { createConsole } from './console/create-console';
+import { createConsoleActions } from './console/console-actions';
 import {
   listen,
   openStore,
@@ -63,6 +65,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     redactor.add(account.metrica?.token);
   }
   redactor.add(options.metricsToken);
+  redactor.add(options.console?.password);
+  redactor.add(options.console?.apiToken);
   if (role !== 'all' && !options.redis) {
     throw new AppError('CONFIG_INVALID', roleNeedsRedis(role));
   }
@@ -129,9 +133,27 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       }
     }
 
+    const consoleRouter =
+      web && options.console
+        ? await createConsole({
+            ...options.console,
+            store,
+            now,
+            actions: createConsoleActions({
+              config,
+              accounts,
+              store,
+              redactor,
+              logger,
+              secretHint: webhookSecretHint(options, store),
+              now,
+            }),
+          })
+        : undefined;
     const app = createApp({
       logger,
       now,
+      console: consoleRouter,
       webhooks: web
         ? {
             routes: accounts.flatMap((a) => a.routes),
@@ -271,16 +293,19 @@ function logWebhookUrls(
       options.logger.info(`account ${a.config.name}: ${base} followed by its webhook_secret`);
     } else if (options.config.webhook.secret) {
       options.logger.info(`${base} followed by the value of CLOSELOOP_WEBHOOK_SECRET`);
-    } else if (store.kind === 'sqlite') {
-      options.logger.info(
-        `${base} followed by the secret in ${path.join(options.dataDir, 'webhook-secret')} (set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
-      );
     } else {
       options.logger.info(
-        `${base} followed by the secret generated in Redis (redis-cli HGET ${options.redis?.prefix ?? DEFAULT_REDIS_PREFIX}:settings ${WEBHOOK_SECRET_SETTING}; set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
+        `${base} followed by ${webhookSecretHint(options, store)} (set CLOSELOOP_WEBHOOK_SECRET to choose your own)`,
       );
     }
   }
+}
+
+/** Where the generated webhook secret of the default account is kept (never the secret). */
+function webhookSecretHint(options: ServiceOptions, store: Store): string {
+  return store.kind === 'sqlite'
+    ? `the secret in ${path.join(options.dataDir, 'webhook-secret')}`
+    : `the secret generated in Redis (redis-cli HGET ${options.redis?.prefix ?? DEFAULT_REDIS_PREFIX}:settings ${WEBHOOK_SECRET_SETTING})`;
 }
 
 interface StartedWorker {
@@ -308,6 +333,7 @@ function startWorker(
       upgrades: AMOCRM_LEGACY_PAYLOADS,
       queue: store.queue,
       revenue: store.revenue,
+      trace: store.dealTrace,
     }),
     // Inbound jobs mostly wait for a batched API look-up; many in flight make full batches.
     { concurrency: anyApi ? 256 : config.delivery.concurrency },

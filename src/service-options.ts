@@ -58,6 +58,11 @@ export interface ServiceOptions {
   serverBounds?: Partial<ServerBounds>;
   /** CLOSELOOP_TRUSTED_PROXIES: whose X-Forwarded-For names the client (default: loopback). */
   trustedProxies?: TrustedProxies;
+  /**
+   * The marketers' console at /console and its API at /api/v1 (CLOSELOOP_CONSOLE_PASSWORD, and
+   * CLOSELOOP_API_TOKEN for scripts); absent or null: off.
+   */
+  console?: { password: string; apiToken: string | null } | null;
   /** Bench: 0 reads queue depths on every scrape, as before they were cached (default 5 s). */
   queueDepthsMaxAgeMs?: number;
 }

@@ -53,10 +53,7 @@ async function arrived(ids: string[], { io, env, cwd }: CliRun): Promise<number>
   }
   const { store } = await openStoreBesideService({ env, cwd });
   try {
-    const failed = (await store.queue.listFailed('deliver', LIST_LIMIT)).map((f) => ({
-      ...f,
-      payload: AMOCRM_LEGACY_PAYLOADS.delivery(f.payload),
-    }));
+    const failed = await listFailedDeliveries(store);
     const wanted = failed.filter((f) => ids.includes(f.id));
     for (const id of ids.filter((a) => !wanted.some((f) => f.id === a))) {
       io.err(`no failed delivery with id ${id}`);
@@ -79,11 +76,7 @@ async function arrived(ids: string[], { io, env, cwd }: CliRun): Promise<number>
 async function replay(ids: string[], all: boolean, { io, env, cwd }: CliRun): Promise<number> {
   const { store } = await openStoreBesideService({ env, cwd });
   try {
-    // Jobs of an earlier version are read as today's (legacy-payloads.ts).
-    const failed = (await store.queue.listFailed('deliver', LIST_LIMIT)).map((f) => ({
-      ...f,
-      payload: AMOCRM_LEGACY_PAYLOADS.delivery(f.payload),
-    }));
+    const failed = await listFailedDeliveries(store);
     // Lead creations from site forms: their payload holds the visitor's name and phone, so only
     // ids, times and errors are printed.
     const failedLeads = await store.queue.listFailed('create_lead', LIST_LIMIT);
@@ -126,26 +119,7 @@ async function replay(ids: string[], all: boolean, { io, env, cwd }: CliRun): Pr
       io.out('Nothing to replay.');
       return unknown.length > 0 ? 1 : 0;
     }
-    const now = Date.now();
-    const released = await settleUncertain(store, wanted, 'unsent', now);
-    // Enqueue first, remove second: a crash in between leaves a duplicate job, which the ledger
-    // makes harmless, never a lost one.
-    await store.queue.add<InboundJobPayload>(
-      'inbound',
-      wanted.map((f) => ({ id: `replay:${f.id}:${now}`, payload: f.payload.origin })),
-    );
-    const removed = await store.queue.removeFailed(
-      'deliver',
-      wanted.map((f) => f.id),
-    );
-    // A lead creation is tried again as it was: nothing was created when it failed for good.
-    const leads =
-      wantedLeads.length === 0
-        ? 0
-        : await store.queue.retryFailed(
-            'create_lead',
-            wantedLeads.map((f) => f.id),
-          );
+    const { removed, released, leads } = await replayFailed(store, wanted, wantedLeads, Date.now());
     const parts = [
       removed > 0 ? `${removed} deliver${removed === 1 ? 'y' : 'ies'}` : null,
       leads > 0 ? `${leads} lead creation${leads === 1 ? '' : 's'}` : null,
@@ -160,6 +134,55 @@ async function replay(ids: string[], all: boolean, { io, env, cwd }: CliRun): Pr
   } finally {
     await store.close();
   }
+}
+
+/** A failed delivery job as listed, its payload read as today's. */
+export type FailedDelivery = Awaited<ReturnType<typeof listFailedDeliveries>>[number];
+
+/** Failed delivery jobs, newest first, their payloads read as today's (legacy-payloads.ts). */
+export async function listFailedDeliveries(store: Store, limit = LIST_LIMIT) {
+  return (await store.queue.listFailed('deliver', limit)).map((f) => ({
+    ...f,
+    payload: AMOCRM_LEGACY_PAYLOADS.delivery(f.payload),
+  }));
+}
+
+/**
+ * Replays failed deliveries (and lead creations): their held conversions released, their lead
+ * events put back through the rules as they are now, the failed jobs removed. The one way to
+ * replay, for this command and the console (src/console/api-actions.ts).
+ */
+export async function replayFailed(
+  store: Store,
+  wanted: readonly FailedDelivery[],
+  wantedLeads: ReadonlyArray<{ id: string }>,
+  now: number,
+): Promise<{ removed: number; released: number; leads: number }> {
+  const released = await settleUncertain(store, wanted, 'unsent', now);
+  // Enqueue first, remove second: a crash in between leaves a duplicate job, which the ledger
+  // makes harmless, never a lost one.
+  if (wanted.length > 0) {
+    await store.queue.add<InboundJobPayload>(
+      'inbound',
+      wanted.map((f) => ({ id: `replay:${f.id}:${now}`, payload: f.payload.origin })),
+    );
+  }
+  const removed =
+    wanted.length === 0
+      ? 0
+      : await store.queue.removeFailed(
+          'deliver',
+          wanted.map((f) => f.id),
+        );
+  // A lead creation is tried again as it was: nothing was created when it failed for good.
+  const leads =
+    wantedLeads.length === 0
+      ? 0
+      : await store.queue.retryFailed(
+          'create_lead',
+          wantedLeads.map((f) => f.id),
+        );
+  return { removed, released, leads };
 }
 
 /**

@@ -1,4 +1,5 @@
 /** `closeloop start`: load and check the config, then run the service until SIGTERM/SIGINT. */
+import { readConsoleSettings } from '../console/console-password';
 import type { Command } from 'commander';
 import type winston from 'winston';
 import type { CloseloopConfig } from '../config/config-types';
@@ -50,6 +51,11 @@ Environment:
                       web and worker need REDIS_URL
   CLOSELOOP_METRICS_TOKEN
                       when set, GET /metrics needs Authorization: Bearer <it>
+  CLOSELOOP_CONSOLE_PASSWORD
+                      turns the web console on at /console (12 characters
+                      or more, not easy to guess)
+  CLOSELOOP_API_TOKEN Authorization: Bearer <it> reaches /api/v1 without a
+                      console session (24 characters or more)
   CLOSELOOP_MAX_CONNECTIONS
                       HTTP connections open at once (default 1024)
   CLOSELOOP_TRUSTED_PROXIES
@@ -157,6 +163,7 @@ interface ProcessSettings {
   host: string;
   redis?: RedisSettings;
   metricsToken: string | null;
+  console: { password: string; apiToken: string | null } | null;
   serverBounds: { maxConnections: number };
   /** CLOSELOOP_TRUSTED_PROXIES, checked (parseTrustedProxies takes each). */
   trustedProxies: readonly string[];
@@ -211,6 +218,8 @@ export function readProcessSettings(env: NodeJS.ProcessEnv): ProcessSettings | s
     // Never quote it: it is a secret, even a bad one.
     return `CLOSELOOP_METRICS_TOKEN must be at least 16 printable characters without spaces (it is sent as Authorization: Bearer <token>). Fix: set it to e.g. the output of openssl rand -hex 24, or unset it to leave /metrics open.`;
   }
+  const consoleSettings = readConsoleSettings(env);
+  if (typeof consoleSettings === 'string') return consoleSettings;
   const proxies = (env.CLOSELOOP_TRUSTED_PROXIES ?? '').split(/[\s,]+/).filter(Boolean);
   const trustedProxies = proxies.length === 0 ? DEFAULT_TRUSTED_PROXIES : proxies;
   const badProxy = parseTrustedProxies(trustedProxies);
@@ -223,6 +232,10 @@ export function readProcessSettings(env: NodeJS.ProcessEnv): ProcessSettings | s
     host,
     ...(redisUrl === undefined ? {} : { redis: { url: redisUrl, prefix, lockMs } }),
     metricsToken,
+    console:
+      consoleSettings.password === null
+        ? null
+        : { password: consoleSettings.password, apiToken: consoleSettings.apiToken },
     serverBounds: { maxConnections },
     trustedProxies,
   };

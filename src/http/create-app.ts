@@ -47,6 +47,8 @@ export interface AppDeps {
   trustedProxies?: TrustedProxies;
   /** The built form snippet (dist/browser/snippet.min.js), served at GET /snippet.js. */
   snippet?: Buffer;
+  /** The marketers' console and /api/v1 (src/console/create-console.ts); absent: both 404. */
+  console?: express.Router;
   /** JSON Schema documents served at `GET /schemas/<name>` (the signed intake's deal-event.json). */
   schemas?: SchemaDocuments;
   now?: () => number;
@@ -115,6 +117,8 @@ export function createApp(deps: AppDeps): RequestListener {
       );
     });
   }
+
+  if (deps.console) app.use(deps.console);
 
   app.use((_req, _res, next) =>
     next(new AppError('HTTP_NOT_FOUND', 'not found', { httpStatus: 404 })),

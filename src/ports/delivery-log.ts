@@ -11,7 +11,8 @@
  * - The log is bounded by count and by age; pruning never removes a row still pending (`retrying`,
  *   `uncertain`), and says what it removed (`onPruned`). `counts()` stays exact whatever was
  *   pruned: every delivery counts once, in its latest outcome.
- * - `list` returns newest first (by when the row was first written), filtered; `beforeId` pages.
+ * - `list` returns newest first (by id: the order rows were first written), filtered; `beforeId`
+ *   pages (keyset: a page costs the same however deep).
  */
 import type { ErrorCode } from '../core/errors';
 import type { DealEventKind } from '../core/deal';
@@ -53,6 +54,8 @@ export interface DeliveryRecord {
   attempts: number;
   /** The delivery the row tells of; a later record with the same key updates the row. */
   key?: string;
+  /** The deal's utm_source / utm_medium, when it has either (the console groups by them). */
+  utm?: { source: string | null; medium: string | null };
 }
 
 /** A row as the log keeps it. */
@@ -70,6 +73,13 @@ export interface DeliveryLogFilter {
   /** Rows first written at or after / before these Unix ms. */
   since?: number;
   until?: number;
+  /** Rows whose events include this event name. */
+  event?: string;
+  /**
+   * Rows where this text appears (case-insensitive for ASCII letters) in the deal id, the
+   * destination, the code, the reason or an event name: the console's search box.
+   */
+  text?: string;
   /** Paging: rows older than this id. */
   beforeId?: number;
   limit?: number;

@@ -20,6 +20,20 @@ export interface DeliveryDeal {
   dealId: string;
   kind: DealEventKind;
   stageId: string | null;
+  /** The deal's utm_source and utm_medium, when it has either: the delivery log keeps them. */
+  utm?: DeliveryUtm;
+}
+
+/** The campaign tags the console's overview groups by (`utm_source`, `utm_medium`). */
+export interface DeliveryUtm {
+  source: string | null;
+  medium: string | null;
+}
+
+/** The deal's utm_source and utm_medium, or undefined when it has neither. */
+export function deliveryUtmOf(event: DealEvent): DeliveryUtm | undefined {
+  const { source, medium } = event.deal.identities.utm;
+  return source === null && medium === null ? undefined : { source, medium };
 }
 
 /** The conversions of one deal event for one destination (one identity). */
@@ -64,5 +78,6 @@ export function deliveryDealOf(event: DealEvent): DeliveryDeal {
     dealId: event.deal.id,
     kind: event.kind,
     stageId: event.deal.stageId,
+    ...(deliveryUtmOf(event) === undefined ? {} : { utm: deliveryUtmOf(event) }),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { ConversionOutbox } from './conversion-outbox';
 import type { DealStageMemory } from './deal-stage-memory';
+import type { DealTrace } from './deal-trace';
 import type { DeliveryLog } from './delivery-log';
 import type { JobQueue } from './job-queue';
 import type { Ledger } from './ledger';
@@ -25,6 +26,8 @@ export interface Store {
   readonly dealStages: DealStageMemory;
   /** Conversions waiting for a batch upload, and the batches (Yandex Metrica). */
   readonly outbox: ConversionOutbox;
+  /** Each deal's trail of what was seen and decided, for the console's deal page. */
+  readonly dealTrace: DealTrace;
   /** Small durable settings (the generated webhook secret). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;

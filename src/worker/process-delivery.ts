@@ -55,6 +55,7 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
       attempts: job.attempts + 1,
       // Every attempt of this job updates one row (retrying → sent), so retries are one row.
       key: job.id,
+      ...(p.deal.utm === undefined ? {} : { utm: p.deal.utm }),
     };
     const destination = deps.destinations.get(p.destination);
     if (destination === undefined) {

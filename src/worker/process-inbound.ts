@@ -23,11 +23,14 @@ import type { Job, JobOutcome, JobQueue } from '../ports/job-queue';
 import type { RevenueDealRef, RevenueLedger } from '../ports/revenue-ledger';
 import {
   deliveryDealOf,
+  deliveryUtmOf,
   type DeliveryJobPayload,
   type InboundJobPayload,
   type PayloadUpgrades,
 } from '../ports/job-payloads';
 import type { WorkerLogger } from './worker-logger';
+import type { DealTrace } from '../ports/deal-trace';
+import { traceStepsOf } from './trace-steps';
 
 /** What the worker knows of one closeloop account. */
 export interface AccountRuntime {
@@ -45,6 +48,8 @@ export interface InboundDeps {
   deliveryLog: DeliveryLog;
   /** What each destination counts for each deal; absent, deal life is not followed (tests). */
   revenue?: RevenueLedger;
+  /** Each deal's trail for the console (what was seen and decided); absent: none kept. */
+  trace?: DealTrace;
   logger: WorkerLogger;
   retryPolicy: RetryPolicy;
   now: () => number;
@@ -67,6 +72,7 @@ function rowBase(account: string, event: DealEvent, job: Job<unknown>, at: numbe
     attempts: job.attempts + 1,
     // One row per job and subject: a retried job updates its rows instead of adding more.
     key: job.id,
+    ...(deliveryUtmOf(event) === undefined ? {} : { utm: deliveryUtmOf(event) }),
   };
 }
 
@@ -130,7 +136,9 @@ function createProcessOnce(deps: InboundDeps) {
     const source = account.sources.get(payload.event.source);
     const event = source ? await source.complete(payload.event, { jobId: job.id }) : payload.event;
     const base = rowBase(account.name, event, job, deps.now());
-    if (event.lookup === 'other_account') {
+    const mapped = event.lookup === 'other_account' ? null : mapDealEvent(event, account.mapping);
+    await traceDeal(deps, payload, event, mapped);
+    if (mapped === null || event.lookup === 'other_account') {
       // Not this account's deal (a forgery, or a URL pasted into another CRM account): no rule
       // may act on it, and its deal was not read.
       await deps.deliveryLog.record({
@@ -138,12 +146,11 @@ function createProcessOnce(deps: InboundDeps) {
         destination: null,
         outcome: 'skipped',
         code: 'WEBHOOK_ACCOUNT_MISMATCH',
-        reason: `the deal was ${describeLookup(event.lookup)} (${event.account})`,
+        reason: `the deal was ${describeLookup('other_account')} (${event.account})`,
         events: [],
       });
       return { status: 'done' };
     }
-    const mapped = mapDealEvent(event, account.mapping);
 
     for (const s of mapped.skipped) {
       await deps.deliveryLog.record({
@@ -228,6 +235,27 @@ function createProcessOnce(deps: InboundDeps) {
     if (jobs.length > 0) await deps.queue.add('deliver', jobs);
     return { status: 'done' };
   };
+}
+
+/**
+ * The deal's trail: for people, not for correctness, so a trail that cannot be written is logged
+ * and the job goes on (its delivery-log rows still say what happened).
+ */
+async function traceDeal(
+  deps: InboundDeps,
+  payload: InboundJobPayload,
+  event: DealEvent,
+  mapped: ReturnType<typeof mapDealEvent> | null,
+): Promise<void> {
+  if (deps.trace === undefined) return;
+  try {
+    await deps.trace.record(event.deal.id, traceStepsOf(payload, event, mapped, deps.now()));
+  } catch (e) {
+    deps.logger.warn('could not write the deal trace', {
+      dealId: event.deal.id,
+      error: asClause(errorMessage(e)),
+    });
+  }
 }
 
 /**

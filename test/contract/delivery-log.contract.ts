@@ -330,5 +330,36 @@ export function describeDeliveryLogContract(
         ['j5', 'j4', 'j3', 'j2'],
       );
     });
+
+    it('filters by event and by text, and keeps the UTM source and medium', async function () {
+      const log = await open();
+      await log.record(record(1, { jobId: 'a', events: ['generate_lead'] }));
+      await log.record(
+        record(2, {
+          jobId: 'b',
+          dealId: 'A-4711',
+          outcome: 'skipped',
+          code: 'LEAD_NO_CLIENT_ID',
+          reason: 'The deal has no GA client id',
+          events: ['close_convert_lead', 'purchase'],
+          utm: { source: 'yandex', medium: null },
+        }),
+      );
+      await log.record(record(3, { jobId: 'c', events: ['purchase_refund'] }));
+      const jobIds = async (filter: Parameters<DeliveryLog['list']>[0]): Promise<string[]> =>
+        (await log.list(filter)).map((r) => r.jobId);
+      // An event name matches whole: purchase is not purchase_refund.
+      assert.deepEqual(await jobIds({ event: 'purchase' }), ['b']);
+      assert.deepEqual(await jobIds({ event: 'generate_lead' }), ['a']);
+      assert.deepEqual(await jobIds({ text: 'client ID' }), ['b']);
+      assert.deepEqual(await jobIds({ text: 'a-47' }), ['b']);
+      assert.deepEqual(await jobIds({ text: 'no_client' }), ['b']);
+      assert.deepEqual(await jobIds({ text: 'refund' }), ['c']);
+      assert.deepEqual(await jobIds({ text: 'nothing like it' }), []);
+      const [b] = await log.list({ dealId: 'A-4711' });
+      assert.deepEqual(b!.utm, { source: 'yandex', medium: null });
+      const [c] = await log.list({ limit: 1 });
+      assert.equal(c!.utm, undefined);
+    });
   });
 }

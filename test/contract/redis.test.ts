@@ -10,6 +10,8 @@ import { RedisTokenStore } from '../../src/adapters/store/redis/redis-token-stor
 import { RedisOutbox } from '../../src/adapters/store/redis/redis-outbox';
 import { describeOutboxContract } from './outbox.contract';
 import { describeDeliveryLogContract } from './delivery-log.contract';
+import { describeDealTraceContract } from './deal-trace.contract';
+import { RedisDealTrace } from '../../src/adapters/store/redis/redis-deal-trace';
 import { describeLedgerContract } from './ledger.contract';
 import { describeRevenueLedgerContract } from './revenue-ledger.contract';
 import { describeTokenStoreContract } from './token-store.contract';
@@ -97,6 +99,11 @@ if (!REDIS_URL) {
       },
       cleanup: b.cleanup,
     };
+  });
+  describeDealTraceContract('redis', (limits, now) => {
+    const b = redisBackend();
+    const trace = new RedisDealTrace(b.client(), limits, b.prefix, now);
+    return Promise.resolve({ trace, prune: () => trace.prune(), cleanup: b.cleanup });
   });
   describeTokenStoreContract('redis', () => {
     const b = redisBackend();

@@ -11,6 +11,10 @@ import { describeRevenueLedgerContract } from './revenue-ledger.contract';
 import { describeTokenStoreContract } from './token-store.contract';
 import { describeStoreContract } from './store.contract';
 import { describeOutboxContract } from './outbox.contract';
+import { describeDealTraceContract } from './deal-trace.contract';
+import { SqliteDealTrace } from '../../src/adapters/store/sqlite/sqlite-deal-trace';
+import { openSqliteDatabase } from '../../src/adapters/store/sqlite/open-sqlite-database';
+import { CommitGroup } from '../../src/adapters/store/sqlite/commit-group';
 
 function sqliteBackend(deliveryLogMaxRows = 10_000, log: Partial<LogOptions> = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-contract-'));
@@ -75,6 +79,22 @@ describeDeliveryLogContract('sqlite', ({ maxRows, ...log }) => {
     deliveryLog: b.store.deliveryLog,
     reopen: async () => (await b.reopen()).deliveryLog,
     cleanup: b.cleanup,
+  });
+});
+describeDealTraceContract('sqlite', (limits, now) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-trace-'));
+  const opened = openSqliteDatabase(dataDir);
+  const group = new CommitGroup(opened.db, () => undefined);
+  const trace = new SqliteDealTrace(opened.db, group, limits, now);
+  return Promise.resolve({
+    trace,
+    prune: () => trace.prune(),
+    cleanup: () => {
+      group.close();
+      opened.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      return Promise.resolve();
+    },
   });
 });
 describeTokenStoreContract('sqlite', () => {

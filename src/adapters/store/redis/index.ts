@@ -35,6 +35,8 @@ import { RedisTokenStore } from './redis-token-store';
 import { RedisDealStages } from './redis-deal-stages';
 import { RedisRevenueLedger } from './redis-revenue-ledger';
 import { RedisOutbox } from './redis-outbox';
+import { RedisDealTrace } from './redis-deal-trace';
+import { DEFAULT_TRACE_LIMITS } from '../../../ports/deal-trace';
 
 export interface RedisStoreOptions {
   url: string;
@@ -165,6 +167,15 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     tokens: new RedisTokenStore(work, { prefix: keys }),
     dealStages: new RedisDealStages(work, keys),
     outbox: new RedisOutbox(work, keys),
+    // Trails live as long as the delivery log's rows (delivery_log.max_age_days).
+    dealTrace: new RedisDealTrace(
+      work,
+      {
+        ...DEFAULT_TRACE_LIMITS,
+        maxAgeMs: options.deliveryLogMaxAgeMs ?? Number.POSITIVE_INFINITY,
+      },
+      keys,
+    ),
     createRateLimiter: (perSecond) => new RedisRateLimiter(work, perSecond, { prefix: keys }),
     createPacedLimiter: (policy) => new RedisPacedLimiter(work, policy, keys),
     // On the fail-fast connection: a request it limits must not wait for Redis to come back.

@@ -159,6 +159,7 @@ export class RedisDeliveryLog implements DeliveryLog {
       events: entry.events,
       payload: entry.payload === undefined ? null : entry.payload,
       attempts: entry.attempts,
+      ...(entry.utm === undefined ? {} : { utm: entry.utm }),
     };
     await RECORD.run(
       this.redis,
@@ -232,6 +233,15 @@ function matches(row: StoredDelivery, f: DeliveryLogFilter): boolean {
     (f.account === undefined || row.account === f.account) &&
     (f.destination === undefined || row.destination === f.destination) &&
     (f.since === undefined || row.firstAt >= f.since) &&
-    (f.until === undefined || row.firstAt < f.until)
+    (f.until === undefined || row.firstAt < f.until) &&
+    (f.event === undefined || f.event === '' || row.events.includes(f.event)) &&
+    (f.text === undefined || f.text === '' || containsText(row, f.text.toLowerCase()))
+  );
+}
+
+/** The SQLite log's search: deal id, destination, code, reason, event names. */
+function containsText(row: StoredDelivery, text: string): boolean {
+  return [row.dealId, row.destination ?? '', row.code ?? '', row.reason ?? '', ...row.events].some(
+    (v) => v.toLowerCase().includes(text),
   );
 }

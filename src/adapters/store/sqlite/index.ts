@@ -18,6 +18,8 @@ import { SqliteTokenStore } from './sqlite-token-store';
 import { DEFAULT_MIN_FREE_BYTES, StorageHealth } from './storage-health';
 import { SqliteDealStages } from './sqlite-deal-stages';
 import { SqliteOutbox } from './sqlite-outbox';
+import { SqliteDealTrace } from './sqlite-deal-trace';
+import { DEFAULT_TRACE_LIMITS } from '../../../ports/deal-trace';
 
 export interface SqliteStoreOptions extends SqliteJobQueueOptions {
   dataDir: string;
@@ -80,6 +82,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     tokens: new SqliteTokenStore(db),
     dealStages: new SqliteDealStages(db, group),
     outbox: new SqliteOutbox(db, group),
+    // Trails live as long as the delivery log's rows (delivery_log.max_age_days).
+    dealTrace: new SqliteDealTrace(
+      db,
+      group,
+      {
+        ...DEFAULT_TRACE_LIMITS,
+        maxAgeMs: options.deliveryLogMaxAgeMs ?? Number.POSITIVE_INFINITY,
+      },
+      options.now,
+    ),
     getSetting: (key) =>
       Promise.resolve((getSetting.get(key) as { value: string } | undefined)?.value ?? null),
     setSetting: (key, value) => {

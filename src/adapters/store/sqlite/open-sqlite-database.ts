@@ -155,6 +155,25 @@ export const MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX outbox_batches_queue ON outbox_batches(queue, state, created_at);`,
+  // The console's filters page by id (keyset): each filter column with id, so a filtered page
+  // walks an index in order and stops at its limit (bench/console.ts). The deal's UTM source and
+  // medium for the console's overview; deal traces (SqliteDealTrace).
+  `ALTER TABLE delivery_log ADD COLUMN utm_source TEXT;
+   ALTER TABLE delivery_log ADD COLUMN utm_medium TEXT;
+   CREATE INDEX delivery_log_destination ON delivery_log(destination, id);
+   CREATE INDEX delivery_log_deal ON delivery_log(lead_id, id);
+   DROP INDEX delivery_log_lead;
+   CREATE TABLE deal_trace (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     deal TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     title TEXT NOT NULL,
+     detail TEXT,
+     won INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX deal_trace_deal ON deal_trace(deal, seq);
+   CREATE INDEX deal_trace_won ON deal_trace(at) WHERE won = 1;`,
 ];
 
 export interface OpenedDatabase {

@@ -44,6 +44,8 @@ interface Row {
   events: string;
   payload: string | null;
   attempts: number;
+  utm_source: string | null;
+  utm_medium: string | null;
 }
 
 /** Pruning every row would cost a DELETE per insert; every this many inserts is plenty. */
@@ -63,16 +65,19 @@ export class SqliteDeliveryLog implements DeliveryLog {
     this.stmt = {
       insert: db.prepare(
         `INSERT INTO delivery_log (at, first_at, row_key, account, source, account_id, lead_id,
-           action, status_id, job_id, destination, outcome, code, reason, events, payload, attempts)
+           action, status_id, job_id, destination, outcome, code, reason, events, payload, attempts,
+           utm_source, utm_medium)
          VALUES (@at, @at, @key, @account, @source, @crmAccount, @dealId, @kind, @stageId, @jobId,
-           @destination, @outcome, @code, @reason, @events, @payload, @attempts)`,
+           @destination, @outcome, @code, @reason, @events, @payload, @attempts, @utmSource,
+           @utmMedium)`,
       ),
       byKey: db.prepare(`SELECT id, outcome FROM delivery_log WHERE row_key = ?`),
       update: db.prepare(
         `UPDATE delivery_log SET at = @at, account = @account, source = @source,
            account_id = @crmAccount, lead_id = @dealId, action = @kind, status_id = @stageId,
            job_id = @jobId, destination = @destination, outcome = @outcome, code = @code,
-           reason = @reason, events = @events, payload = @payload, attempts = @attempts
+           reason = @reason, events = @events, payload = @payload, attempts = @attempts,
+           utm_source = @utmSource, utm_medium = @utmMedium
          WHERE id = @id`,
       ),
       count: db.prepare(
@@ -100,8 +105,11 @@ export class SqliteDeliveryLog implements DeliveryLog {
   }
 
   record(entry: DeliveryRecord): Promise<void> {
+    const { utm, ...rest } = entry;
     const row = {
-      ...entry,
+      ...rest,
+      utmSource: utm?.source ?? null,
+      utmMedium: utm?.medium ?? null,
       key: entry.key ?? null,
       events: JSON.stringify(entry.events),
       payload:
@@ -184,12 +192,26 @@ export class SqliteDeliveryLog implements DeliveryLog {
     add('destination = @destination', 'destination', filter.destination);
     add('first_at >= @since', 'since', filter.since);
     add('first_at < @until', 'until', filter.until);
+    // events is a JSON array of names: a quoted name matches that event only.
+    add(`instr(events, @event) > 0`, 'event', eventNeedle(filter.event));
+    add(
+      `(instr(lower(lead_id), @text) > 0 OR instr(lower(coalesce(destination, '')), @text) > 0
+        OR instr(lower(coalesce(code, '')), @text) > 0 OR instr(lower(coalesce(reason, '')), @text) > 0
+        OR instr(lower(events), @text) > 0)`,
+      'text',
+      filter.text === undefined || filter.text === '' ? undefined : filter.text.toLowerCase(),
+    );
     add('id < @beforeId', 'beforeId', filter.beforeId);
     const sql = `SELECT * FROM delivery_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY id DESC LIMIT @limit`;
     const rows = this.db.prepare(sql).all(params) as Row[];
     return Promise.resolve(rows.map(toStored));
   }
+}
+
+/** `"purchase"` as it appears in the stored JSON array of event names. */
+function eventNeedle(event: string | undefined): string | undefined {
+  return event === undefined || event === '' ? undefined : JSON.stringify(event);
 }
 
 function toStored(r: Row): StoredDelivery {
@@ -212,5 +234,8 @@ function toStored(r: Row): StoredDelivery {
     events: JSON.parse(r.events) as string[],
     payload: r.payload === null ? null : (JSON.parse(r.payload) as unknown),
     attempts: r.attempts,
+    ...(r.utm_source === null && r.utm_medium === null
+      ? {}
+      : { utm: { source: r.utm_source, medium: r.utm_medium } }),
   };
 }
