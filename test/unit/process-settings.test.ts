@@ -6,6 +6,7 @@ const HTTP_DEFAULTS = {
   metricsToken: null,
   serverBounds: { maxConnections: 1024 },
   trustedProxies: ['loopback'],
+  console: null,
 };
 
 describe('readProcessSettings (PORT, CLOSELOOP_ROLE, REDIS_URL and friends)', () => {
@@ -38,6 +39,7 @@ describe('readProcessSettings (PORT, CLOSELOOP_ROLE, REDIS_URL and friends)', ()
         metricsToken: 'metrics-token-0123456789',
         serverBounds: { maxConnections: 256 },
         trustedProxies: ['loopback', '10.0.0.0/8', '2001:db8::/32', '192.0.2.7'],
+        console: null,
       },
     );
   });
