@@ -16,14 +16,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, needChromium } from '../helpers/launch-chromium';
 import type { LeadForm } from '../../src/core/lead-form';
 import { createLeadIntakeHandler, isLeadsRequest } from '../../src/http/lead-intake-handler';
 import { InProcessWindowLimiter } from '../../src/adapters/rate-limit/in-process-window-limiter';
 import { parseTrustedProxies, type TrustedProxies } from '../../src/http/client-address';
 
 const SNIPPET = path.resolve('dist/browser/snippet.min.js');
-const CHROMIUM = '/usr/bin/chromium';
 /** Gzipped bytes the snippet may weigh (model: getsentry/sentry-javascript .size-limit.js). */
 const SIZE_BUDGET = 2048;
 
@@ -81,16 +81,7 @@ describe('form snippet in Chromium', function () {
     });
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      const why =
-        `Chromium is not installed at ${CHROMIUM}: the snippet tests drive a real browser. ` +
-        'Install it with: apt-get install chromium';
-      // CI installs Chromium, so there a missing browser is a failure. On a developer's fresh
-      // machine `npm test` still passes, and says loudly what it did not test.
-      if (process.env.CI) throw new Error(why);
-      console.warn(`\n  SKIPPED: the snippet's browser tests. ${why}\n`);
-      this.skip();
-    }
+    needChromium(this, "the snippet's browser tests");
     if (!existsSync(SNIPPET)) {
       throw new Error(`${SNIPPET} is missing: run node browser/build.js (npm run build)`);
     }
@@ -125,20 +116,7 @@ describe('form snippet in Chromium', function () {
         res.writeHead(404).end();
       }
     }));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        // Without these Chromium keeps calling Google's services, refused on a closed network.
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async function () {
