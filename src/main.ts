@@ -122,6 +122,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         ? await createConsole({
             ...options.console,
             store,
+            logger,
             now,
             actions: createConsoleActions({
               config,

@@ -5,8 +5,9 @@
  * MAX_OVERVIEW_ROWS) and the deals the trace saw won.
  *
  * Counted: a conversion is an event of a row a destination accepted (sent, or dry run); revenue
- * is the money of those rows, once per deal and transaction id however many destinations got it
- * (GA4 and Metrica both taking one purchase is one sale), refunds negative.
+ * is the money of those rows' sales (an amount with a transaction id: a purchase, a refund
+ * negative), once per deal and transaction id however many destinations got it
+ * (GA4 and Metrica both taking one purchase is one sale).
  */
 import type { DealTrace } from '../ports/deal-trace';
 import type { DeliveryLog, StoredDelivery } from '../ports/delivery-log';
@@ -167,7 +168,9 @@ function revenueOf(
 ): number {
   let sum = 0;
   for (const m of moneyOf(r.payload)) {
-    const key = `${r.dealId}\u0000${m.transactionId ?? r.jobId}\u0000${m.refund ? 'refund' : 'sale'}`;
+    // A sale has a transaction id; a lead event's value (close_convert_lead) is not revenue.
+    if (m.transactionId === null) continue;
+    const key = `${r.dealId}\u0000${m.transactionId}\u0000${m.refund ? 'refund' : 'sale'}`;
     if (counted.has(key)) continue;
     counted.add(key);
     currencies.set(m.currency, (currencies.get(m.currency) ?? 0) + 1);

@@ -6,8 +6,13 @@ import { weakSecretReason } from '../config/check-meaning';
 
 export const MIN_CONSOLE_PASSWORD_CHARS = 12;
 
+/** What password lists start with; a password holding one is guessed early. */
+const COMMON_PARTS = ['password', 'passw0rd', 'qwerty', '123456', 'admin', 'closeloop', 'letmein'];
+
 /** Why the console password is too weak, or null. Never quotes the password. */
 export function weakPasswordReason(password: string): string | null {
+  const common = COMMON_PARTS.find((w) => password.toLowerCase().includes(w));
+  if (common !== undefined) return 'it is built on a word every guesser tries first';
   if (password.length < MIN_CONSOLE_PASSWORD_CHARS) {
     return `it has ${password.length} characters; the console needs at least ${MIN_CONSOLE_PASSWORD_CHARS}`;
   }

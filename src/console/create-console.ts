@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { AppError } from '../core/errors';
 import type { Store } from '../ports/store';
+import type { RequestLogger } from '../http/send-error';
 import { consoleAssetsDir, pickLanguage, renderAppPage, renderLoginPage, type AppPage } from './ui';
 import {
   equal,
@@ -28,6 +29,7 @@ export interface ConsoleDeps {
   apiToken: string | null;
   store: Store;
   actions: ConsoleActions;
+  logger: RequestLogger;
   now: () => number;
 }
 
@@ -90,6 +92,10 @@ export async function createConsole(deps: ConsoleDeps): Promise<Router> {
       limiter.take(`ip:${ip}`).then(
         ({ retryAfterMs }) => {
           if (retryAfterMs !== null) {
+            deps.logger.warn('console log-in refused: too many attempts from this address', {
+              code: 'CONSOLE_TOO_MANY_LOGINS',
+              ip,
+            });
             res.setHeader('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
             res
               .status(429)

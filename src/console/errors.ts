@@ -21,10 +21,6 @@ export const CONSOLE_ERROR_CODES = {
     who: 'operator',
     summary: 'An /api/v1 request with a parameter or body the API does not take.',
   },
-  CONSOLE_SEND_TEST_FAILED: {
-    who: 'operator',
-    summary: 'The test event could not reach GA4’s validation server.',
-  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 type ConsoleErrorCodes = typeof CONSOLE_ERROR_CODES;

@@ -12,8 +12,10 @@ import { listFailedDeliveries, replayFailed, type FailedDelivery } from '../cli/
 export const MAX_REPLAY_ROWS = 1000;
 
 export interface ReplayAnswer {
-  /** Delivery-log row ids whose deliveries were put back. */
-  replayed: number[];
+  /** How many rows' deliveries were put back. */
+  replayed: number;
+  /** Their delivery-log row ids. */
+  replayedIds: number[];
   skipped: Array<{ id: number; reason: string }>;
   /** Conversions held as uncertain that now go. */
   released: number;
@@ -56,7 +58,7 @@ export async function replayDeliveries(
   }
   const { released } =
     wanted.size === 0 ? { released: 0 } : await replayFailed(store, [...wanted.values()], [], now);
-  return { replayed, skipped, released, more };
+  return { replayed: replayed.length, replayedIds: replayed, skipped, released, more };
 }
 
 function whyNotReplayable(row: StoredDelivery): string {
