@@ -14,6 +14,7 @@ import { replayCommand } from './replay';
 import { statusesCommand } from './statuses';
 import { authCommand } from './auth';
 import { reconcileCommand } from './reconcile';
+import { sendTestCommand } from './send-test';
 import { bitrix24Command } from './bitrix24-create-fields';
 import { metricaCommand } from './metrica';
 import { withDotEnv } from '../config/load-dot-env';
@@ -97,6 +98,7 @@ function createProgram(run: CliRun): Command {
     replayCommand,
     statusesCommand,
     reconcileCommand,
+    sendTestCommand,
     authCommand,
     bitrix24Command,
     metricaCommand,
