@@ -193,7 +193,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       metricsToken: options.metricsToken,
       health: async () => {
         await store.ping();
-        return { store: store.kind, role, dryRun };
+        // Upload queues stopped until `closeloop metrica resume`: healthy, but someone must act.
+        const stopped = (await store.outbox.stops()).map((q) => ({
+          destination: q.queue,
+          target: q.target,
+          since: new Date(q.at).toISOString(),
+          reason: q.reason,
+        }));
+        return { store: store.kind, role, dryRun, ...(stopped.length ? { stopped } : {}) };
       },
     });
 

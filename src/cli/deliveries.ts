@@ -17,6 +17,7 @@ import {
   type StoredDelivery,
 } from '../ports/delivery-log';
 import type { StoredRevenue } from '../ports/revenue-ledger';
+import type { QueueStop } from '../ports/conversion-outbox';
 import type { CliRun } from './cli-run';
 import {
   OUTCOMES,
@@ -108,6 +109,7 @@ async function listDeliveries(opts: DeliveriesOptions, { io, env, cwd }: CliRun)
       for (const r of rows) io.out(JSON.stringify(r));
       return 0;
     }
+    for (const line of describeStops(await store.outbox.stops(), opts.destination)) io.out(line);
     const dealId = opts.deal ?? opts.lead;
     if (dealId !== undefined) {
       const revenue = (await store.revenue.listByDeal(dealId)).filter(
@@ -132,6 +134,19 @@ async function listDeliveries(opts: DeliveriesOptions, { io, env, cwd }: CliRun)
   } finally {
     await store.close();
   }
+}
+
+/** Upload queues stopped by a refusal (a Metrica counter's), first: nothing goes out until resumed. */
+export function describeStops(stops: readonly QueueStop[], destination?: string): string[] {
+  const shown = stops.filter((q) => destination === undefined || q.queue === destination);
+  if (shown.length === 0) return [];
+  return [
+    ...shown.flatMap((q) => [
+      `STOPPED: the upload queue of ${q.queue} (counter ${q.target}) since ${new Date(q.at).toISOString()}: ${q.reason}`,
+      `    after fixing it: closeloop metrica resume --counter ${q.target}`,
+    ]),
+    '',
+  ];
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * `closeloop metrica check` and `closeloop metrica create-goal`: set-up help for a Yandex Metrica
+ * `closeloop metrica check`, `closeloop metrica create-goal` and `closeloop metrica resume`
+ * (metrica-resume.ts): set-up help for a Yandex Metrica
  * counter (docs/metrica.md). `check` lists the counter's goals, says whether the goal offline
  * conversions go to (`deal_won` unless `--goal` names another) exists as a JavaScript-event goal
  * with an exact condition, and whether the token may upload; `create-goal` creates that goal
@@ -14,6 +15,7 @@ import {
   type MetricaGoal,
 } from '../adapters/destinations/metrica/metrica-management-api';
 import { shown, type CliRun } from './cli-run';
+import { metricaResumeCommand } from './metrica-resume';
 
 const DEFAULT_ENDPOINT = 'https://api-metrika.yandex.net';
 const DEFAULT_GOAL = 'deal_won';
@@ -81,10 +83,13 @@ export function metricaCommand(run: CliRun): Command {
     .action(run.action('metrica create-goal', (o: Options) => createCounterGoal(o, run)));
   return run
     .command('metrica')
-    .summary('Yandex Metrica set-up: check, create-goal')
-    .description('Commands that set up a Yandex Metrica counter for closeloop.')
+    .summary('Yandex Metrica set-up: check, create-goal, resume')
+    .description(
+      'Commands that set up a Yandex Metrica counter for closeloop, and resume its stopped upload queue.',
+    )
     .addCommand(check)
-    .addCommand(createGoal);
+    .addCommand(createGoal)
+    .addCommand(metricaResumeCommand(run, parseCounter));
 }
 
 /** The client for the counter, or null after saying what is missing. */

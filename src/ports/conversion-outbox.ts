@@ -6,7 +6,8 @@
  * An entry's life: `add` (pending) → `cut` into a batch (batched), or `expire` (expired: too old
  * for the destination to link). A batch's life: `sending` (cut; not known to have reached the
  * destination) → `uploaded` (the destination gave it an id: it is never uploaded again) → `done`
- * (a final status); or `rejected` (refused for good). Every change of a batch is `update`.
+ * (a final status); or `rejected` (refused for good), whose entries an operator may `requeue`
+ * (`requeued`). Every change of a batch is `update`.
  *
  * Contract:
  * - `add` is idempotent per key: an entry whose key is in the outbox already (pending, batched or
@@ -18,6 +19,16 @@
  * - `update` of a batch that has an `uploadId` never sets another one nor moves it back to
  *   `sending`: an upload that got an id is never repeated.
  * - `batches` lists a queue's batches in the given states, oldest first; they survive a restart.
+ * - `claim` is a compare-and-set across every process sharing the store: it takes a `sending`
+ *   batch for one upload attempt for `owner` until `untilMs` when no other owner holds an unexpired
+ *   claim, and answers the batch as it stands then (its `attempts` fresh), else null. The owner may
+ *   claim again to extend; a claim that lapsed (its process died) can be taken by another owner.
+ *   `release` gives a claim up (only its owner's).
+ * - `requeue` puts the entries of a `rejected` batch that never got an upload id back to pending
+ *   (the batch becomes `requeued`, with no entries), atomically: each entry is pending or in one
+ *   batch, never both; a second call moves nothing.
+ * - `stop` records that a queue is stopped (a refusal only a person can fix) until `resume`; both
+ *   survive a restart, and `stops` lists the stopped queues.
  *
  * Out of scope: the upload itself, quotas and polling (the destination's adapter), pruning (one
  * short row per conversion and per batch).
@@ -47,7 +58,7 @@ export interface OutboxEntry {
   trace: unknown;
 }
 
-export const BATCH_STATES = ['sending', 'uploaded', 'done', 'rejected'] as const;
+export const BATCH_STATES = ['sending', 'uploaded', 'done', 'rejected', 'requeued'] as const;
 export type BatchState = (typeof BATCH_STATES)[number];
 
 /** The destination's report on one upload (Metrica: `line_quantity`, `linked_quantity`, …). */
@@ -79,6 +90,21 @@ export interface OutboxBatch {
   /** Why the last attempt failed, or why the batch was rejected. */
   error: string | null;
   updatedAt: number;
+  /** Who holds the batch for an attempt, and until when (Unix ms); null: no one. */
+  claim: { owner: string; until: number } | null;
+}
+
+/** A queue stopped by a refusal only a person can fix (a token, a counter, a goal). */
+export interface QueueStop {
+  queue: string;
+  /** What the queue uploads to, for people (a Metrica counter's number). */
+  target: string;
+  /** Why, and what to do. */
+  reason: string;
+  /** The batch whose refusal stopped it, or null. */
+  batchId: string | null;
+  /** Unix ms. */
+  at: number;
 }
 
 export type BatchChange = Partial<
@@ -103,4 +129,18 @@ export interface ConversionOutbox {
   /** The batch's entries, oldest first. */
   entries(batchId: string): Promise<OutboxEntry[]>;
   update(batchId: string, change: BatchChange, nowMs: number): Promise<void>;
+  claim(
+    batchId: string,
+    owner: string,
+    untilMs: number,
+    nowMs: number,
+  ): Promise<OutboxBatch | null>;
+  release(batchId: string, owner: string): Promise<void>;
+  /** How many entries went back to pending (0 when the batch is not a rejected one without id). */
+  requeue(batchId: string, nowMs: number): Promise<number>;
+  /** Records the stop; a queue stopped already keeps its first stop. */
+  stop(stop: QueueStop): Promise<void>;
+  stops(): Promise<QueueStop[]>;
+  /** Lifts the queue's stop; the stop it lifted, or null when it was not stopped. */
+  resume(queue: string): Promise<QueueStop | null>;
 }

@@ -9,6 +9,7 @@ import type { DeliveryLog } from './delivery-log';
 import type { JobQueue } from './job-queue';
 import type { Ledger } from './ledger';
 import type { PacingPolicy, RateLimiter } from './rate-limiter';
+import type { RequestGate } from './request-gate';
 import type { RevenueLedger } from './revenue-ledger';
 import type { WindowLimiter } from './window-limiter';
 import type { TokenStore } from './token-store';
@@ -48,6 +49,12 @@ export interface Store {
    * createRateLimiter's; `name` keeps its keys apart from other uses (`leads`).
    */
   createWindowLimiter(name: string, limit: number, windowMs: number): WindowLimiter;
+  /**
+   * A gate of at most `maxInFlight` requests at once and `dailyRequests` a UTC day for one API
+   * credential (request-gate.ts), shared like createRateLimiter's; `name` (never a secret: a
+   * digest of the token) keeps credentials apart.
+   */
+  createRequestGate(name: string, maxInFlight: number, dailyRequests: number): RequestGate;
   /**
    * Takes the named lease for `ttlMs` when no one holds it, across every process sharing the store;
    * true when taken. Not released: it lapses, so "at most once per ttl" holds for periodic work

@@ -1,16 +1,19 @@
 /**
  * Part of the composition root: one upload loop per Metrica destination that sends (not dry run),
- * with one request gate per token (at most 2 in flight, a daily budget), and the /metrics gauges
- * of stuck uploads and stopped queues.
+ * with one request gate per token (at most 2 in flight, a daily budget; on Redis shared by every
+ * worker, named by a digest of the token), and the /metrics gauges of stuck uploads and stopped
+ * queues.
  */
+import { createHash } from 'node:crypto';
 import { MetricaDestination } from '../adapters/destinations/metrica';
 import { MetricaUploadClient } from '../adapters/destinations/metrica/metrica-upload-client';
 import {
   MetricaUploader,
-  TokenGate,
   type UploaderLogger,
 } from '../adapters/destinations/metrica/metrica-uploader';
+import { METRICA_MAX_IN_FLIGHT } from '../adapters/destinations/metrica/metrica-settings';
 import type { Destination } from '../ports/destination';
+import type { RequestGate } from '../ports/request-gate';
 import type { Store } from '../ports/store';
 
 export interface MetricaUploads {
@@ -33,13 +36,15 @@ export function startMetricaUploads(
     tickMs?: number;
   },
 ): MetricaUploads {
-  const gates = new Map<string, TokenGate>();
+  const gates = new Map<string, RequestGate>();
   const uploaders: MetricaUploader[] = [];
   for (const d of destinations) {
     if (!(d instanceof MetricaDestination) || d.dryRun || d.settings.token === null) continue;
     const s = d.settings;
     const token = s.token!;
-    const gate = gates.get(token) ?? new TokenGate(s.dailyRequests);
+    const gate =
+      gates.get(token) ??
+      deps.store.createRequestGate(gateName(token), METRICA_MAX_IN_FLIGHT, s.dailyRequests);
     gates.set(token, gate);
     const uploader = new MetricaUploader({
       queue: d.id,
@@ -79,4 +84,9 @@ export function startMetricaUploads(
       await Promise.all(uploaders.map((u) => u.stop()));
     },
   };
+}
+
+/** The gate's name in the store: a digest of the token, never the token. */
+export function gateName(token: string): string {
+  return `metrica:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
 }

@@ -18,12 +18,22 @@ export const METRICA_ERROR_CODES = {
   METRICA_UPLOAD_REJECTED: {
     who: 'operator',
     summary:
-      'Metrica refused the upload for good (400 invalid_uploading, 401, 403, 404); the counter’s queue is stopped until fixed.',
+      'Metrica refused the upload for good (400 invalid_uploading, 401, 403, 404); the counter’s queue is stopped until closeloop metrica resume.',
   },
   METRICA_UNAVAILABLE: {
     who: 'nobody (transient)',
     summary:
       'Metrica answered 429 (a quota) or 5xx, or the network failed; the batch is retried at the right time.',
+  },
+  METRICA_NOT_OPEN_YET: {
+    who: 'nobody (transient)',
+    summary:
+      'Metrica takes no offline conversions for the counter yet (VISIT_JOIN_THRESHOLD_UNMET: its window is still opening); the batch waits until the date Metrica names, or an hour, and is sent then.',
+  },
+  METRICA_QUEUE_STOPPED: {
+    who: 'operator',
+    summary:
+      'The counter’s upload queue is stopped by a refusal (401, 403, 404, 400); fix the token or counter, then run closeloop metrica resume.',
   },
   METRICA_NOT_LINKED: {
     who: 'marketer',

@@ -5,7 +5,9 @@
  * Body: `{"errors":[{"error_type","message","location"}],"code","message"}`, messages often in
  * Russian. 403 `invalid_token` and 401 mean "authorise again"; 403 `access_denied` a missing scope
  * or no access to the counter; 404 a wrong counter id; 400 `invalid_uploading` a file Metrica could
- * not read. Each of these stops the counter's queue: retrying cannot help until a person acts.
+ * not read. Each of these stops the counter's queue: retrying cannot help until a person acts (and
+ * runs `closeloop metrica resume`). A 400 "Загрузить данные сейчас невозможно…" is not one of them:
+ * the counter's window is not open yet, and the batch waits (notOpenUntilOf).
  */
 
 export interface MetricaErrorBody {
@@ -19,12 +21,56 @@ export interface ExplainedError {
   message: string;
   /** Retrying cannot help until a person acts: the counter's queue stops. */
   stopsQueue: boolean;
+  /**
+   * Metrica takes no uploads for the counter yet (VISIT_JOIN_THRESHOLD_UNMET): when to try again,
+   * Unix ms, or undefined for any other answer.
+   */
+  notOpenUntil?: number;
+}
+
+/** The start of Metrica's 400 before the counter's window opened (research §1.5, §4). */
+const NOT_OPEN_YET = 'Загрузить данные сейчас невозможно';
+/** How long a batch waits when the refusal names no date it can read (docs/decisions.md). */
+export const METRICA_NOT_OPEN_WAIT_MS = 3_600_000;
+/** A named date further away than this is not believed; the plain wait applies. */
+const NOT_OPEN_MAX_MS = 30 * 86_400_000;
+
+/**
+ * When a VISIT_JOIN_THRESHOLD_UNMET refusal ("Загрузка станет доступна <date>") says uploads open:
+ * `2026-12-05 10:00[:00]`, `2026-12-05T10:00:00`, `2026-12-05`, `05.12.2026[ 10:00[:00]]`. The
+ * zone is not documented: read as UTC, which is never earlier than the same clock time in any
+ * Russian zone (all are east of UTC). One minute is added; a date past or more than 30 days away
+ * is not believed. Null when no date is found.
+ */
+export function notOpenUntilOf(message: string, nowMs: number): number | null {
+  const iso = /(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(message);
+  const ru = /(\d{2})\.(\d{2})\.(\d{4})(?:,? (\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(message);
+  const [y, mo, d, h, mi, se] = iso
+    ? [iso[1], iso[2], iso[3], iso[4], iso[5], iso[6]]
+    : ru
+      ? [ru[3], ru[2], ru[1], ru[4], ru[5], ru[6]]
+      : [];
+  if (y === undefined) return null;
+  const at = Date.UTC(
+    Number(y),
+    Number(mo) - 1,
+    Number(d),
+    Number(h ?? 0),
+    Number(mi ?? 0),
+    Number(se ?? 0),
+  );
+  if (!Number.isFinite(at) || at <= nowMs || at - nowMs > NOT_OPEN_MAX_MS) return null;
+  return at + 60_000;
 }
 
 const TOKEN_HELP =
-  'get a new token at https://oauth.yandex.ru (an app with the scopes metrika:offline_data and metrika:read; docs/metrica.md) and set METRICA_TOKEN, then restart';
+  'get a new token at https://oauth.yandex.ru (an app with the scopes metrika:offline_data and metrika:read; docs/metrica.md) and set METRICA_TOKEN (restart closeloop if it changed), then run closeloop metrica resume';
 
-export function explainMetricaError(status: number, body: MetricaErrorBody): ExplainedError {
+export function explainMetricaError(
+  status: number,
+  body: MetricaErrorBody,
+  nowMs = Date.now(),
+): ExplainedError {
   const first = body.errors?.[0];
   const errorType = first?.error_type ?? null;
   const said = (first?.message ?? body.message ?? '').slice(0, 300);
@@ -38,6 +84,17 @@ export function explainMetricaError(status: number, body: MetricaErrorBody): Exp
       errorType,
       stopsQueue: false,
       message: `${prefix}: Metrica is having trouble; the batch is retried later`,
+    };
+  }
+  if (status === 400 && said.startsWith(NOT_OPEN_YET)) {
+    const at = notOpenUntilOf(said, nowMs);
+    const until = at ?? nowMs + METRICA_NOT_OPEN_WAIT_MS;
+    const when = new Date(until).toISOString().replace('.000Z', 'Z');
+    return {
+      errorType,
+      stopsQueue: false,
+      notOpenUntil: until,
+      message: `${prefix}: the counter takes no offline conversions yet (its attribution window is still opening after offline conversions were switched on); not an error: the batch waits and is sent at ${when}${at === null ? ' (Metrica named no date closeloop could read; it tries every hour)' : ''}`,
     };
   }
   if (status === 401 || errorType === 'invalid_token' || errorType === 'unauthorized') {
@@ -58,20 +115,20 @@ export function explainMetricaError(status: number, body: MetricaErrorBody): Exp
     return {
       errorType,
       stopsQueue: true,
-      message: `${prefix}: there is no such counter, or not for this token; check METRICA_COUNTER_ID (metrica.counter_id), then restart`,
+      message: `${prefix}: there is no such counter, or not for this token; check METRICA_COUNTER_ID (metrica.counter_id) and restart, then run closeloop metrica resume`,
     };
   }
   if (errorType === 'invalid_uploading' || status === 400) {
     return {
       errorType,
       stopsQueue: true,
-      message: `${prefix}: Metrica could not read the file; the batch is not sent again. Report it as a closeloop bug with this message; the queue stays stopped until a restart`,
+      message: `${prefix}: Metrica could not read the file; the batch is not sent again. Report it as a closeloop bug with this message; the queue stays stopped until closeloop metrica resume (which queues the batch's conversions again)`,
     };
   }
   return {
     errorType,
     stopsQueue: true,
-    message: `${prefix}: refused; the queue stays stopped until a restart`,
+    message: `${prefix}: refused; the queue stays stopped until closeloop metrica resume`,
   };
 }
 

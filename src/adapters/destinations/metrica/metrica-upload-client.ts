@@ -7,6 +7,8 @@
  * - 429 (a quota), 5xx, a network failure, a timeout: RetryableError `METRICA_UNAVAILABLE`, with
  *   `retryAfterMs` from the quota named (`quota_requests_by_uid`: the next 00:00 GMT) or
  *   Retry-After, and `maybeDelivered` when the request may have been read whole;
+ * - a 400 "Загрузить данные сейчас невозможно…" (the counter's window not open yet): RetryableError
+ *   `METRICA_NOT_OPEN_YET` whose `retryAfterMs` reaches the date Metrica names (metrica-errors.ts);
  * - any other 4xx: DeliveryError `METRICA_UPLOAD_REJECTED`, whose message says what to do.
  */
 import { DeliveryError, RetryableError } from '../../../core/errors';
@@ -123,7 +125,14 @@ export class MetricaUploadClient {
       body = { message: text.slice(0, 300) };
     }
     const status = response.status;
-    const explained = explainMetricaError(status, body);
+    const explained = explainMetricaError(status, body, this.now());
+    if (explained.notOpenUntil !== undefined) {
+      // Not an error: the counter's window is not open yet; the batch waits (research §1.5).
+      throw new RetryableError('METRICA_NOT_OPEN_YET', explained.message, {
+        retryAfterMs: Math.max(0, explained.notOpenUntil - this.now()),
+        details: { status, errorType: explained.errorType },
+      });
+    }
     if (status === 429 || status >= 500) {
       throw new RetryableError('METRICA_UNAVAILABLE', explained.message, {
         retryAfterMs: retryDelayOf(

@@ -5,33 +5,36 @@
  * 1. pending entries past the 21-day window become `expired`, recorded, never sent;
  * 2. a batch cut earlier and not known to be uploaded (a crash, a timeout, a 5xx) is sent again,
  *    but first, when an attempt had begun, the counter's uploads are searched for its `comment`
- *    (the batch id): found, it is taken as uploaded. An upload that got an id is never repeated;
+ *    (the batch id): found, it is taken as uploaded. An upload that got an id is never repeated.
+ *    Each attempt first claims the batch in the outbox (a compare-and-set with a lease, renewed
+ *    just before the upload is written), so of several workers on one Redis only one attempts a
+ *    batch at a time; a worker that died lets its claim lapse and another takes over;
  * 3. when 1,000 rows wait (batch_rows), or the oldest has waited flush_seconds, batches are cut
  *    (one identifier type per file, never an empty one) and uploaded;
  * 4. uploads not final are read every poll_seconds until PROCESSED or LINKAGE_FAILURE; their counts
  *    are kept with the batch and each conversion's delivery-log row shows its upload and status. One
  *    with no final status after 24 h is reported (log, /metrics).
- * A 429 or 5xx waits as long as the quota says (the daily one until 00:00 GMT); a permanent refusal
- * (400, 401, 403, 404) stops the counter's queue until a restart, with what to do in the log.
- * Requests per token: at most 2 in flight in the process, and a daily budget.
+ * A 429 or 5xx waits as long as the quota says (the daily one until 00:00 GMT); a 400 "not open
+ * yet" (VISIT_JOIN_THRESHOLD_UNMET) parks the batch until the date Metrica names; a permanent
+ * refusal (400, 401, 403, 404) stops the counter's queue, durably (the outbox keeps the stop, so a
+ * restart does not lift it), with what to do in the log, until `closeloop metrica resume`.
+ * Requests per token go through a RequestGate: at most 2 in flight and a daily budget, for the
+ * whole deployment on Redis.
  */
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { isAppError, RetryableError } from '../../../core/errors';
 import { errorMessage } from '../../../core/error-message';
 import type { ConversionOutbox, OutboxBatch, OutboxEntry } from '../../../ports/conversion-outbox';
 import { OUTBOX_ID_TYPES } from '../../../ports/conversion-outbox';
 import type { DeliveryLog, DeliveryOutcome } from '../../../ports/delivery-log';
-import type { DeliveryTrace } from '../../../ports/destination';
+import type { RequestGate } from '../../../ports/request-gate';
 import type { ErrorCode } from '../../../core/errors';
 import { buildCsv } from './build-csv';
+import { recordEntries } from './metrica-delivery-rows';
 import type { MetricaUploadClient, MetricaUploading } from './metrica-upload-client';
 import { nextMidnightGmt } from './metrica-errors';
-import {
-  METRICA_MAX_IN_FLIGHT,
-  METRICA_STUCK_MS,
-  METRICA_WINDOW_MS,
-  type MetricaSettings,
-} from './metrica-settings';
+import { METRICA_STUCK_MS, METRICA_WINDOW_MS, type MetricaSettings } from './metrica-settings';
 
 export interface UploaderLogger {
   info(message: string, meta?: Record<string, unknown>): unknown;
@@ -50,41 +53,19 @@ export interface MetricaUploaderDeps {
   now: () => number;
   /** How often the loop looks (default 1 s). */
   tickMs?: number;
-  /** Shared by every counter of the same token. */
-  gate?: TokenGate;
+  /** Shared by every counter of the same token (store.createRequestGate). */
+  gate: RequestGate;
+  /** Who this loop is in batch claims (default host:pid:random). */
+  owner?: string;
 }
 
-/** At most 2 requests in flight per token, and a count per UTC day against the daily budget. */
-export class TokenGate {
-  private inFlight = 0;
-  private readonly waiting: Array<() => void> = [];
-  private day = -1;
-  used = 0;
-
-  constructor(readonly dailyRequests: number) {}
-
-  /** null when the day's budget is spent. */
-  async run<T>(nowMs: number, work: () => Promise<T>): Promise<T | null> {
-    const day = Math.floor(nowMs / 86_400_000);
-    if (day !== this.day) [this.day, this.used] = [day, 0];
-    if (this.used >= this.dailyRequests) return null;
-    this.used++;
-    while (this.inFlight >= METRICA_MAX_IN_FLIGHT)
-      await new Promise<void>((r) => this.waiting.push(r));
-    this.inFlight++;
-    try {
-      return await work();
-    } finally {
-      this.inFlight--;
-      this.waiting.shift()?.();
-    }
-  }
-}
+/** Another worker holds the batch: this one lets it be. */
+class ClaimLost extends Error {}
 
 const FINAL = new Set(['PROCESSED', 'LINKAGE_FAILURE']);
 
 export class MetricaUploader {
-  /** Why the queue is stopped (a permanent refusal), until a restart. */
+  /** Why the queue is stopped (a permanent refusal, kept in the outbox), until resumed. */
   stopped: string | null = null;
   /** Uploads reported stuck (no final status after 24 h), for /metrics. */
   readonly stuck = new Set<string>();
@@ -92,11 +73,16 @@ export class MetricaUploader {
   readonly queue: string;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  private readonly gate: TokenGate;
+  private readonly gate: RequestGate;
+  private readonly owner: string;
+  private readonly claimMs: number;
 
   constructor(private readonly deps: MetricaUploaderDeps) {
     this.queue = deps.queue;
-    this.gate = deps.gate ?? new TokenGate(deps.settings.dailyRequests);
+    this.gate = deps.gate;
+    this.owner = deps.owner ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    // Long enough for one request and its answer; renewed before the upload is written.
+    this.claimMs = 2 * deps.settings.timeoutMs + 30_000;
   }
 
   start(): void {
@@ -143,10 +129,12 @@ export class MetricaUploader {
         null,
       );
     }
-    if (this.stopped !== null) return;
+    if (await this.isStopped()) return;
     for (const b of await outbox.batches(queue, ['sending'])) {
       if (b.nextAt > now()) return; // waiting for a quota or Metrica: nothing new either
-      if (!(await this.send(b))) return;
+      const claimed = await outbox.claim(b.id, this.owner, now() + this.claimMs, now());
+      if (claimed === null) continue; // another worker is on it
+      if (!(await this.send(claimed))) return;
     }
     for (;;) {
       const { count, oldestAt } = await outbox.pending(queue);
@@ -166,14 +154,34 @@ export class MetricaUploader {
         );
         if (b === null) continue;
         cut = true;
-        if (!(await this.send(b))) return;
+        const claimed = await outbox.claim(b.id, this.owner, now() + this.claimMs, now());
+        if (claimed !== null && !(await this.send(claimed))) return;
       }
       if (!cut) break;
     }
     await this.poll();
   }
 
-  /** Uploads the batch; false when the queue must wait (a quota, an outage, a stop). */
+  /** The stop kept in the outbox (set here, or lifted by `closeloop metrica resume`). */
+  private async isStopped(): Promise<boolean> {
+    const stop = (await this.deps.outbox.stops()).find((q) => q.queue === this.queue) ?? null;
+    if (stop !== null && this.stopped === null) {
+      this.deps.logger.error(
+        `Metrica: the upload queue of counter ${stop.target} is stopped: ${stop.reason}`,
+        {
+          queue: this.queue,
+          code: 'METRICA_QUEUE_STOPPED',
+          since: new Date(stop.at).toISOString(),
+        },
+      );
+    } else if (stop === null && this.stopped !== null) {
+      this.deps.logger.info('Metrica: the upload queue is resumed', { queue: this.queue });
+    }
+    this.stopped = stop?.reason ?? null;
+    return stop !== null;
+  }
+
+  /** Uploads the batch, claimed; false when the queue must wait (a quota, an outage, a stop). */
   private async send(batch: OutboxBatch): Promise<boolean> {
     const { outbox, client, now, settings } = this.deps;
     try {
@@ -189,18 +197,26 @@ export class MetricaUploader {
       }
       const entries = await outbox.entries(batch.id);
       const csv = buildCsv(batch.idType, entries, Math.floor(now() / 1000));
-      // Durable before the request is written: a crash from here on is resolved by the comment.
-      await outbox.update(
-        batch.id,
-        { attempts: batch.attempts + 1, nextAt: now() + 2 * settings.timeoutMs },
-        now(),
-      );
-      const up = await this.request(() => client.upload(csv, batch.idType, batch.id));
+      const up = await this.request(async () => {
+        // Still ours? Renewed right before the request, so no other worker can attempt it now.
+        const held = await outbox.claim(batch.id, this.owner, now() + this.claimMs, now());
+        if (held === null || held.attempts !== batch.attempts) throw new ClaimLost();
+        // Durable before the request is written: a crash from here on is resolved by the comment.
+        await outbox.update(
+          batch.id,
+          { attempts: batch.attempts + 1, nextAt: now() + 2 * settings.timeoutMs },
+          now(),
+        );
+        return client.upload(csv, batch.idType, batch.id);
+      });
       if (up === null) return this.overBudget(batch);
       await this.uploaded({ ...batch, attempts: batch.attempts + 1 }, up, null, entries);
       return true;
     } catch (e) {
+      if (e instanceof ClaimLost) return true;
       return this.failed(batch, e);
+    } finally {
+      await outbox.release(batch.id, this.owner);
     }
   }
 
@@ -279,20 +295,29 @@ export class MetricaUploader {
       return false;
     }
     const details = e.details as { status?: number } | undefined;
-    // A file Metrica cannot read is not sent again; for a token or counter problem the batch waits.
+    // A file Metrica cannot read is not sent again (resume queues its conversions anew); for a
+    // token or counter problem the batch waits.
+    const entries = await outbox.entries(batch.id);
     if (details?.status === 400) {
       await outbox.update(batch.id, { state: 'rejected', error: message }, now());
+      await this.record(entries, 'failed', 'METRICA_UPLOAD_REJECTED', message, {
+        batch: batch.id,
+      });
+    } else {
+      await outbox.update(batch.id, { error: message }, now());
       await this.record(
-        await outbox.entries(batch.id),
-        'failed',
-        'METRICA_UPLOAD_REJECTED',
-        message,
+        entries,
+        'retrying',
+        'METRICA_QUEUE_STOPPED',
+        `waiting: the upload queue is stopped: ${message}`,
         { batch: batch.id },
       );
-    } else await outbox.update(batch.id, { error: message }, now());
+    }
+    const counterId = this.deps.settings.counterId;
+    await outbox.stop({ queue, target: counterId, reason: message, batchId: batch.id, at: now() });
     this.stopped = message;
     logger.error(
-      `Metrica: the upload queue of counter ${this.deps.settings.counterId} is stopped until a restart: ${message}`,
+      `Metrica: the upload queue of counter ${counterId} is stopped until closeloop metrica resume: ${message}`,
       { queue, code: e.code },
     );
     return false;
@@ -376,33 +401,14 @@ export class MetricaUploader {
     );
   }
 
-  private async record(
+  private record(
     entries: readonly OutboxEntry[],
     outcome: DeliveryOutcome,
     code: ErrorCode | null,
     reason: string,
     payload: unknown,
   ): Promise<void> {
-    // One record per delivery row (a job's conversions share one).
-    const rows = new Map<string, { trace: DeliveryTrace; events: string[] }>();
-    for (const e of entries) {
-      const trace = e.trace as DeliveryTrace | null;
-      if (trace === null) continue;
-      const key = trace.key ?? trace.jobId;
-      const row = rows.get(key) ?? { trace, events: [] };
-      row.events.push(e.target);
-      rows.set(key, row);
-    }
-    for (const { trace, events } of rows.values()) {
-      await this.deps.deliveryLog.record({
-        ...trace,
-        at: this.deps.now(),
-        outcome,
-        code,
-        reason,
-        events,
-        payload,
-      });
-    }
+    const { deliveryLog, now } = this.deps;
+    return recordEntries(deliveryLog, now(), entries, outcome, code, reason, payload);
   }
 }

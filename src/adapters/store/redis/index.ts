@@ -7,7 +7,8 @@
  * `<prefix>:revenue:<destination>:<source>:<account>:<deal>`, `<prefix>:delivery-log`,
  * `<prefix>:tokens:<account>`, `<prefix>:rate:<account>`, `<prefix>:settings`,
  * `<prefix>:lease:<name>`, `<prefix>:window:<name>:<key>` (the `/leads` limit), `<prefix>:outbox:…`
- * (conversions waiting for a batch upload, redis-outbox.ts).
+ * (conversions waiting for a batch upload, redis-outbox.ts), `<prefix>:gate:<name>:…` (an API
+ * token's requests in flight and a day, redis-request-gate.ts).
  *
  * Two kinds of connection, because the two sides want opposite things while Redis is away:
  * - intake (the BullMQ queue's adds, counts, the health ping) fails fast: no offline queue, one
@@ -27,6 +28,7 @@ import type { Store } from '../../../ports/store';
 import { RedisRateLimiter } from '../../rate-limit/redis-rate-limiter';
 import { RedisPacedLimiter } from '../../rate-limit/redis-paced-limiter';
 import { RedisWindowLimiter } from '../../rate-limit/redis-window-limiter';
+import { RedisRequestGate } from '../../rate-limit/redis-request-gate';
 import { BullmqJobQueue } from './bullmq-job-queue';
 import { RedisDeliveryLog } from './redis-delivery-log';
 import type { DeliveryLogLimits } from '../../../ports/delivery-log';
@@ -181,6 +183,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     // On the fail-fast connection: a request it limits must not wait for Redis to come back.
     createWindowLimiter: (name, limit, windowMs) =>
       new RedisWindowLimiter(intake, name, limit, windowMs, keys),
+    // On the waiting connection: an upload waits for Redis rather than going out ungated.
+    createRequestGate: (name, maxInFlight, daily) =>
+      new RedisRequestGate(work, name, maxInFlight, daily, keys),
     getSetting: async (key) => (await work.hget(settingsKey, key)) ?? null,
     setSetting: async (key, value) => {
       await work.hset(settingsKey, key, value);

@@ -3,8 +3,10 @@
  * `<prefix>outbox:e:<key>` (hash: the entry as JSON, its state, its batch),
  * `<prefix>outbox:p:<queue>:<idType>` (sorted set of pending keys by when added),
  * `<prefix>outbox:b:<batch>` (hash: the batch) and `<prefix>outbox:bs:<queue>` (sorted set of the
- * queue's batches by when cut). No TTL. Each change is one Lua script, so a cut never shares an
- * entry between batches and an upload id, once written, stays.
+ * queue's batches by when cut), `<prefix>outbox:stops` (hash: queue → its stop, as JSON). No
+ * TTL. Each change is one Lua script, so a cut never shares an entry between batches, an upload
+ * id, once written, stays, and a claim (fields `claimOwner`, `claimUntil` of the batch) is a
+ * compare-and-set: of several workers that try to take one batch at once, one gets it.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -15,6 +17,7 @@ import {
   type OutboxBatch,
   type OutboxEntry,
   type OutboxIdType,
+  type QueueStop,
 } from '../../../ports/conversion-outbox';
 import { LuaScript } from './lua-script';
 
@@ -74,6 +77,50 @@ if ARGV[7] == '1' then
 end
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[9])
 return 1
+`);
+
+/** KEYS: batch. ARGV: owner, until, now. 1 when taken (or extended) for the owner. */
+const CLAIM = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'state') ~= 'sending' then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'uploadId') == 1 then return 0 end
+local owner = redis.call('HGET', KEYS[1], 'claimOwner')
+local untilMs = tonumber(redis.call('HGET', KEYS[1], 'claimUntil') or '0')
+if owner and owner ~= ARGV[1] and untilMs > tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'claimOwner', ARGV[1], 'claimUntil', ARGV[2])
+return 1
+`);
+
+/** KEYS: batch. ARGV: owner. */
+const RELEASE = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'claimOwner') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'claimOwner', 'claimUntil')
+end
+return 1
+`);
+
+/**
+ * KEYS: batch, the pending set of its queue and type. ARGV: entry prefix, batch id, now. Moves the
+ * entries of a rejected batch without an upload id back to pending; returns how many.
+ */
+const REQUEUE = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'state') ~= 'rejected' then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'uploadId') == 1 then return 0 end
+local raw = redis.call('HGET', KEYS[1], 'keys')
+local n = 0
+if raw and raw ~= '{}' then
+  for _, key in ipairs(cjson.decode(raw)) do
+    local e = ARGV[1] .. key
+    if redis.call('HGET', e, 'batch') == ARGV[2] and redis.call('HGET', e, 'state') == 'batched' then
+      local json = redis.call('HGET', e, 'json')
+      redis.call('HSET', e, 'state', 'pending')
+      redis.call('HDEL', e, 'batch')
+      redis.call('ZADD', KEYS[2], string.format('%d', cjson.decode(json).addedAt), key)
+      n = n + 1
+    end
+  end
+end
+redis.call('HSET', KEYS[1], 'state', 'requeued', 'keys', '[]', 'updatedAt', ARGV[3])
+return n
 `);
 
 export class RedisOutbox implements ConversionOutbox {
@@ -157,6 +204,8 @@ export class RedisOutbox implements ConversionOutbox {
       nextAt: Number(h.nextAt),
       error: h.error ?? null,
       updatedAt: Number(h.updatedAt),
+      claim:
+        h.claimOwner === undefined ? null : { owner: h.claimOwner, until: Number(h.claimUntil) },
     };
   }
 
@@ -191,6 +240,57 @@ export class RedisOutbox implements ConversionOutbox {
     );
   }
 
+  async claim(
+    batchId: string,
+    owner: string,
+    untilMs: number,
+    nowMs: number,
+  ): Promise<OutboxBatch | null> {
+    const taken = await CLAIM.run(
+      this.redis,
+      [this.batchKey(batchId)],
+      [owner, String(untilMs), String(nowMs)],
+    );
+    return Number(taken) === 1 ? this.batch(batchId) : null;
+  }
+
+  async release(batchId: string, owner: string): Promise<void> {
+    await RELEASE.run(this.redis, [this.batchKey(batchId)], [owner]);
+  }
+
+  async requeue(batchId: string, nowMs: number): Promise<number> {
+    const b = await this.batch(batchId);
+    if (b === null) return 0;
+    return Number(
+      await REQUEUE.run(
+        this.redis,
+        [this.batchKey(batchId), this.pendingKey(b.queue, b.idType)],
+        [`${this.prefix}outbox:e:`, batchId, String(nowMs)],
+      ),
+    );
+  }
+
+  async stop(stop: QueueStop): Promise<void> {
+    await this.redis.hsetnx(this.stopsKey(), stop.queue, JSON.stringify(stop));
+  }
+
+  async stops(): Promise<QueueStop[]> {
+    const all = Object.values(await this.redis.hgetall(this.stopsKey()));
+    return all.map((json) => JSON.parse(json) as QueueStop).sort((a, b) => a.at - b.at);
+  }
+
+  async resume(queue: string): Promise<QueueStop | null> {
+    const [[, json], [, removed]] = (await this.redis
+      .multi()
+      .hget(this.stopsKey(), queue)
+      .hdel(this.stopsKey(), queue)
+      .exec()) as [[unknown, string | null], [unknown, number]];
+    return json === null || removed === 0 ? null : (JSON.parse(json) as QueueStop);
+  }
+
+  private stopsKey(): string {
+    return `${this.prefix}outbox:stops`;
+  }
   private entryKey(key: string): string {
     return `${this.prefix}outbox:e:${key}`;
   }

@@ -18,6 +18,7 @@ import { SqliteTokenStore } from './sqlite-token-store';
 import { DEFAULT_MIN_FREE_BYTES, StorageHealth } from './storage-health';
 import { SqliteDealStages } from './sqlite-deal-stages';
 import { SqliteOutbox } from './sqlite-outbox';
+import { InProcessRequestGate } from '../../rate-limit/in-process-request-gate';
 import { SqliteDealTrace } from './sqlite-deal-trace';
 import { DEFAULT_TRACE_LIMITS } from '../../../ports/deal-trace';
 
@@ -106,6 +107,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     createRateLimiter: (perSecond) => new InProcessRateLimiter(perSecond),
     createPacedLimiter: (policy) => new InProcessPacedLimiter(policy),
     createWindowLimiter: (_name, limit, windowMs) => new InProcessWindowLimiter(limit, windowMs),
+    createRequestGate: (_name, maxInFlight, daily) => new InProcessRequestGate(maxInFlight, daily),
     acquireLease: () => Promise.resolve(true),
     // Healthy only when the store can write: disk space, the last commit, a probe write.
     ping: () => storageHealth.check(),

@@ -174,6 +174,17 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX deal_trace_deal ON deal_trace(deal, seq);
    CREATE INDEX deal_trace_won ON deal_trace(at) WHERE won = 1;`,
+  // Metrica with several workers: who holds a batch for an upload attempt (SqliteOutbox.claim),
+  // and the queues stopped by a refusal until `closeloop metrica resume`.
+  `ALTER TABLE outbox_batches ADD COLUMN claim_owner TEXT;
+   ALTER TABLE outbox_batches ADD COLUMN claim_until INTEGER;
+   CREATE TABLE outbox_stops (
+     queue TEXT PRIMARY KEY,
+     target TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     batch_id TEXT,
+     at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export interface OpenedDatabase {

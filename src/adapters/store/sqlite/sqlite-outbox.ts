@@ -1,7 +1,9 @@
 /**
- * The conversion outbox in the embedded store (tables `outbox` and `outbox_batches`). Each change
- * is one statement, or one transaction through the store's CommitGroup, so a cut never shares an
- * entry between batches and an upload id, once written, stays.
+ * The conversion outbox in the embedded store (tables `outbox`, `outbox_batches` and
+ * `outbox_stops`). Each change is one statement, or one transaction through the store's
+ * CommitGroup, so a cut never shares an entry between batches and an upload id, once written,
+ * stays. A claim is one guarded UPDATE (it changes the row only when no one else holds it), so it
+ * holds also against a command beside the service on the same file.
  */
 import type {
   BatchChange,
@@ -10,6 +12,7 @@ import type {
   OutboxBatch,
   OutboxEntry,
   OutboxIdType,
+  QueueStop,
 } from '../../../ports/conversion-outbox';
 import type { CommitGroup } from './commit-group';
 import type { SqliteDatabase } from './open-sqlite-database';
@@ -40,6 +43,16 @@ interface BatchRow {
   next_at: number;
   error: string | null;
   updated_at: number;
+  claim_owner: string | null;
+  claim_until: number | null;
+}
+
+interface StopRow {
+  queue: string;
+  target: string;
+  reason: string;
+  batch_id: string | null;
+  at: number;
 }
 
 export class SqliteOutbox implements ConversionOutbox {
@@ -54,6 +67,13 @@ export class SqliteOutbox implements ConversionOutbox {
   private readonly selectKeys;
   private readonly selectEntries;
   private readonly updateBatch;
+  private readonly claimBatch;
+  private readonly releaseBatch;
+  private readonly requeueEntries;
+  private readonly markRequeued;
+  private readonly insertStop;
+  private readonly selectStops;
+  private readonly deleteStop;
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -102,6 +122,28 @@ export class SqliteOutbox implements ConversionOutbox {
          updated_at = @now
        WHERE id = @id`,
     );
+    this.claimBatch = db.prepare(
+      `UPDATE outbox_batches SET claim_owner = @owner, claim_until = @until
+       WHERE id = @id AND state = 'sending' AND upload_id IS NULL
+         AND (claim_owner IS NULL OR claim_owner = @owner OR claim_until <= @now)`,
+    );
+    this.releaseBatch = db.prepare(
+      `UPDATE outbox_batches SET claim_owner = NULL, claim_until = NULL
+       WHERE id = ? AND claim_owner = ?`,
+    );
+    this.requeueEntries = db.prepare(
+      `UPDATE outbox SET state = 'pending', batch_id = NULL WHERE batch_id = ? AND state = 'batched'`,
+    );
+    this.markRequeued = db.prepare(
+      `UPDATE outbox_batches SET state = 'requeued', updated_at = ?
+       WHERE id = ? AND state = 'rejected' AND upload_id IS NULL`,
+    );
+    this.insertStop = db.prepare(
+      `INSERT INTO outbox_stops (queue, target, reason, batch_id, at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (queue) DO NOTHING`,
+    );
+    this.selectStops = db.prepare(`SELECT * FROM outbox_stops ORDER BY at, queue`);
+    this.deleteStop = db.prepare(`DELETE FROM outbox_stops WHERE queue = ? RETURNING *`);
   }
 
   add(entries: readonly OutboxEntry[]): Promise<number> {
@@ -192,6 +234,48 @@ export class SqliteOutbox implements ConversionOutbox {
     });
   }
 
+  claim(
+    batchId: string,
+    owner: string,
+    untilMs: number,
+    nowMs: number,
+  ): Promise<OutboxBatch | null> {
+    return this.group.run(() => {
+      const taken = this.claimBatch.run({ id: batchId, owner, until: untilMs, now: nowMs });
+      return taken.changes === 1 ? this.read(batchId) : null;
+    });
+  }
+
+  release(batchId: string, owner: string): Promise<void> {
+    return this.group.run(() => {
+      this.releaseBatch.run(batchId, owner);
+    });
+  }
+
+  requeue(batchId: string, nowMs: number): Promise<number> {
+    return this.group.run(() => {
+      if (this.markRequeued.run(nowMs, batchId).changes === 0) return 0;
+      return this.requeueEntries.run(batchId).changes;
+    });
+  }
+
+  stop(stop: QueueStop): Promise<void> {
+    return this.group.run(() => {
+      this.insertStop.run(stop.queue, stop.target, stop.reason, stop.batchId, stop.at);
+    });
+  }
+
+  stops(): Promise<QueueStop[]> {
+    return Promise.resolve((this.selectStops.all() as StopRow[]).map(stopOf));
+  }
+
+  resume(queue: string): Promise<QueueStop | null> {
+    return this.group.run(() => {
+      const row = this.deleteStop.get(queue) as StopRow | undefined;
+      return row === undefined ? null : stopOf(row);
+    });
+  }
+
   private read(batchId: string): OutboxBatch | null {
     const row = this.selectBatch.get(batchId) as BatchRow | undefined;
     return row === undefined ? null : this.batchOf(row);
@@ -212,6 +296,7 @@ export class SqliteOutbox implements ConversionOutbox {
       nextAt: r.next_at,
       error: r.error,
       updatedAt: r.updated_at,
+      claim: r.claim_owner === null ? null : { owner: r.claim_owner, until: r.claim_until ?? 0 },
     };
   }
 }
@@ -229,4 +314,8 @@ function entryOf(r: EntryRow): OutboxEntry {
     addedAt: r.added_at,
     trace: JSON.parse(r.trace) as unknown,
   };
+}
+
+function stopOf(r: StopRow): QueueStop {
+  return { queue: r.queue, target: r.target, reason: r.reason, batchId: r.batch_id, at: r.at };
 }
