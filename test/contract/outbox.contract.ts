@@ -1,6 +1,7 @@
 /**
  * The ConversionOutbox contract (src/ports/conversion-outbox.ts), as one suite every backend runs.
- * The factory gives a fresh, empty outbox per test.
+ * The factory gives a fresh, empty outbox per test; `another` opens a second connection on the
+ * same data, as a second worker has.
  */
 import assert from 'node:assert/strict';
 import type { ConversionOutbox, OutboxEntry } from '../../src/ports/conversion-outbox';
@@ -9,6 +10,8 @@ export interface OutboxBackend {
   outbox: ConversionOutbox;
   /** The same data through a new connection or process (a restart). */
   reopen: () => Promise<ConversionOutbox>;
+  /** The same data through one more connection, open beside this one (another worker). */
+  another: () => Promise<ConversionOutbox>;
   cleanup: () => Promise<void>;
 }
 
@@ -132,6 +135,111 @@ export function describeOutboxContract(name: string, make: () => Promise<OutboxB
       );
       assert.equal((await again.entries('b2'))[0]?.key, outboxEntry(2).key);
       assert.equal(await again.batch('nope'), null);
+    });
+
+    it('claims a batch for one of many claimers at once, on separate connections', async () => {
+      await b.outbox.add([outboxEntry(1)]);
+      await b.outbox.cut('metrica', 'ClientId', 'b1', 10, NOW);
+      const others = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(() => b.another()));
+      const all = [b.outbox, ...others];
+      for (let round = 0; round < 5; round++) {
+        const won = await Promise.all(
+          all.map((o, i) =>
+            o.claim(
+              'b1',
+              `worker-${round}-${i}`,
+              NOW + 60_000 * (round + 1),
+              NOW + 60_000 * round + 1,
+            ),
+          ),
+        );
+        const winners = won.filter((x) => x !== null);
+        assert.equal(winners.length, 1, `round ${round}: exactly one claim wins`);
+        assert.match(winners[0]!.claim!.owner, new RegExp(`^worker-${round}-`));
+      }
+      // The holder extends its claim; another cannot take it while it holds.
+      const holder = (await b.outbox.batch('b1'))!.claim!.owner;
+      assert.notEqual(await b.outbox.claim('b1', holder, NOW + 400_000, NOW + 250_000), null);
+      assert.equal(await others[0]!.claim('b1', 'late', NOW + 500_000, NOW + 300_000), null);
+      // Released, anyone may take it; a release by someone else changes nothing.
+      await others[1]!.release('b1', 'not-the-holder');
+      assert.equal((await b.outbox.batch('b1'))!.claim!.owner, holder);
+      await b.outbox.release('b1', holder);
+      assert.equal((await b.outbox.batch('b1'))!.claim, null);
+      assert.equal(
+        (await others[2]!.claim('b1', 'next', NOW + 500_000, NOW + 300_000))?.claim?.owner,
+        'next',
+      );
+    });
+
+    it('lets another take a lapsed claim, answers the batch as it stands, and never claims one uploaded', async () => {
+      await b.outbox.add([outboxEntry(1), outboxEntry(2)]);
+      await b.outbox.cut('metrica', 'ClientId', 'b1', 1, NOW);
+      await b.outbox.cut('metrica', 'ClientId', 'b2', 1, NOW);
+      const other = await b.another();
+      assert.notEqual(await b.outbox.claim('b1', 'dead-worker', NOW + 1000, NOW), null);
+      await b.outbox.update('b1', { attempts: 1 }, NOW + 10);
+      assert.equal(await other.claim('b1', 'w2', NOW + 61_000, NOW + 999), null);
+      const taken = await other.claim('b1', 'w2', NOW + 61_000, NOW + 1000);
+      assert.equal(taken?.attempts, 1, 'the attempt the dead worker began is seen');
+      assert.deepEqual(taken?.claim, { owner: 'w2', until: NOW + 61_000 });
+      // The dead worker, back, cannot take it again while w2 holds it.
+      assert.equal(await b.outbox.claim('b1', 'dead-worker', NOW + 70_000, NOW + 2000), null);
+      const counts = { source: 1, line: 1, linked: 1, userNotFound: 0, goalNotFound: 0 };
+      await b.outbox.update('b2', { state: 'uploaded', uploadId: '77', counts }, NOW);
+      assert.equal(await other.claim('b2', 'w2', NOW + 61_000, NOW), null);
+      assert.equal(await other.claim('nope', 'w2', NOW + 61_000, NOW), null);
+    });
+
+    it('requeues a rejected batch without an upload id once, oldest first again', async () => {
+      await b.outbox.add([outboxEntry(1), outboxEntry(2), outboxEntry(3)]);
+      await b.outbox.cut('metrica', 'ClientId', 'b1', 2, NOW);
+      assert.equal(await b.outbox.requeue('b1', NOW), 0, 'a batch still sending is not requeued');
+      await b.outbox.update('b1', { state: 'rejected', error: '400' }, NOW);
+      const other = await b.another();
+      const moved = await Promise.all([
+        b.outbox.requeue('b1', NOW + 5),
+        other.requeue('b1', NOW + 5),
+      ]);
+      assert.deepEqual(moved.sort(), [0, 2]);
+      assert.equal((await b.outbox.batch('b1'))?.state, 'requeued');
+      assert.deepEqual(await b.outbox.entries('b1'), []);
+      assert.deepEqual(await b.outbox.pending('metrica'), { count: 3, oldestAt: NOW + 1 });
+      const again = await b.outbox.cut('metrica', 'ClientId', 'b2', 10, NOW + 6);
+      assert.deepEqual(
+        again?.keys,
+        [1, 2, 3].map((n) => outboxEntry(n).key),
+      );
+      assert.equal(await b.outbox.add([outboxEntry(1)]), 0);
+      // One that got an upload id is never requeued.
+      await b.outbox.update('b2', { state: 'uploaded', uploadId: '9' }, NOW + 7);
+      await b.outbox.update('b2', { state: 'rejected' }, NOW + 8);
+      assert.equal(await b.outbox.requeue('b2', NOW + 9), 0);
+      assert.equal((await b.outbox.pending('metrica')).count, 0);
+    });
+
+    it('keeps a queue’s stop across a restart until resumed, the first stop only', async () => {
+      const stop = {
+        queue: 'metrica',
+        target: '44147844',
+        reason: '403 access_denied',
+        batchId: 'b1',
+        at: NOW,
+      };
+      await b.outbox.stop(stop);
+      await b.outbox.stop({ ...stop, reason: 'later', at: NOW + 5 });
+      await b.outbox.stop({ ...stop, queue: 'shop/metrica', batchId: null, at: NOW + 1 });
+      const again = await b.reopen();
+      assert.deepEqual(await again.stops(), [
+        stop,
+        { ...stop, queue: 'shop/metrica', batchId: null, at: NOW + 1 },
+      ]);
+      assert.deepEqual(await again.resume('metrica'), stop);
+      assert.equal(await again.resume('metrica'), null);
+      assert.deepEqual(
+        (await again.stops()).map((q) => q.queue),
+        ['shop/metrica'],
+      );
     });
   });
 }

@@ -76,6 +76,7 @@ if (!REDIS_URL) {
     return Promise.resolve({
       outbox: new RedisOutbox(b.client(), b.prefix),
       reopen: () => Promise.resolve(new RedisOutbox(b.client(), b.prefix)),
+      another: () => Promise.resolve(new RedisOutbox(b.client(), b.prefix)),
       cleanup: b.cleanup,
     });
   });

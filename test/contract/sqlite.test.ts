@@ -115,9 +115,19 @@ describeStoreContract('sqlite', () => {
 });
 describeOutboxContract('sqlite', () => {
   const b = sqliteBackend();
+  const beside: Store[] = [];
   return Promise.resolve({
     outbox: b.store.outbox,
     reopen: async () => (await b.reopen()).outbox,
-    cleanup: b.cleanup,
+    // A command beside the service: the same file, another connection, no lock.
+    another: () => {
+      const s = createSqliteStore({ dataDir: b.dataDir, deliveryLogMaxRows: 10_000, lock: false });
+      beside.push(s);
+      return Promise.resolve(s.outbox);
+    },
+    cleanup: async () => {
+      await Promise.all(beside.map((s) => s.close()));
+      await b.cleanup();
+    },
   });
 });
