@@ -1,7 +1,8 @@
 /**
- * `closeloop metrica check` and `closeloop metrica create-goal`: the real binary (bin/closeloop.js)
- * in a child process against the Metrica stand-in on loopback, configured by METRICA_* variables
- * from the environment or a `.env` file. The token must never be printed.
+ * `closeloop metrica check`, `create-goal` and `resume`: the real binary (bin/closeloop.js) in a
+ * child process against the Metrica stand-in on loopback, configured by METRICA_* variables from
+ * the environment or a `.env` file, and (resume) the embedded store of a data folder. The token
+ * must never be printed.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -9,6 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startMetricaStandIn, type MetricaStandIn } from '../helpers/metrica-stand-in';
+import { createSqliteStore } from '../../src/adapters/store/sqlite';
+import { outboxEntry } from '../contract/outbox.contract';
 
 const BIN = path.resolve('bin/closeloop.js');
 const COUNTER = '24242424';
@@ -155,5 +158,51 @@ describe('CLI: closeloop metrica', function () {
     });
     assert.equal(r.code, 1);
     assert.match(r.err, /503 backend_error.*Try again later/);
+  });
+  it('resume: lifts a stopped queue shown by deliveries, queues the refused batch again once', async function () {
+    this.timeout(45_000); // seven runs of the binary
+    const dataDir = path.join(cwd, 'data');
+    const env = { CLOSELOOP_DATA_DIR: dataDir };
+    const store = createSqliteStore({ dataDir, deliveryLogMaxRows: 1000, lock: false });
+    try {
+      await store.outbox.add([outboxEntry(1, { trace: null }), outboxEntry(2, { trace: null })]);
+      await store.outbox.cut('metrica', 'ClientId', 'closeloop-b1', 10, Date.now());
+      await store.outbox.update('closeloop-b1', { state: 'rejected', attempts: 1 }, Date.now());
+      const reason = 'Metrica answered 400 invalid_uploading: Metrica could not read the file';
+      await store.outbox.stop({
+        queue: 'metrica',
+        target: COUNTER,
+        reason,
+        batchId: 'closeloop-b1',
+        at: Date.UTC(2026, 11, 4, 10),
+      });
+      const listed = await closeloop(['deliveries'], env);
+      assert.equal(listed.code, 0, listed.err);
+      assert.match(
+        listed.out,
+        /STOPPED: the upload queue of metrica \(counter 24242424\) since 2026-12-04T10:00:00\.000Z: Metrica answered 400/,
+      );
+      assert.match(listed.out, /closeloop metrica resume --counter 24242424/);
+      const other = await closeloop(['metrica', 'resume', '--counter', '11111111'], env);
+      assert.equal(other.code, 0);
+      assert.match(other.out, /counter 11111111 is not stopped; nothing to resume/);
+      const r = await closeloop(['metrica', 'resume', '--counter', COUNTER], env);
+      assert.equal(r.code, 0, r.out + r.err);
+      assert.match(
+        r.out,
+        /resumed: counter 24242424 \(metrica\), stopped since 2026-12-04T10:00:00\.000Z/,
+      );
+      assert.match(r.out, /2 conversions of the refused batch are queued again/);
+      assert.deepEqual(await store.outbox.stops(), []);
+      assert.equal((await store.outbox.pending('metrica')).count, 2);
+      const again = await closeloop(['metrica', 'resume'], env);
+      assert.match(again.out, /No Metrica upload queue is stopped/);
+      assert.equal((await store.outbox.pending('metrica')).count, 2, 'nothing queued twice');
+      assert.doesNotMatch((await closeloop(['deliveries'], env)).out, /STOPPED/);
+      assert.equal((await closeloop(['metrica', 'resume', '--counter', 'abc'], env)).code, 2);
+      assert.match((await closeloop(['metrica', '--help'])).out, /resume/);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -127,7 +127,7 @@ describeOnEachStore('Metrica upload loops', (storeName, redisUrl) => {
       assert.match(first.uploader.stopped ?? '', /403 access_denied/);
       const [stop] = await rig.store.outbox.stops();
       assert.equal(stop?.target, RIG_COUNTER);
-      assert.match(stop!.reason, /closeloop metrica resume/);
+      assert.match(stop.reason, /closeloop metrica resume/);
       const waiting = await rows('retrying');
       assert.equal(waiting.length, 3);
       assert.equal(waiting[0]?.code, 'METRICA_QUEUE_STOPPED');
@@ -140,7 +140,7 @@ describeOnEachStore('Metrica upload loops', (storeName, redisUrl) => {
       assert.match(rig.logs(), /METRICA_QUEUE_STOPPED/);
       fake.advance(60_000); // past the refused attempt's own wait
       const resumed = await resumeMetricaQueues(
-        { outbox: second.store.outbox, deliveryLog: second.store.deliveryLog, now: fake.now },
+        { outbox: second.store.outbox, deliveryLog: second.store.deliveryLog, now: () => fake.now() },
         RIG_COUNTER,
       );
       assert.deepEqual(
@@ -172,7 +172,7 @@ describeOnEachStore('Metrica upload loops', (storeName, redisUrl) => {
         (await store.outbox.batches('metrica', ['rejected'])).map((b) => b.keys.length),
         [3],
       );
-      const deps = { outbox: store.outbox, deliveryLog: store.deliveryLog, now: fake.now };
+      const deps = { outbox: store.outbox, deliveryLog: store.deliveryLog, now: () => fake.now() };
       assert.equal(
         (await resumeMetricaQueues(deps, '99999999')).length,
         0,

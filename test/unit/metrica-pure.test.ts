@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { buildCsv, priceOf } from '../../src/adapters/destinations/metrica/build-csv';
 import {
   explainMetricaError,
+  METRICA_NOT_OPEN_WAIT_MS,
   nextMidnightGmt,
+  notOpenUntilOf,
   retryDelayOf,
 } from '../../src/adapters/destinations/metrica/metrica-errors';
 import { MetricaDestination } from '../../src/adapters/destinations/metrica';
@@ -60,6 +62,45 @@ describe('Metrica: CSV, prices, errors, identities', () => {
     assert.equal(retryDelayOf(429, 'quota_requests_by_uid', 5000, now), 2 * 3_600_000 + 60_000);
     assert.equal(retryDelayOf(429, 'quota_requests_by_ip', 5000, now), 5000);
     assert.equal(retryDelayOf(503, 'backend_error', null, now), 30_000);
+  });
+
+  it('reads the date of a "not open yet" 400 as UTC, else waits an hour, and does not stop the queue', () => {
+    const now = Date.UTC(2026, 11, 4, 12, 0, 0);
+    const said = (tail: string) =>
+      `Загрузить данные сейчас невозможно. Загрузка станет доступна ${tail}`;
+    const minute = 60_000;
+    assert.equal(
+      notOpenUntilOf(said('2026-12-05 10:30:00'), now),
+      Date.UTC(2026, 11, 5, 10, 30) + minute,
+    );
+    assert.equal(
+      notOpenUntilOf(said('2026-12-05T10:30'), now),
+      Date.UTC(2026, 11, 5, 10, 30) + minute,
+    );
+    assert.equal(notOpenUntilOf(said('2026-12-06'), now), Date.UTC(2026, 11, 6) + minute);
+    assert.equal(notOpenUntilOf(said('05.12.2026 08:00'), now), Date.UTC(2026, 11, 5, 8) + minute);
+    assert.equal(notOpenUntilOf(said('позже'), now), null);
+    assert.equal(notOpenUntilOf(said('2026-12-01 00:00:00'), now), null, 'a date past');
+    assert.equal(notOpenUntilOf(said('2027-06-01'), now), null, 'a date too far');
+    const named = explainMetricaError(
+      400,
+      { errors: [{ error_type: 'invalid_uploading', message: said('2026-12-05 10:30:00') }] },
+      now,
+    );
+    assert.equal(named.stopsQueue, false);
+    assert.equal(named.notOpenUntil, Date.UTC(2026, 11, 5, 10, 30) + minute);
+    assert.match(
+      named.message,
+      /not an error: the batch waits and is sent at 2026-12-05T10:31:00Z$/,
+    );
+    const unnamed = explainMetricaError(400, { message: said('скоро') }, now);
+    assert.equal(unnamed.notOpenUntil, now + METRICA_NOT_OPEN_WAIT_MS);
+    assert.match(unnamed.message, /tries every hour/);
+    // Any other 400 still stops the queue.
+    assert.equal(
+      explainMetricaError(400, { message: 'Неверный формат данных' }, now).stopsQueue,
+      true,
+    );
   });
 
   it('takes the goals’ events, a ClientID, else a yclid, else skips with why', () => {
