@@ -243,7 +243,7 @@ describeOnEachStore('Metrica end to end', (storeName, redisUrl) => {
       );
     });
 
-    it('stops the counter’s queue on a 403 and says which scope is missing', async () => {
+    it('stops the counter’s queue on a 403, says which scope is missing, and keeps the stop across a restart', async () => {
       fake.setFault(
         { kind: 'status', status: 403, errorType: 'access_denied', message: 'Access is denied' },
         { endpoint: 'upload' },
@@ -255,6 +255,18 @@ describeOnEachStore('Metrica end to end', (storeName, redisUrl) => {
       assert.equal(posts(), 1, 'not retried');
       const metrics = await (await fetch(`http://127.0.0.1:${service!.port}/metrics`)).text();
       assert.match(metrics, /closeloop_metrica_uploads\{destination="metrica",what="stopped"\} 1/);
+      // The stop is kept: a restart does not lift it, /healthz shows it (healthy: the store is).
+      await service!.close();
+      service = null;
+      await start();
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(posts(), 1, 'still not retried after a restart');
+      const health = await fetch(`http://127.0.0.1:${service!.port}/healthz`);
+      assert.equal(health.status, 200);
+      const body = (await health.json()) as { stopped?: Array<Record<string, string>> };
+      assert.equal(body.stopped?.[0]?.destination, 'metrica');
+      assert.equal(body.stopped?.[0]?.target, COUNTER);
+      assert.match(body.stopped?.[0]?.reason ?? '', /access_denied.*closeloop metrica resume/);
     });
   });
 });
