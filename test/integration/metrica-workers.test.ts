@@ -140,7 +140,11 @@ describeOnEachStore('Metrica upload loops', (storeName, redisUrl) => {
       assert.match(rig.logs(), /METRICA_QUEUE_STOPPED/);
       fake.advance(60_000); // past the refused attempt's own wait
       const resumed = await resumeMetricaQueues(
-        { outbox: second.store.outbox, deliveryLog: second.store.deliveryLog, now: () => fake.now() },
+        {
+          outbox: second.store.outbox,
+          deliveryLog: second.store.deliveryLog,
+          now: () => fake.now(),
+        },
         RIG_COUNTER,
       );
       assert.deepEqual(
