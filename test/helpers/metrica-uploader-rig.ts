@@ -58,7 +58,7 @@ export async function uploaderRig(
     flushMs: 0,
     pollMs: 60_000,
     batchRows: 5,
-    timeoutMs: 2000,
+    timeoutMs: 10_000,
     goals: { close_convert_lead: 'deal_won' },
     dailyRequests: 5000,
     dryRun: false,
