@@ -8,14 +8,19 @@ import type { OutboxEntry } from '../../../ports/conversion-outbox';
 import type { DeliveryLog, DeliveryOutcome } from '../../../ports/delivery-log';
 import type { DeliveryTrace } from '../../../ports/destination';
 
-export async function recordEntries(
-  deliveryLog: DeliveryLog,
-  at: number,
+/** What to write: the entries, their outcome, code, reason and payload. */
+export type EntriesRecord = [
   entries: readonly OutboxEntry[],
   outcome: DeliveryOutcome,
   code: ErrorCode | null,
   reason: string,
   payload: unknown,
+];
+
+export async function recordEntries(
+  deliveryLog: DeliveryLog,
+  at: number,
+  ...[entries, outcome, code, reason, payload]: EntriesRecord
 ): Promise<void> {
   const rows = new Map<string, { trace: DeliveryTrace; events: string[] }>();
   for (const e of entries) {

@@ -27,11 +27,10 @@ import { isAppError, RetryableError } from '../../../core/errors';
 import { errorMessage } from '../../../core/error-message';
 import type { ConversionOutbox, OutboxBatch, OutboxEntry } from '../../../ports/conversion-outbox';
 import { OUTBOX_ID_TYPES } from '../../../ports/conversion-outbox';
-import type { DeliveryLog, DeliveryOutcome } from '../../../ports/delivery-log';
+import type { DeliveryLog } from '../../../ports/delivery-log';
 import type { RequestGate } from '../../../ports/request-gate';
-import type { ErrorCode } from '../../../core/errors';
 import { buildCsv } from './build-csv';
-import { recordEntries } from './metrica-delivery-rows';
+import { recordEntries, type EntriesRecord } from './metrica-delivery-rows';
 import type { MetricaUploadClient, MetricaUploading } from './metrica-upload-client';
 import { nextMidnightGmt } from './metrica-errors';
 import { METRICA_STUCK_MS, METRICA_WINDOW_MS, type MetricaSettings } from './metrica-settings';
@@ -401,14 +400,7 @@ export class MetricaUploader {
     );
   }
 
-  private record(
-    entries: readonly OutboxEntry[],
-    outcome: DeliveryOutcome,
-    code: ErrorCode | null,
-    reason: string,
-    payload: unknown,
-  ): Promise<void> {
-    const { deliveryLog, now } = this.deps;
-    return recordEntries(deliveryLog, now(), entries, outcome, code, reason, payload);
+  private record(...what: EntriesRecord): Promise<void> {
+    return recordEntries(this.deps.deliveryLog, this.deps.now(), ...what);
   }
 }
