@@ -29,7 +29,17 @@ import {
   hasReservedPrefix,
   paramValueLimit,
 } from './ga4-payload-limits';
-import type { Ga4ValidationCode } from './validate-ga4-payload';
+
+/** Google's `validationCode` values (research A1); validate-ga4-payload.ts exports it. */
+export type Ga4ValidationCode =
+  | 'VALUE_INVALID'
+  | 'VALUE_REQUIRED'
+  | 'NAME_INVALID'
+  | 'NAME_RESERVED'
+  | 'VALUE_OUT_OF_BOUNDS'
+  | 'EXCEEDED_MAX_ENTITIES'
+  /** Part of Google's enum; never produced here: a parsed object cannot hold a key twice. */
+  | 'NAME_DUPLICATED';
 
 export type Json = Record<string, unknown>;
 

@@ -34,19 +34,12 @@ import {
   validateEvents,
   validateTimestamp,
   validateUserProperties,
+  type Ga4ValidationCode,
   type Json,
   type Report,
 } from './ga4-payload-checks';
 
-export type Ga4ValidationCode =
-  | 'VALUE_INVALID'
-  | 'VALUE_REQUIRED'
-  | 'NAME_INVALID'
-  | 'NAME_RESERVED'
-  | 'VALUE_OUT_OF_BOUNDS'
-  | 'EXCEEDED_MAX_ENTITIES'
-  /** Part of Google's enum; never produced here: a parsed object cannot hold a key twice. */
-  | 'NAME_DUPLICATED';
+export type { Ga4ValidationCode };
 
 /** Same shape as a `validationMessages[]` entry of `/debug/mp/collect` (research A1). */
 export interface Ga4Problem {
