@@ -1,5 +1,6 @@
 /** What the queues carry. Plain JSON: it round-trips through SQLite or Redis unchanged. */
 import type { DealEvent, DealEventKind } from '../core/deal';
+import type { LeadForm } from '../core/lead-form';
 import type { Conversion } from '../core/map-deal-event';
 import type { DestinationIdentity } from './destination';
 
@@ -80,4 +81,13 @@ export function deliveryDealOf(event: DealEvent): DeliveryDeal {
     stageId: event.deal.stageId,
     ...(deliveryUtmOf(event) === undefined ? {} : { utm: deliveryUtmOf(event) }),
   };
+}
+
+/** What a `create_lead` job carries: the validated form and when closeloop received it. */
+export interface CreateLeadJobPayload {
+  form: LeadForm;
+  /** Unix ms. */
+  receivedAt: number;
+  /** The closeloop account whose CRM gets the lead; absent in jobs of earlier versions: `default`. */
+  account?: string;
 }

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeRule } from '../../src/cli/check-config';
+import { describeRule } from '../../src/config/describe-config';
 import { runCli } from '../../src/cli';
 import type { Rule } from '../../src/core/config-types';
 
