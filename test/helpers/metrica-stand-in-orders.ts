@@ -16,7 +16,8 @@
  *   `api_validation_status: FAILED` and nothing of the file is kept [inf: the field and its two
  *   values are documented, not when FAILED is given];
  * - PASSED: orders are kept by `id` (SAVE replaces the whole order, UPDATE merges the given fields,
- *   APPEND as UPDATE here) [doc]; two rows of one id in one file apply in random order [doc], so
+ *   APPEND as UPDATE here) [doc], except `create_date_time`, which "cannot be changed later"
+ *   [doc]: the first one stays [inf]; two rows of one id in one file apply in random order [doc], so
  *   the stand-in applies them in reverse: a client relying on the order of rows is caught.
  */
 import { splitCsv } from './metrica-stand-in-csv';
@@ -163,7 +164,11 @@ export function saveSimpleOrders(
     // Random order for one id in one file: the stand-in takes the rows last to first.
     for (const order of [...orders].reverse()) {
       const id = order.id as string;
-      kept.set(id, mergeMode === 'SAVE' ? order : { ...kept.get(id), ...order });
+      const before = kept.get(id);
+      const merged = mergeMode === 'SAVE' ? order : { ...before, ...order };
+      // "cannot be changed later" [doc]: the first creation time stays [inf: what happens].
+      const created = before?.create_date_time ?? order.create_date_time!;
+      kept.set(id, { ...merged, create_date_time: created });
     }
   }
   return {

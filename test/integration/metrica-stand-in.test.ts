@@ -470,9 +470,10 @@ describe('Metrica stand-in', function () {
       );
       await call(m.url, `${path}?merge_mode=SAVE`, {
         method: 'POST',
-        body: form(csv.replace('PAID,1500', 'CANCELLED,1500')),
+        body: form(csv.replace('PAID,1500', 'CANCELLED,1500').replace('10:00:00', '11:00:00')),
       });
       assert.equal(m.orders(COUNTER).get('d-1')?.order_status, 'CANCELLED');
+      assert.equal(m.orders(COUNTER).get('d-1')?.create_date_time, '2026-12-01 10:00:00');
     });
 
     it('checks simple orders as research §2 says: part file, columns, values → 400 or FAILED', async () => {
