@@ -63,7 +63,7 @@ describeOnEachStore('Metrica orders mode', (storeName, redisUrl) => {
     let metrica: MetricaStandIn;
     let service: RunningService | null = null;
 
-    async function start(): Promise<void> {
+    async function start(orderStatuses?: Record<string, string>): Promise<void> {
       const loaded = loadConfig({
         path: 'config/closeloop.example.yaml',
         env: {
@@ -81,7 +81,11 @@ describeOnEachStore('Metrica orders mode', (storeName, redisUrl) => {
       });
       const config: CloseloopConfig = {
         ...loaded,
-        metrica: { ...loaded.metrica!, timeoutMs: 1000 },
+        metrica: {
+          ...loaded.metrica!,
+          timeoutMs: 1000,
+          ...(orderStatuses ? { orderStatuses } : {}),
+        },
         // Every correction deal life can make, so each reaches the order.
         revenue: {
           ...DEFAULT_REVENUE_SETTINGS,
@@ -211,6 +215,22 @@ describeOnEachStore('Metrica orders mode', (storeName, redisUrl) => {
       assert.equal(order('D-3')?.order_status, 'CANCELLED');
       const row = await logged('D-3', /status PASSED/, 'CANCELLED');
       assert.equal(row.outcome, 'sent');
+    });
+
+    it('a file Metrica’s check FAILS is not sent again; the counter’s queue stops and says why', async () => {
+      // A goal identifier as the status, but the counter has no such goal: FAILED.
+      await start({ purchase: 'oplata_cash' });
+      await send(deal('D-6', 'won', '900', 20));
+      await waitFor(() => metrica.orderUploads().length === 1, { timeoutMs: 10_000 });
+      assert.equal(metrica.orderUploads()[0]!.status, 'FAILED');
+      const row = await logged('D-6', /api_validation_status FAILED/, 'oplata_cash');
+      assert.equal(row.outcome, 'failed');
+      assert.equal(row.code, 'METRICA_UPLOAD_REJECTED');
+      await send(deal('D-7', 'won', '100', 20));
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(metrica.orderUploads().length, 1, 'neither resent nor a new upload');
+      const metrics = await (await fetch(`http://127.0.0.1:${service!.port}/metrics`)).text();
+      assert.match(metrics, /closeloop_metrica_uploads\{destination="metrica",what="stopped"\} 1/);
     });
 
     it('retries an upload whose connection dropped after the body was read, losing nothing', async () => {
