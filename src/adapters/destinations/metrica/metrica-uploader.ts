@@ -136,14 +136,17 @@ export class MetricaUploader {
 
   private async pass(): Promise<void> {
     const { outbox, queue, settings, now } = this.deps;
-    const window = settings.mode === 'orders' ? METRICA_ORDER_UPDATE_MS : METRICA_WINDOW_MS;
+    const orders = settings.mode === 'orders';
+    const window = orders ? METRICA_ORDER_UPDATE_MS : METRICA_WINDOW_MS;
     const expired = await outbox.expire(queue, Math.floor((now() - window) / 1000), now());
     for (const e of expired) {
       await this.record(
         [e],
         'skipped',
         'METRICA_CONVERSION_EXPIRED',
-        'expired: more than 21 days passed before it could be uploaded, so Metrica could not link it to a visit; not uploaded',
+        orders
+          ? 'expired: the deal was created more than 111 days before its order could be uploaded, and Metrica no longer updates it; not uploaded'
+          : 'expired: more than 21 days passed before it could be uploaded, so Metrica could not link it to a visit; not uploaded',
         null,
       );
     }
