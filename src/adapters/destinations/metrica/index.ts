@@ -23,7 +23,7 @@
  * replaces the order by its id, so `deduplicates` is true.
  */
 import type { Identities } from '../../../core/deal';
-import { DeliveryError } from '../../../core/errors';
+import { DeliveryError, ExpiredError } from '../../../core/errors';
 import { normalizeYmClientId } from '../../../core/identities';
 import type { ConversionOutbox, OutboxEntry, OutboxIdType } from '../../../ports/conversion-outbox';
 import type {
@@ -109,7 +109,7 @@ export class MetricaDestination implements Destination {
     const nowSec = Math.floor(nowMs / 1000);
     const happened = request.occurredAtMs ?? nowMs;
     if (nowMs - happened > METRICA_WINDOW_MS) {
-      throw new DeliveryError(
+      throw new ExpiredError(
         'METRICA_CONVERSION_EXPIRED',
         `expired: the conversion happened ${Math.floor((nowMs - happened) / 86_400_000)} days ago, and Metrica links a conversion only to a visit within 21 days before it; not uploaded`,
       );

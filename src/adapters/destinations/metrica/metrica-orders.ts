@@ -12,7 +12,7 @@
  * its visit, so a change later than that is refused as expired.
  */
 import type { Identities } from '../../../core/deal';
-import { DeliveryError, RetryableError } from '../../../core/errors';
+import { DeliveryError, ExpiredError, RetryableError } from '../../../core/errors';
 import { normalizeYmClientId } from '../../../core/identities';
 import type { OutboxEntry } from '../../../ports/conversion-outbox';
 import type { DeliveryRequest, IdentifyContext, IdentifyResult } from '../../../ports/destination';
@@ -56,7 +56,7 @@ export function orderEntries(
   }
   const created = request.dealCreatedAtMs ?? request.occurredAtMs ?? nowMs;
   if (nowMs - created > METRICA_ORDER_UPDATE_MS) {
-    throw new DeliveryError(
+    throw new ExpiredError(
       'METRICA_CONVERSION_EXPIRED',
       `expired: the deal was created ${Math.floor((nowMs - created) / 86_400_000)} days ago, and Metrica updates an order at most 111 days after its visit; not uploaded`,
     );

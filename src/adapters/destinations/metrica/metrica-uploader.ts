@@ -142,7 +142,7 @@ export class MetricaUploader {
     for (const e of expired) {
       await this.record(
         [e],
-        'skipped',
+        'expired',
         'METRICA_CONVERSION_EXPIRED',
         orders
           ? 'expired: the deal was created more than 111 days before its order could be uploaded, and Metrica no longer updates it; not uploaded'
