@@ -17,7 +17,10 @@ import type { DeliveryRequest } from '../../src/ports/destination';
 import { outboxEntry } from '../contract/outbox.contract';
 import { CURRENT_PAYLOADS, deliveryDealOf } from '../../src/ports/job-payloads';
 import { createDeliveryHandler } from '../../src/worker/process-delivery';
-import type { Ledger } from '../../src/ports/ledger';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createSqliteStore } from '../../src/adapters/store/sqlite';
 import { dealEvent } from '../helpers/builders';
 import { memoryDeliveryLog } from '../helpers/memory-delivery-log';
 
@@ -157,60 +160,68 @@ describe('Metrica orders mode: setting, CSV, orders', () => {
     const metrica = new MetricaDestination(settings('  mode: orders'), {
       outbox: outbox as unknown as ConversionOutbox,
     });
-    const ledger: Ledger = {
-      claim: (keys) => Promise.resolve(new Map(keys.map((k) => [k, 'claimed' as const]))),
-      markSent: () => Promise.resolve(),
-      markNotSent: () => Promise.resolve(),
-      release: () => Promise.resolve(),
-      hold: () => Promise.resolve(),
-      settleUncertain: () => Promise.resolve(0),
-    };
-    const handler = createDeliveryHandler({
-      destinations: new Map([['metrica', metrica]]),
-      upgrades: CURRENT_PAYLOADS,
-      ledger,
-      deliveryLog: memoryDeliveryLog(),
-      retryPolicy: { retryWindowMs: DAY, retryBaseMs: 1000, retryMaxDelayMs: DAY },
-      resendUncertain: new Set(),
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      now: () => NOW,
-      random: () => 0.5,
-    });
-    const created = NOW / 1000 - 5 * 86_400;
-    const event = dealEvent({ occurredAt: NOW / 1000 - 60, deal: { createdAt: created } });
-    assert.equal(deliveryDealOf(event).createdAtMs, created * 1000);
-    const payload = {
-      v: 2 as const,
-      account: 'default',
-      destination: 'metrica',
-      deal: deliveryDealOf(event),
-      identity: { ymClientId: '1764583200123456789' },
-      occurredAtMs: NOW - 60_000,
-      conversions: [
-        {
-          key: 'k1',
-          rule: 'Deal won',
-          event: { name: 'purchase', params: { value: 150000, currency: 'RUB' } },
+    // The embedded store's real ledger, in a folder of its own.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-orders-unit-'));
+    const store = createSqliteStore({ dataDir, deliveryLogMaxRows: 1000, lock: false });
+    try {
+      const handler = createDeliveryHandler({
+        destinations: new Map([['metrica', metrica]]),
+        upgrades: CURRENT_PAYLOADS,
+        ledger: store.ledger,
+        deliveryLog: memoryDeliveryLog(),
+        retryPolicy: { retryWindowMs: DAY, retryBaseMs: 1000, retryMaxDelayMs: DAY },
+        resendUncertain: new Set(),
+        logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+        now: () => NOW,
+        random: () => 0.5,
+      });
+      const created = NOW / 1000 - 5 * 86_400;
+      const event = dealEvent({ occurredAt: NOW / 1000 - 60, deal: { createdAt: created } });
+      assert.equal(deliveryDealOf(event).createdAtMs, created * 1000);
+      const payload = {
+        v: 2 as const,
+        account: 'default',
+        destination: 'metrica',
+        deal: deliveryDealOf(event),
+        identity: { ymClientId: '1764583200123456789' },
+        occurredAtMs: NOW - 60_000,
+        conversions: [
+          {
+            key: 'k1',
+            rule: 'Deal won',
+            event: { name: 'purchase', params: { value: 150000, currency: 'RUB' } },
+          },
+        ],
+        origin: { v: 2 as const, account: 'default', event, receivedAt: NOW },
+      };
+      const job = {
+        id: 'j1',
+        queue: 'deliver' as const,
+        attempts: 0,
+        firstAttemptAt: NOW,
+        createdAt: NOW,
+      };
+      assert.equal((await handler({ ...job, payload })).status, 'done');
+      assert.deepEqual(
+        added.map((e) => [e.orderId, e.target, e.dateTime]),
+        [['30307415', 'PAID', created]],
+      );
+      // A job stored by an older closeloop has no creation time: the event's time stands in.
+      const { createdAtMs: _, ...older } = payload.deal;
+      await handler({
+        ...job,
+        id: 'j2',
+        payload: {
+          ...payload,
+          deal: older,
+          conversions: [{ ...payload.conversions[0]!, key: 'k2' }],
         },
-      ],
-      origin: { v: 2 as const, account: 'default', event, receivedAt: NOW },
-    };
-    const job = {
-      id: 'j1',
-      queue: 'deliver' as const,
-      attempts: 0,
-      firstAttemptAt: NOW,
-      createdAt: NOW,
-    };
-    assert.equal((await handler({ ...job, payload })).status, 'done');
-    assert.deepEqual(
-      added.map((e) => [e.orderId, e.target, e.dateTime]),
-      [['30307415', 'PAID', created]],
-    );
-    // A job stored by an older closeloop has no creation time: the event's time stands in.
-    const { createdAtMs: _, ...older } = payload.deal;
-    await handler({ ...job, id: 'j2', payload: { ...payload, deal: older } });
-    assert.equal(added[1]?.dateTime, NOW / 1000 - 60);
+      });
+      assert.equal(added[1]?.dateTime, NOW / 1000 - 60);
+    } finally {
+      await store.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('reads the answer: PASSED is taken, FAILED refuses the file for good', () => {
