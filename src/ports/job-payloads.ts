@@ -21,6 +21,8 @@ export interface DeliveryDeal {
   dealId: string;
   kind: DealEventKind;
   stageId: string | null;
+  /** When the deal was created, Unix ms, when the CRM said (absent in jobs of older versions). */
+  createdAtMs?: number;
   /** The deal's utm_source and utm_medium, when it has either: the delivery log keeps them. */
   utm?: DeliveryUtm;
 }
@@ -79,6 +81,7 @@ export function deliveryDealOf(event: DealEvent): DeliveryDeal {
     dealId: event.deal.id,
     kind: event.kind,
     stageId: event.deal.stageId,
+    ...(event.deal.createdAt === null ? {} : { createdAtMs: event.deal.createdAt * 1000 }),
     ...(deliveryUtmOf(event) === undefined ? {} : { utm: deliveryUtmOf(event) }),
   };
 }
