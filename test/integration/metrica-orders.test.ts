@@ -16,9 +16,9 @@ import { startService, type RunningService } from '../../src/main';
 import { loadConfig } from '../../src/config/load-config';
 import type { CloseloopConfig } from '../../src/config/config-types';
 import type { DeliveryRecord } from '../../src/ports/delivery-log';
-import { DEFAULT_REVENUE_SETTINGS } from '../../src/core/config-types';
 import { startMetricaStandIn, type MetricaStandIn } from '../helpers/metrica-stand-in';
 import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
+import { eventsOf } from '../helpers/ga4-events';
 import { loopbackService } from '../helpers/builders';
 import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
@@ -50,7 +50,7 @@ function deal(
     amount,
     currency: 'RUB',
     occurred_at: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
-    identities: { ym_client_id: CID },
+    identities: { ym_client_id: CID, ga_client_id: '111.222' },
   };
 }
 
@@ -86,13 +86,7 @@ describeOnEachStore('Metrica orders mode', (storeName, redisUrl) => {
           timeoutMs: 1000,
           ...(orderStatuses ? { orderStatuses } : {}),
         },
-        // Every correction deal life can make, so each reaches the order.
-        revenue: {
-          ...DEFAULT_REVENUE_SETTINGS,
-          amountChanged: 'refund_and_resend',
-          lostAfterWon: 'refund',
-          wonAgain: 'refund_and_resend',
-        },
+        // The example's revenue settings (record only): an order still gets every correction.
       };
       service = await startService(
         loopbackService(config, captureLogger(), dir, {
@@ -204,6 +198,11 @@ describeOnEachStore('Metrica orders mode', (storeName, redisUrl) => {
       assert.equal(order('D-2')?.revenue, '1200');
       assert.equal(order('D-2')?.order_status, 'PAID');
       assert.equal(metrica.orders(COUNTER).size, 1);
+      // GA4 follows the config's revenue settings (record only): one purchase, no refund.
+      await waitForDrained(service!.store.queue);
+      const names = ga4.collected().flatMap((r) => eventsOf(r).map((e) => e.name));
+      assert.equal(names.filter((n) => n === 'purchase').length, 1, names.join(', '));
+      assert.equal(names.filter((n) => n === 'refund').length, 0, names.join(', '));
     });
 
     it('a deal lost after it was won: the order becomes CANCELLED', async () => {

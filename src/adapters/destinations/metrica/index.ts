@@ -56,12 +56,15 @@ export class MetricaDestination implements Destination {
   readonly dryRun: boolean;
   readonly dryRunReason: string | null;
   readonly resendsSafely = true;
+  /** An order is replaced by its id (merge_mode=SAVE): every correction of a deal reaches it. */
+  readonly correctsInPlace: boolean;
 
   constructor(
     readonly settings: MetricaSettings,
     private readonly options: MetricaDestinationOptions,
   ) {
     this.id = options.id ?? 'metrica';
+    this.correctsInPlace = settings.mode === 'orders';
     this.dryRunReason =
       settings.token === null
         ? 'the Metrica token (METRICA_TOKEN) is not set'
