@@ -215,6 +215,13 @@ export const DEFAULT_REVENUE_SETTINGS: RevenueSettings = Object.freeze({
   amountChanged: 'record',
 });
 
+/** Every correction deal life can make: for a destination that corrects in place. */
+export const ALL_REVENUE_CORRECTIONS: RevenueSettings = Object.freeze({
+  wonAgain: 'refund_and_resend',
+  lostAfterWon: 'refund',
+  amountChanged: 'refund_and_resend',
+});
+
 /** What the rules engine reads: an account's rules and its currency. */
 export interface MappingConfig {
   rules: readonly Rule[];

@@ -30,6 +30,8 @@
  * - `stop` records that a queue is stopped (a refusal only a person can fix) until `resume`; both
  *   survive a restart, and `stops` lists the stopped queues.
  *
+ * - An entry's `orderId`, when set, comes back from `entries` and `expire` as it went in.
+ *
  * Out of scope: the upload itself, quotas and polling (the destination's adapter), pruning (one
  * short row per conversion and per batch).
  */
@@ -56,6 +58,11 @@ export interface OutboxEntry {
   addedAt: number;
   /** The delivery-log row this entry's upload updates (plain JSON). */
   trace: unknown;
+  /**
+   * Set for a CRM order rather than a conversion (Metrica's orders mode): the order's id. Then
+   * `target` is the order's status and `dateTime` when the order was created.
+   */
+  orderId?: string;
 }
 
 export const BATCH_STATES = ['sending', 'uploaded', 'done', 'rejected', 'requeued'] as const;

@@ -60,6 +60,8 @@ export interface DeliveryRequest {
   identity: DestinationIdentity;
   /** When it happened in the CRM, Unix milliseconds; null when unknown. */
   occurredAtMs: number | null;
+  /** When the deal was created in the CRM, Unix milliseconds, when known (Metrica's orders). */
+  dealCreatedAtMs?: number | null;
   events: readonly ConversionEvent[];
   /** The ledger key of each event, in the same order (a batch destination keeps each once). */
   keys?: readonly string[];
@@ -110,6 +112,12 @@ export interface Destination {
   accepts?(event: ConversionEvent): boolean;
   /** `deliver` stores each conversion key once: an interrupted attempt is safe to repeat. */
   readonly resendsSafely?: boolean;
+  /**
+   * The destination keeps one record per deal that each send replaces (Metrica's CRM orders): a
+   * correction replaces what it counted rather than counting again, so it gets every correction of
+   * a deal's life (refund and resend) whatever the `revenue:` settings ask of the others.
+   */
+  readonly correctsInPlace?: boolean;
   /** `nowMs` decides backdating (GA4 backdates at most 72 hours). */
   deliver(request: DeliveryRequest, nowMs: number): Promise<DeliveryResult>;
 }

@@ -9,7 +9,7 @@
  * before completing) the second enqueue is ignored by the queue; and the ledger would catch it
  * anyway.
  */
-import type { MappingConfig } from '../core/config-types';
+import { ALL_REVENUE_CORRECTIONS, type MappingConfig } from '../core/config-types';
 import { describeLookup, type DealEvent } from '../core/deal';
 import { AppError, isAppError, RetryableError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
@@ -302,7 +302,10 @@ async function planRevenue(
     crmAccount: event.account,
     dealId: event.deal.id,
   };
-  const plan = planDealLife(event, account.mapping, mapped.conversions, await revenue.get(deal));
+  const mapping = destination.correctsInPlace
+    ? { ...account.mapping, revenue: ALL_REVENUE_CORRECTIONS }
+    : account.mapping;
+  const plan = planDealLife(event, mapping, mapped.conversions, await revenue.get(deal));
   if (plan.reopened !== null) await revenue.markReopened(deal, plan.reopened, deps.now());
   if (plan.amountChanged !== null) {
     await deps.deliveryLog.record({

@@ -62,6 +62,9 @@ export async function uploaderRig(
     goals: { close_convert_lead: 'deal_won' },
     dailyRequests: 5000,
     dryRun: false,
+    mode: 'conversions',
+    orderStatuses: {},
+    timeZone: 'Europe/Moscow',
   };
   return {
     store,
