@@ -88,6 +88,8 @@ if (!REDIS_URL) {
         { maxRows, maxAgeMs: maxAgeMs ?? Number.POSITIVE_INFINITY, onPruned },
         b.prefix,
         now,
+        // A small scan budget: a filtered page takes several scan calls, each going on from the last.
+        16,
       ).open();
     return {
       deliveryLog: await open(),

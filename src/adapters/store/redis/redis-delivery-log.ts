@@ -6,11 +6,14 @@
  * Keys, under `<prefix>dl:`: `id` (the id counter), `r:<id>` (the row as JSON), `k:<row key>` (a
  * key's row id), `ids` (a sorted set of ids, for order and paging), `at` (ids by latest update,
  * for pruning by age), `pending` (the ids still pending), `counts` and `pruned` (hashes by
- * outcome). Recording and pruning are each one Lua script, so concurrent processes never count a
- * row twice. The list of the version before (`<prefix>delivery-log`) is moved in once, at start.
+ * outcome), and the filters' indexes `d:<deal id>`, `sx` and `indexed` (redis-delivery-search.ts).
+ * Recording and pruning are each one Lua script, so concurrent processes never count a row twice
+ * and the indexes never drift from the rows. The list of the version before
+ * (`<prefix>delivery-log`) is moved in once, at start, and rows written before the indexes are
+ * indexed once, at start.
  *
- * `list` filters in this process: a filtered list reads rows newest first in pages until it has
- * `limit` of them or has read them all (at most the bound). Durability is Redis's own (AOF).
+ * `list` without a filter pages `ids`; with a deal id it pages that deal's set; with any other
+ * filter it scans inside Redis (redis-delivery-search.ts). Durability is Redis's own (AOF).
  */
 import type { Redis } from 'ioredis';
 import {
@@ -27,10 +30,18 @@ import {
   type StoredDelivery,
 } from '../../../ports/delivery-log';
 import { LuaScript } from './lua-script';
+import {
+  backfill,
+  matchesFilter,
+  needsScan,
+  scanIds,
+  searchBody,
+  SCAN_BUDGET,
+} from './redis-delivery-search';
 
 /**
  * ARGV: key prefix, the row's JSON without id and firstAt, its key or '', its outcome, its `at`,
- * '1' when pending. Returns the row's id. Every key lives under the prefix (one Redis, no cluster).
+ * '1' when pending, its member of `sx` after id and firstAt, its deal id. Returns the row's id. Every key lives under the prefix (one Redis, no cluster).
  */
 const RECORD = new LuaScript(`
 local p = ARGV[1]
@@ -45,6 +56,7 @@ if id then
     local o = cjson.decode(old)
     redis.call('HINCRBY', p .. 'counts', o.outcome, -1)
     firstAt = o.firstAt
+    if o.dealId ~= ARGV[8] then redis.call('ZREM', p .. 'd:' .. tostring(o.dealId), id) end
   end
 else
   id = redis.call('INCR', p .. 'id')
@@ -53,6 +65,9 @@ else
 end
 redis.call('SET', p .. 'r:' .. id, '{"id":' .. id .. ',"firstAt":' .. firstAt .. ',' .. string.sub(ARGV[2], 2))
 redis.call('ZADD', p .. 'at', at, id)
+redis.call('ZADD', p .. 'd:' .. ARGV[8], id, id)
+redis.call('ZREMRANGEBYSCORE', p .. 'sx', id, id)
+redis.call('ZADD', p .. 'sx', id, id .. '\\1' .. firstAt .. '\\1' .. ARGV[7])
 if ARGV[6] == '1' then redis.call('SADD', p .. 'pending', id) else redis.call('SREM', p .. 'pending', id) end
 redis.call('HINCRBY', p .. 'counts', ARGV[4], 1)
 return id
@@ -74,7 +89,9 @@ local function drop(id, why)
     out[why][o.outcome] = (out[why][o.outcome] or 0) + 1
     redis.call('HINCRBY', p .. 'pruned', o.outcome, 1)
     if o.key then redis.call('DEL', p .. 'k:' .. o.key) end
+    redis.call('ZREM', p .. 'd:' .. tostring(o.dealId), id)
   end
+  redis.call('ZREMRANGEBYSCORE', p .. 'sx', id, id)
   redis.call('DEL', p .. 'r:' .. id)
   redis.call('ZREM', p .. 'ids', id)
   redis.call('ZREM', p .. 'at', id)
@@ -110,6 +127,8 @@ export class RedisDeliveryLog implements DeliveryLog {
     private readonly limits: DeliveryLogLimits,
     prefix = 'closeloop:',
     private readonly now: () => number = Date.now,
+    /** Members one scan call reads at most (tests make it small to page through many calls). */
+    private readonly scanBudget = SCAN_BUDGET,
   ) {
     if (!Number.isInteger(limits.maxRows) || limits.maxRows < 1) {
       throw new RangeError(`maxRows must be a whole number of 1 or more, got ${limits.maxRows}`);
@@ -128,6 +147,7 @@ export class RedisDeliveryLog implements DeliveryLog {
       await this.write(upgradeDeliveryRow(stored));
       await this.redis.rpop(this.legacyKey);
     }
+    await backfill(this.redis, this.base);
     await this.prune();
     return this;
   }
@@ -171,6 +191,8 @@ export class RedisDeliveryLog implements DeliveryLog {
         entry.outcome,
         String(entry.at),
         PENDING_OUTCOMES.includes(entry.outcome) ? '1' : '0',
+        searchBody(entry),
+        entry.dealId,
       ],
     );
   }
@@ -203,45 +225,35 @@ export class RedisDeliveryLog implements DeliveryLog {
     const limit = Math.floor(filter.limit ?? DEFAULT_LIMIT);
     if (limit <= 0) return [];
     const rows: StoredDelivery[] = [];
-    let max = filter.beforeId === undefined ? '+inf' : `(${filter.beforeId}`;
-    for (;;) {
-      const ids = await this.redis.zrevrangebyscore(
-        `${this.base}ids`,
-        max,
-        '-inf',
-        'LIMIT',
-        0,
-        PAGE,
-      );
-      if (ids.length === 0) return rows;
+    let max: string | null = filter.beforeId === undefined ? '+inf' : `(${filter.beforeId}`;
+    const scan = needsScan(filter);
+    // Without the scan: the deal's set or every id, newest first, a page at a time.
+    const set = `${this.base}${filter.dealId === undefined ? 'ids' : `d:${filter.dealId}`}`;
+    while (max !== null) {
+      let ids: string[];
+      if (scan && filter.dealId === undefined) {
+        const want = limit - rows.length;
+        ({ ids, next: max } = await scanIds(
+          this.redis,
+          this.base,
+          max,
+          want,
+          this.scanBudget,
+          filter,
+        ));
+      } else {
+        ids = await this.redis.zrevrangebyscore(set, max, '-inf', 'LIMIT', 0, PAGE);
+        max = ids.length < PAGE ? null : `(${ids[ids.length - 1]}`;
+      }
+      if (ids.length === 0) continue;
       const texts = await this.redis.mget(ids.map((id) => `${this.base}r:${id}`));
       for (const text of texts) {
         if (text === null) continue;
         const row = JSON.parse(text) as StoredDelivery;
-        if (matches(row, filter)) rows.push(row);
+        if (matchesFilter(row, filter)) rows.push(row);
         if (rows.length >= limit) return rows;
       }
-      max = `(${ids[ids.length - 1]}`;
     }
+    return rows;
   }
-}
-
-function matches(row: StoredDelivery, f: DeliveryLogFilter): boolean {
-  return (
-    (f.outcome === undefined || row.outcome === f.outcome) &&
-    (f.dealId === undefined || row.dealId === f.dealId) &&
-    (f.account === undefined || row.account === f.account) &&
-    (f.destination === undefined || row.destination === f.destination) &&
-    (f.since === undefined || row.firstAt >= f.since) &&
-    (f.until === undefined || row.firstAt < f.until) &&
-    (f.event === undefined || f.event === '' || row.events.includes(f.event)) &&
-    (f.text === undefined || f.text === '' || containsText(row, f.text.toLowerCase()))
-  );
-}
-
-/** The SQLite log's search: deal id, destination, code, reason, event names. */
-function containsText(row: StoredDelivery, text: string): boolean {
-  return [row.dealId, row.destination ?? '', row.code ?? '', row.reason ?? '', ...row.events].some(
-    (v) => v.toLowerCase().includes(text),
-  );
 }
