@@ -6,7 +6,7 @@
  * Keys, under `<prefix>dl:`: `id` (the id counter), `r:<id>` (the row as JSON), `k:<row key>` (a
  * key's row id), `ids` (a sorted set of ids, for order and paging), `at` (ids by latest update,
  * for pruning by age), `pending` (the ids still pending), `counts` and `pruned` (hashes by
- * outcome), and the filters' indexes `d:<deal id>`, `sx` and `indexed` (redis-delivery-search.ts).
+ * outcome), and the filters' indexes `d:<deal id>`, `sb` and `indexed` (redis-delivery-search.ts).
  * Recording and pruning are each one Lua script, so concurrent processes never count a row twice
  * and the indexes never drift from the rows. The list of the version before
  * (`<prefix>delivery-log`) is moved in once, at start, and rows written before the indexes are
@@ -37,13 +37,14 @@ import {
   scanIds,
   searchBody,
   SCAN_BUDGET,
+  SEGMENT_LUA,
 } from './redis-delivery-search';
 
 /**
  * ARGV: key prefix, the row's JSON without id and firstAt, its key or '', its outcome, its `at`,
- * '1' when pending, its member of `sx` after id and firstAt, its deal id. Returns the row's id. Every key lives under the prefix (one Redis, no cluster).
+ * '1' when pending, its segment of `sb` after id and firstAt, its deal id. Returns the row's id. Every key lives under the prefix (one Redis, no cluster).
  */
-const RECORD = new LuaScript(`
+const RECORD = new LuaScript(`${SEGMENT_LUA}
 local p = ARGV[1]
 local rowKey = ARGV[3]
 local at = tonumber(ARGV[5])
@@ -66,8 +67,7 @@ end
 redis.call('SET', p .. 'r:' .. id, '{"id":' .. id .. ',"firstAt":' .. firstAt .. ',' .. string.sub(ARGV[2], 2))
 redis.call('ZADD', p .. 'at', at, id)
 redis.call('ZADD', p .. 'd:' .. ARGV[8], id, id)
-redis.call('ZREMRANGEBYSCORE', p .. 'sx', id, id)
-redis.call('ZADD', p .. 'sx', id, id .. '\\1' .. firstAt .. '\\1' .. ARGV[7])
+putSegment(p, id, '\\0' .. id .. '\\1' .. firstAt .. '\\1' .. ARGV[7], false)
 if ARGV[6] == '1' then redis.call('SADD', p .. 'pending', id) else redis.call('SREM', p .. 'pending', id) end
 redis.call('HINCRBY', p .. 'counts', ARGV[4], 1)
 return id
@@ -78,7 +78,7 @@ return id
  * rows past the count, then settled rows past the age. Returns the removed counts as JSON, by
  * reason: {"count": {...}, "age": {...}}.
  */
-const PRUNE = new LuaScript(`
+const PRUNE = new LuaScript(`${SEGMENT_LUA}
 local p = ARGV[1]
 local out = { count = {}, age = {} }
 local function drop(id, why)
@@ -91,7 +91,7 @@ local function drop(id, why)
     if o.key then redis.call('DEL', p .. 'k:' .. o.key) end
     redis.call('ZREM', p .. 'd:' .. tostring(o.dealId), id)
   end
-  redis.call('ZREMRANGEBYSCORE', p .. 'sx', id, id)
+  dropSegment(p, id)
   redis.call('DEL', p .. 'r:' .. id)
   redis.call('ZREM', p .. 'ids', id)
   redis.call('ZREM', p .. 'at', id)
@@ -225,35 +225,32 @@ export class RedisDeliveryLog implements DeliveryLog {
     const limit = Math.floor(filter.limit ?? DEFAULT_LIMIT);
     if (limit <= 0) return [];
     const rows: StoredDelivery[] = [];
-    let max: string | null = filter.beforeId === undefined ? '+inf' : `(${filter.beforeId}`;
-    const scan = needsScan(filter);
+    const scan = needsScan(filter) && filter.dealId === undefined;
     // Without the scan: the deal's set or every id, newest first, a page at a time.
     const set = `${this.base}${filter.dealId === undefined ? 'ids' : `d:${filter.dealId}`}`;
-    while (max !== null) {
+    let below = filter.beforeId ?? null;
+    for (;;) {
       let ids: string[];
-      if (scan && filter.dealId === undefined) {
+      let next: number | null;
+      if (scan) {
         const want = limit - rows.length;
-        ({ ids, next: max } = await scanIds(
-          this.redis,
-          this.base,
-          max,
-          want,
-          this.scanBudget,
-          filter,
-        ));
+        const found = await scanIds(this.redis, this.base, below, want, this.scanBudget, filter);
+        ({ ids, next } = found);
       } else {
+        const max = below === null ? '+inf' : `(${below}`;
         ids = await this.redis.zrevrangebyscore(set, max, '-inf', 'LIMIT', 0, PAGE);
-        max = ids.length < PAGE ? null : `(${ids[ids.length - 1]}`;
+        next = ids.length < PAGE ? null : Number(ids[ids.length - 1]);
       }
-      if (ids.length === 0) continue;
-      const texts = await this.redis.mget(ids.map((id) => `${this.base}r:${id}`));
+      const texts =
+        ids.length === 0 ? [] : await this.redis.mget(ids.map((id) => `${this.base}r:${id}`));
       for (const text of texts) {
         if (text === null) continue;
         const row = JSON.parse(text) as StoredDelivery;
         if (matchesFilter(row, filter)) rows.push(row);
         if (rows.length >= limit) return rows;
       }
+      if (next === null) return rows;
+      below = next;
     }
-    return rows;
   }
 }

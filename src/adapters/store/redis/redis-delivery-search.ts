@@ -4,20 +4,22 @@
  *
  * - The deal-id filter walks `<prefix>dl:d:<deal id>`, a sorted set of that deal's row ids.
  * - Every other filter (outcome, account, destination, event, time, text) is a scan inside Redis
- *   over `<prefix>dl:sx`, a sorted set by id whose members hold what the filters look at, newest
- *   first, in slices of at most `budget` members per call (Redis does nothing else meanwhile, so a
- *   slice stays a few milliseconds) until the page is full or the log ends.
+ *   over `<prefix>dl:sb`, a hash of blocks: field `floor(id / 64)` holds the segments of the rows
+ *   of those 64 ids, each `\0<id>\x01<firstAt>\x01<outcome>\x01<account>\x01<destination>\x01`
+ *   `\x02<event>\x02…\x02\x03<deal id>\x01<destination>\x01<code>\x01<reason>\x01<event>…`: the
+ *   facets, then after the one `\x03` the searched text, ASCII letters lowered as the SQLite log's
+ *   search lowers them. A block without every term of the filter is passed over with one plain
+ *   `string.find` per term, so a scan costs about a microsecond per 64 rows where nothing matches.
+ *   The scan reads blocks newest first, at most a budget per call (Redis does nothing else
+ *   meanwhile, so a call stays a few milliseconds), until the page is full or the log ends.
  *
- * A member is `<id>\x01<firstAt>\x01<outcome>\x01<account>\x01<destination>\x01\x02<event>\x02…\x02`
- * `\x03<deal id>\x01<destination>\x01<code>\x01<reason>\x01<event>…`: the facets, then after the
- * one `\x03` the searched text, ASCII letters lowered as the SQLite log's search lowers them.
  * Control characters in values become spaces, so no value holds a separator; that can only make
  * the scan answer a row too many, never one too few, and the log checks every row it returns
  * against the filter itself (`matchesFilter`).
  *
- * Both indexes are written by the log's RECORD script and removed by its PRUNE script, so they
- * never drift from the rows. Rows written before them are indexed once at start (`backfill`):
- * idempotent, and safe while other processes record, prune or backfill too.
+ * Both indexes are written by the log's RECORD script and removed by its PRUNE script (with
+ * SEGMENT_LUA), so they never drift from the rows. Rows written before them are indexed once at
+ * start (`backfill`): idempotent, and safe while other processes record, prune or backfill too.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -28,8 +30,44 @@ import {
 } from '../../../ports/delivery-log';
 import { LuaScript } from './lua-script';
 
-/** Members one scan call reads at most (about 5 ms of Redis's time; see docs/decisions.md). */
-export const SCAN_BUDGET = 10_000;
+/** Blocks one scan call reads at most: 16,384 rows (a few ms of Redis's time; docs/decisions.md). */
+export const SCAN_BUDGET = 256;
+
+/** Rows per block of `sb`. */
+const BLOCK = 64;
+
+/**
+ * Lua for the record, prune and backfill scripts: a row's segment in its block of `sb`, put (in
+ * place of the one before, or added) or dropped. `segment` starts with `\0<id>\x01`.
+ */
+export const SEGMENT_LUA = `
+local function segmentAt(block, id)
+  local s = string.find(block, '\\0' .. id .. '\\1', 1, true)
+  if not s then return nil end
+  local e = string.find(block, '\\0', s + 1, true)
+  return s, (e or #block + 1) - 1
+end
+local function blockOf(id) return tostring(math.floor(tonumber(id) / ${BLOCK})) end
+local function putSegment(p, id, segment, onlyNew)
+  local field = blockOf(id)
+  local block = redis.call('HGET', p .. 'sb', field) or ''
+  local s, e = segmentAt(block, id)
+  if s and onlyNew then return false end
+  if s then block = string.sub(block, 1, s - 1) .. segment .. string.sub(block, e + 1)
+  else block = block .. segment end
+  redis.call('HSET', p .. 'sb', field, block)
+  return true
+end
+local function dropSegment(p, id)
+  local field = blockOf(id)
+  local block = redis.call('HGET', p .. 'sb', field)
+  if not block then return end
+  local s, e = segmentAt(block, id)
+  if not s then return end
+  block = string.sub(block, 1, s - 1) .. string.sub(block, e + 1)
+  if block == '' then redis.call('HDEL', p .. 'sb', field) else redis.call('HSET', p .. 'sb', field, block) end
+end
+`;
 
 function clean(s: string): string {
   // eslint-disable-next-line no-control-regex
@@ -41,7 +79,7 @@ function searched(row: DeliveryRecord): string[] {
   return [row.dealId, row.destination ?? '', row.code ?? '', row.reason ?? '', ...row.events];
 }
 
-/** A row's member of `sx` after `<id>\x01<firstAt>\x01` (the record script knows those two). */
+/** A row's segment of `sb` after `\0<id>\x01<firstAt>\x01` (the record script knows those two). */
 export function searchBody(row: DeliveryRecord): string {
   const facets = [row.outcome, row.account, row.destination ?? ''].map(clean).join('\x01');
   const events = `\x02${row.events.map(clean).join('\x02')}\x02`;
@@ -80,13 +118,14 @@ export function needsScan(f: DeliveryLogFilter): boolean {
 }
 
 /**
- * ARGV: key prefix, the highest score to read ('+inf' or '(<id>'), how many ids to find, the
- * budget, then outcome, account, destination, event, text (lowered), since, until ('' for none).
- * Returns the last id read ('0' when the log has no more) followed by the ids that passed.
+ * ARGV: key prefix, the id to read below ('' for the newest), how many ids to find, the budget in
+ * blocks, then outcome, account, destination, event, text (lowered), since, until ('' for none).
+ * Returns the id to go on below ('0' when the log has no more) followed by the ids that passed,
+ * newest first.
  */
 const SCAN = new LuaScript(`
 local p = ARGV[1]
-local max = ARGV[2]
+local below = tonumber(ARGV[2])
 local want = tonumber(ARGV[3])
 local budget = tonumber(ARGV[4])
 local facets = {}
@@ -97,62 +136,88 @@ if ARGV[8] ~= '' then facets[#facets + 1] = '\\2' .. ARGV[8] .. '\\2' end
 local text = ARGV[9]
 local since = tonumber(ARGV[10])
 local before = tonumber(ARGV[11])
+local lowest = redis.call('ZRANGE', p .. 'ids', 0, 0)[1]
+if not lowest then return { '0' } end
+local top = below and below - 1 or tonumber(redis.call('GET', p .. 'id') or '0')
+local b = math.floor(top / ${BLOCK})
+local last = math.floor(tonumber(lowest) / ${BLOCK})
 local out = { '0' }
+local function passes(seg)
+  local h = string.find(seg, '\\3', 1, true)
+  if not h then return false end
+  for _, f in ipairs(facets) do
+    local at = string.find(seg, f, 1, true)
+    if not at or at > h then return false end
+  end
+  if text ~= '' and not string.find(seg, text, h + 1, true) then return false end
+  if since or before then
+    local a = string.find(seg, '\\1', 1, true)
+    local firstAt = tonumber(string.sub(seg, a + 1, string.find(seg, '\\1', a + 1, true) - 1))
+    if (since and firstAt < since) or (before and firstAt >= before) then return false end
+  end
+  return true
+end
 local read = 0
-while read < budget do
-  -- Members only, no scores: scores would double what Redis hands the script. A member starts
-  -- with its id.
-  local batch = redis.call('ZREVRANGEBYSCORE', p .. 'sx', max, '-inf', 'LIMIT', 0, math.min(1000, budget - read))
-  if #batch == 0 then out[1] = '0' return out end
-  for i = 1, #batch do
-    local m = batch[i]
-    local h = string.find(m, '\\3', 1, true)
-    local ok = h ~= nil
-    for _, f in ipairs(facets) do
-      if not ok then break end
-      local at = string.find(m, f, 1, true)
-      ok = at ~= nil and at < h
-    end
-    if ok and text ~= '' then ok = string.find(m, text, h + 1, true) ~= nil end
-    local a = string.find(m, '\\1', 1, true)
-    if ok and (since or before) then
-      local firstAt = tonumber(string.sub(m, a + 1, string.find(m, '\\1', a + 1, true) - 1))
-      ok = (since == nil or firstAt >= since) and (before == nil or firstAt < before)
-    end
+while b >= last and read < budget do
+  local fields = {}
+  for f = b, math.max(last, b - math.min(31, budget - read - 1)), -1 do fields[#fields + 1] = tostring(f) end
+  local blocks = redis.call('HMGET', p .. 'sb', unpack(fields))
+  for k, block in ipairs(blocks) do
+    local ok = block ~= false
     if ok then
-      out[#out + 1] = string.sub(m, 1, a - 1)
-      if #out > want then
-        out[1] = out[#out]
-        return out
+      for _, f in ipairs(facets) do
+        if not string.find(block, f, 1, true) then ok = false break end
       end
     end
+    if ok and text ~= '' then ok = string.find(block, text, 1, true) ~= nil end
+    if ok then
+      local found = {}
+      local pos = 1
+      while pos <= #block do
+        local e = string.find(block, '\\0', pos + 1, true) or #block + 1
+        local seg = string.sub(block, pos + 1, e - 1)
+        local id = tonumber(string.match(seg, '^%d+'))
+        if (below == nil or id < below) and passes(seg) then found[#found + 1] = id end
+        pos = e
+      end
+      table.sort(found, function(x, y) return x > y end)
+      for _, id in ipairs(found) do
+        out[#out + 1] = tostring(id)
+        if #out > want then
+          out[1] = tostring(id)
+          return out
+        end
+      end
+    end
+    below = (b - k + 1) * ${BLOCK}
+    read = read + 1
   end
-  read = read + #batch
-  out[1] = string.match(batch[#batch], '^%d+')
-  max = '(' .. out[1]
+  b = b - #fields
 end
+if b >= last then out[1] = tostring(below) end
 return out
 `);
 
 /**
- * Ids of rows that may pass the filter, newest first, below `max` ('+inf' or '(<id>'): at most
- * `want`, reading at most `budget` members. `next` is the score to go on from, null at the end.
+ * Ids of rows that may pass the filter, newest first, below the id `below` (null: from the
+ * newest): at most `want`, reading at most `budget` blocks. `next` is where to go on, null at
+ * the end.
  */
 export async function scanIds(
   redis: Redis,
   base: string,
-  max: string,
+  below: number | null,
   want: number,
   budget: number,
   f: DeliveryLogFilter,
-): Promise<{ ids: string[]; next: string | null }> {
+): Promise<{ ids: string[]; next: number | null }> {
   const opt = (v: string | number | undefined): string => (v === undefined ? '' : String(v));
-  const [last, ...ids] = (await SCAN.run(
+  const [next, ...ids] = (await SCAN.run(
     redis,
     [],
     [
       base,
-      max,
+      below === null ? '' : String(below),
       String(want),
       String(budget),
       clean(opt(f.outcome)),
@@ -164,22 +229,21 @@ export async function scanIds(
       opt(f.until),
     ],
   )) as string[];
-  return { ids, next: last === undefined || last === '0' ? null : `(${last}` };
+  return { ids, next: next === undefined || next === '0' ? null : Number(next) };
 }
 
 /**
- * ARGV: key prefix, then per row: its id, its deal id, its member of `sx`. Indexes a row that
+ * ARGV: key prefix, then per row: its id, its deal id, its segment of `sb`. Indexes a row that
  * still exists and is not indexed yet (a row the record script wrote since is indexed already, and
  * newer than what the caller read). Returns how many it indexed.
  */
-const INDEX = new LuaScript(`
+const INDEX = new LuaScript(`${SEGMENT_LUA}
 local p = ARGV[1]
 local n = 0
 for i = 2, #ARGV, 3 do
   local id = ARGV[i]
-  if redis.call('EXISTS', p .. 'r:' .. id) == 1 and redis.call('ZCOUNT', p .. 'sx', id, id) == 0 then
+  if redis.call('EXISTS', p .. 'r:' .. id) == 1 and putSegment(p, id, ARGV[i + 2], true) then
     redis.call('ZADD', p .. 'd:' .. ARGV[i + 1], id, id)
-    redis.call('ZADD', p .. 'sx', id, ARGV[i + 2])
     n = n + 1
   end
 end
@@ -204,7 +268,7 @@ export async function backfill(redis: Redis, base: string): Promise<number> {
     for (const text of texts) {
       if (text === null) continue;
       const row = JSON.parse(text) as StoredDelivery;
-      args.push(String(row.id), row.dealId, `${row.id}\x01${row.firstAt}\x01${searchBody(row)}`);
+      args.push(String(row.id), row.dealId, `\0${row.id}\x01${row.firstAt}\x01${searchBody(row)}`);
     }
     if (args.length > 0) indexed += Number(await INDEX.run(redis, [], [base, ...args]));
     min = `(${ids[ids.length - 1]}`;
