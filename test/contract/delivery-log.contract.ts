@@ -420,6 +420,8 @@ export function describeDeliveryLogContract(
               (f.outcome === undefined || r.outcome === f.outcome) &&
               (f.event === undefined || r.events.includes(f.event)) &&
               (f.destination === undefined || r.destination === f.destination) &&
+              (f.since === undefined || r.firstAt >= f.since) &&
+              (f.until === undefined || r.firstAt < f.until) &&
               (f.text === undefined ||
                 [r.dealId, r.destination ?? '', r.code ?? '', r.reason ?? '', ...r.events].some(
                   (v) => fold(v).includes(fold(f.text!)),
@@ -459,6 +461,10 @@ export function describeDeliveryLogContract(
         { dealId: 'DEAL-0' },
         { dealId: 'deal-4' },
         { outcome: 'uncertain' },
+        { since: T0 + 50_000 },
+        { until: T0 + 75_000, text: 'ga4' },
+        { since: T0 + 40_000, until: T0 + 62_000, outcome: 'failed' },
+        { until: T0 + 10_000 },
       ];
       let nonEmpty = 0;
       for (const f of filters) {

@@ -91,8 +91,16 @@ describe('Redis delivery log indexes', function () {
     const blocks = await redis.hgetall(`${base}sb`);
     const segments = new Map<string, string>();
     for (const [field, block] of Object.entries(blocks)) {
-      assert.ok(block.startsWith('\0') && block.length > 1, `block ${field}`);
-      for (const seg of block.slice(1).split('\0')) {
+      // A header: the lowest and the highest firstAt of the block's rows (or wider).
+      const start = block.indexOf('\0');
+      const [lo, hi] = block.slice(0, start).split('\x01').map(Number);
+      assert.ok(start > 0 && block.length > start + 1, `block ${field}`);
+      for (const seg of block.slice(start + 1).split('\0')) {
+        const firstAt = Number(seg.split('\x01')[1]);
+        assert.ok(
+          lo! <= firstAt && firstAt <= hi!,
+          `block ${field}: ${lo}..${hi} holds ${firstAt}`,
+        );
         const id = seg.slice(0, seg.indexOf('\x01'));
         assert.ok(!segments.has(id), `id ${id} is in sb twice`);
         assert.equal(String(Math.floor(Number(id) / 64)), field, `id ${id} in block ${field}`);

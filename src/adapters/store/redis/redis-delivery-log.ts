@@ -67,7 +67,7 @@ end
 redis.call('SET', p .. 'r:' .. id, '{"id":' .. id .. ',"firstAt":' .. firstAt .. ',' .. string.sub(ARGV[2], 2))
 redis.call('ZADD', p .. 'at', at, id)
 redis.call('ZADD', p .. 'd:' .. ARGV[8], id, id)
-putSegment(p, id, '\\0' .. id .. '\\1' .. firstAt .. '\\1' .. ARGV[7], false)
+putSegment(p, id, firstAt, '\\0' .. id .. '\\1' .. firstAt .. '\\1' .. ARGV[7], false)
 if ARGV[6] == '1' then redis.call('SADD', p .. 'pending', id) else redis.call('SREM', p .. 'pending', id) end
 redis.call('HINCRBY', p .. 'counts', ARGV[4], 1)
 return id

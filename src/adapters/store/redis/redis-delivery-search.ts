@@ -48,14 +48,21 @@ local function segmentAt(block, id)
   return s, (e or #block + 1) - 1
 end
 local function blockOf(id) return tostring(math.floor(tonumber(id) / ${BLOCK})) end
-local function putSegment(p, id, segment, onlyNew)
+local function putSegment(p, id, firstAt, segment, onlyNew)
   local field = blockOf(id)
   local block = redis.call('HGET', p .. 'sb', field) or ''
   local s, e = segmentAt(block, id)
   if s and onlyNew then return false end
   if s then block = string.sub(block, 1, s - 1) .. segment .. string.sub(block, e + 1)
   else block = block .. segment end
-  redis.call('HSET', p .. 'sb', field, block)
+  local z = string.find(block, '\\0', 1, true)
+  local lo, hi = tonumber(firstAt), tonumber(firstAt)
+  if z > 1 then
+    local sep = string.find(block, '\\1', 1, true)
+    lo = math.min(lo, tonumber(string.sub(block, 1, sep - 1)))
+    hi = math.max(hi, tonumber(string.sub(block, sep + 1, z - 1)))
+  end
+  redis.call('HSET', p .. 'sb', field, lo .. '\\1' .. hi .. string.sub(block, z))
   return true
 end
 local function dropSegment(p, id)
@@ -65,7 +72,8 @@ local function dropSegment(p, id)
   local s, e = segmentAt(block, id)
   if not s then return end
   block = string.sub(block, 1, s - 1) .. string.sub(block, e + 1)
-  if block == '' then redis.call('HDEL', p .. 'sb', field) else redis.call('HSET', p .. 'sb', field, block) end
+  if not string.find(block, '\\0', 1, true) then redis.call('HDEL', p .. 'sb', field)
+  else redis.call('HSET', p .. 'sb', field, block) end
 end
 `;
 
@@ -170,9 +178,15 @@ while b >= last and read < budget do
       end
     end
     if ok and text ~= '' then ok = string.find(block, text, 1, true) ~= nil end
+    if ok and (since or before) then
+      local sep = string.find(block, '\\1', 1, true)
+      local z = string.find(block, '\\0', 1, true)
+      ok = (since == nil or tonumber(string.sub(block, sep + 1, z - 1)) >= since)
+        and (before == nil or tonumber(string.sub(block, 1, sep - 1)) < before)
+    end
     if ok then
       local found = {}
-      local pos = 1
+      local pos = string.find(block, '\\0', 1, true)
       while pos <= #block do
         local e = string.find(block, '\\0', pos + 1, true) or #block + 1
         local seg = string.sub(block, pos + 1, e - 1)
@@ -233,16 +247,16 @@ export async function scanIds(
 }
 
 /**
- * ARGV: key prefix, then per row: its id, its deal id, its segment of `sb`. Indexes a row that
+ * ARGV: key prefix, then per row: its id, its deal id, its firstAt, its segment of `sb`. Indexes a row that
  * still exists and is not indexed yet (a row the record script wrote since is indexed already, and
  * newer than what the caller read). Returns how many it indexed.
  */
 const INDEX = new LuaScript(`${SEGMENT_LUA}
 local p = ARGV[1]
 local n = 0
-for i = 2, #ARGV, 3 do
+for i = 2, #ARGV, 4 do
   local id = ARGV[i]
-  if redis.call('EXISTS', p .. 'r:' .. id) == 1 and putSegment(p, id, ARGV[i + 2], true) then
+  if redis.call('EXISTS', p .. 'r:' .. id) == 1 and putSegment(p, id, ARGV[i + 2], ARGV[i + 3], true) then
     redis.call('ZADD', p .. 'd:' .. ARGV[i + 1], id, id)
     n = n + 1
   end
@@ -268,7 +282,12 @@ export async function backfill(redis: Redis, base: string): Promise<number> {
     for (const text of texts) {
       if (text === null) continue;
       const row = JSON.parse(text) as StoredDelivery;
-      args.push(String(row.id), row.dealId, `\0${row.id}\x01${row.firstAt}\x01${searchBody(row)}`);
+      args.push(
+        String(row.id),
+        row.dealId,
+        String(row.firstAt),
+        `\0${row.id}\x01${row.firstAt}\x01${searchBody(row)}`,
+      );
     }
     if (args.length > 0) indexed += Number(await INDEX.run(redis, [], [base, ...args]));
     min = `(${ids[ids.length - 1]}`;
