@@ -87,27 +87,33 @@ describe('Redis delivery log indexes', function () {
     const base = `${prefix}:dl:`;
     const ids = await redis.zrange(`${base}ids`, 0, -1);
     const texts = ids.length === 0 ? [] : await redis.mget(ids.map((id) => `${base}r:${id}`));
-    // Blocks of 64 ids, each the rows' segments: "\0<id>\x01…".
-    const blocks = await redis.hgetall(`${base}sb`);
+    // Blocks of 64 ids, each the rows' segments ("\0<id>\x01<firstAt>\x01…"), and their times.
+    const ranges = await redis.hgetall(`${base}st`);
+    const blockKeys = await keysLike(redis, `${base}sb:*`);
+    assert.deepEqual(
+      Object.keys(ranges).sort(),
+      blockKeys.map((k) => k.slice(`${base}sb:`.length)).sort(),
+      'a time range per block',
+    );
     const segments = new Map<string, string>();
-    for (const [field, block] of Object.entries(blocks)) {
-      // A header: the lowest and the highest firstAt of the block's rows (or wider).
-      const start = block.indexOf('\0');
-      const [lo, hi] = block.slice(0, start).split('\x01').map(Number);
-      assert.ok(start > 0 && block.length > start + 1, `block ${field}`);
-      for (const seg of block.slice(start + 1).split('\0')) {
+    for (const key of blockKeys) {
+      const field = key.slice(`${base}sb:`.length);
+      const block = (await redis.get(key))!;
+      const [lo, hi] = ranges[field]!.split(' ').map(Number);
+      assert.ok(block.startsWith('\0') && block.length > 1, `block ${field}`);
+      for (const seg of block.slice(1).split('\0')) {
+        const id = seg.slice(0, seg.indexOf('\x01'));
         const firstAt = Number(seg.split('\x01')[1]);
         assert.ok(
           lo! <= firstAt && firstAt <= hi!,
           `block ${field}: ${lo}..${hi} holds ${firstAt}`,
         );
-        const id = seg.slice(0, seg.indexOf('\x01'));
-        assert.ok(!segments.has(id), `id ${id} is in sb twice`);
+        assert.ok(!segments.has(id), `id ${id} is in two segments`);
         assert.equal(String(Math.floor(Number(id) / 64)), field, `id ${id} in block ${field}`);
         segments.set(id, seg);
       }
     }
-    assert.equal(segments.size, ids.length, 'sb holds one segment per row');
+    assert.equal(segments.size, ids.length, 'one segment per row');
     const byDeal = new Map<string, string[]>();
     ids.forEach((id, k) => {
       const r = JSON.parse(texts[k]!) as StoredDelivery;
@@ -158,7 +164,8 @@ describe('Redis delivery log indexes', function () {
     // The keys of a version before the indexes: rows and ids only.
     const redis = client();
     const stale = [
-      `${prefix}:dl:sb`,
+      `${prefix}:dl:st`,
+      ...(await keysLike(redis, `${prefix}:dl:sb:*`)),
       `${prefix}:dl:indexed`,
       ...(await keysLike(redis, `${prefix}:dl:d:*`)),
     ];

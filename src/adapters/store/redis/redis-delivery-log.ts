@@ -6,7 +6,7 @@
  * Keys, under `<prefix>dl:`: `id` (the id counter), `r:<id>` (the row as JSON), `k:<row key>` (a
  * key's row id), `ids` (a sorted set of ids, for order and paging), `at` (ids by latest update,
  * for pruning by age), `pending` (the ids still pending), `counts` and `pruned` (hashes by
- * outcome), and the filters' indexes `d:<deal id>`, `sb` and `indexed` (redis-delivery-search.ts).
+ * outcome), and the filters' indexes `d:<deal id>`, `sb:<block>`, `st` and `indexed` (redis-delivery-search.ts).
  * Recording and pruning are each one Lua script, so concurrent processes never count a row twice
  * and the indexes never drift from the rows. The list of the version before
  * (`<prefix>delivery-log`) is moved in once, at start, and rows written before the indexes are
@@ -42,13 +42,14 @@ import {
 
 /**
  * ARGV: key prefix, the row's JSON without id and firstAt, its key or '', its outcome, its `at`,
- * '1' when pending, its segment of `sb` after id and firstAt, its deal id. Returns the row's id. Every key lives under the prefix (one Redis, no cluster).
+ * '1' when pending, its segment after id and firstAt, its deal id. Returns the row's id. Every key lives under the prefix (one Redis, no cluster).
  */
 const RECORD = new LuaScript(`${SEGMENT_LUA}
 local p = ARGV[1]
 local rowKey = ARGV[3]
 local at = tonumber(ARGV[5])
 local id = false
+local isNew = false
 local firstAt = at
 if rowKey ~= '' then id = redis.call('GET', p .. 'k:' .. rowKey) end
 if id then
@@ -60,6 +61,7 @@ if id then
     if o.dealId ~= ARGV[8] then redis.call('ZREM', p .. 'd:' .. tostring(o.dealId), id) end
   end
 else
+  isNew = true
   id = redis.call('INCR', p .. 'id')
   if rowKey ~= '' then redis.call('SET', p .. 'k:' .. rowKey, id) end
   redis.call('ZADD', p .. 'ids', id, id)
@@ -67,7 +69,7 @@ end
 redis.call('SET', p .. 'r:' .. id, '{"id":' .. id .. ',"firstAt":' .. firstAt .. ',' .. string.sub(ARGV[2], 2))
 redis.call('ZADD', p .. 'at', at, id)
 redis.call('ZADD', p .. 'd:' .. ARGV[8], id, id)
-putSegment(p, id, firstAt, '\\0' .. id .. '\\1' .. firstAt .. '\\1' .. ARGV[7], false)
+putSegment(p, id, firstAt, '\\0' .. id .. '\\1' .. firstAt .. '\\1' .. ARGV[7], isNew)
 if ARGV[6] == '1' then redis.call('SADD', p .. 'pending', id) else redis.call('SREM', p .. 'pending', id) end
 redis.call('HINCRBY', p .. 'counts', ARGV[4], 1)
 return id

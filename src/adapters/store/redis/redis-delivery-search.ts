@@ -4,14 +4,15 @@
  *
  * - The deal-id filter walks `<prefix>dl:d:<deal id>`, a sorted set of that deal's row ids.
  * - Every other filter (outcome, account, destination, event, time, text) is a scan inside Redis
- *   over `<prefix>dl:sb`, a hash of blocks: field `floor(id / 64)` holds the segments of the rows
- *   of those 64 ids, each `\0<id>\x01<firstAt>\x01<outcome>\x01<account>\x01<destination>\x01`
- *   `\x02<event>\x02…\x02\x03<deal id>\x01<destination>\x01<code>\x01<reason>\x01<event>…`: the
- *   facets, then after the one `\x03` the searched text, ASCII letters lowered as the SQLite log's
- *   search lowers them. A block without every term of the filter is passed over with one plain
- *   `string.find` per term, so a scan costs about a microsecond per 64 rows where nothing matches.
- *   The scan reads blocks newest first, at most a budget per call (Redis does nothing else
- *   meanwhile, so a call stays a few milliseconds), until the page is full or the log ends.
+ *   over blocks: `<prefix>dl:sb:<n>` holds the segments of the rows with ids 64n to 64n + 63, and
+ *   field n of `<prefix>dl:st` their lowest and highest firstAt. A segment is
+ *   `\0<id>\x01<firstAt>\x01<outcome>\x01<account>\x01<destination>\x01\x02<event>\x02…\x02`
+ *   `\x03<deal id>\x01<destination>\x01<code>\x01<reason>\x01<event>…`: the facets, then after the
+ *   one `\x03` the searched text, ASCII letters lowered as the SQLite log's search lowers them.
+ *   A block without every term of the filter (or outside its time) is passed over with one plain
+ *   `string.find` per term, so a scan costs well under a microsecond a row where nothing matches.
+ *   It reads blocks newest first, at most a budget per call (Redis does nothing else meanwhile,
+ *   so a call stays a few milliseconds), until the page is full or the log ends.
  *
  * Control characters in values become spaces, so no value holds a separator; that can only make
  * the scan answer a row too many, never one too few, and the log checks every row it returns
@@ -33,12 +34,14 @@ import { LuaScript } from './lua-script';
 /** Blocks one scan call reads at most: 16,384 rows (a few ms of Redis's time; docs/decisions.md). */
 export const SCAN_BUDGET = 256;
 
-/** Rows per block of `sb`. */
+/** Ids per block. */
 const BLOCK = 64;
 
 /**
- * Lua for the record, prune and backfill scripts: a row's segment in its block of `sb`, put (in
- * place of the one before, or added) or dropped. `segment` starts with `\0<id>\x01`.
+ * Lua for the record, prune and backfill scripts: a row's segment in its block, put (in place of
+ * the one before, or appended; `isNew`: the id has none yet) or dropped. `segment` starts with
+ * `\\0<id>\\x01`. `st` holds each block's lowest and highest firstAt (after a prune it may be
+ * wider than its rows: the scan then reads a block too many).
  */
 export const SEGMENT_LUA = `
 local function segmentAt(block, id)
@@ -48,32 +51,43 @@ local function segmentAt(block, id)
   return s, (e or #block + 1) - 1
 end
 local function blockOf(id) return tostring(math.floor(tonumber(id) / ${BLOCK})) end
-local function putSegment(p, id, firstAt, segment, onlyNew)
+local function putSegment(p, id, firstAt, segment, isNew)
   local field = blockOf(id)
-  local block = redis.call('HGET', p .. 'sb', field) or ''
-  local s, e = segmentAt(block, id)
-  if s and onlyNew then return false end
-  if s then block = string.sub(block, 1, s - 1) .. segment .. string.sub(block, e + 1)
-  else block = block .. segment end
-  local z = string.find(block, '\\0', 1, true)
-  local lo, hi = tonumber(firstAt), tonumber(firstAt)
-  if z > 1 then
-    local sep = string.find(block, '\\1', 1, true)
-    lo = math.min(lo, tonumber(string.sub(block, 1, sep - 1)))
-    hi = math.max(hi, tonumber(string.sub(block, sep + 1, z - 1)))
+  local key = p .. 'sb:' .. field
+  local t = tonumber(firstAt)
+  local range = redis.call('HGET', p .. 'st', field)
+  local lo, hi = t, t
+  if range then
+    local sep = string.find(range, ' ', 1, true)
+    lo = math.min(t, tonumber(string.sub(range, 1, sep - 1)))
+    hi = math.max(t, tonumber(string.sub(range, sep + 1)))
   end
-  redis.call('HSET', p .. 'sb', field, lo .. '\\1' .. hi .. string.sub(block, z))
-  return true
+  if not range or lo < t or hi > t then redis.call('HSET', p .. 'st', field, lo .. ' ' .. hi) end
+  if not isNew then
+    local block = redis.call('GET', key)
+    local s, e = false, 0
+    if block then s, e = segmentAt(block, id) end
+    if s then
+      redis.call('SET', key, string.sub(block, 1, s - 1) .. segment .. string.sub(block, e + 1))
+      return
+    end
+  end
+  redis.call('APPEND', key, segment)
 end
 local function dropSegment(p, id)
   local field = blockOf(id)
-  local block = redis.call('HGET', p .. 'sb', field)
+  local key = p .. 'sb:' .. field
+  local block = redis.call('GET', key)
   if not block then return end
   local s, e = segmentAt(block, id)
   if not s then return end
   block = string.sub(block, 1, s - 1) .. string.sub(block, e + 1)
-  if not string.find(block, '\\0', 1, true) then redis.call('HDEL', p .. 'sb', field)
-  else redis.call('HSET', p .. 'sb', field, block) end
+  if block == '' then
+    redis.call('DEL', key)
+    redis.call('HDEL', p .. 'st', field)
+  else
+    redis.call('SET', key, block)
+  end
 end
 `;
 
@@ -87,7 +101,7 @@ function searched(row: DeliveryRecord): string[] {
   return [row.dealId, row.destination ?? '', row.code ?? '', row.reason ?? '', ...row.events];
 }
 
-/** A row's segment of `sb` after `\0<id>\x01<firstAt>\x01` (the record script knows those two). */
+/** A row's segment of its block after `\0<id>\x01<firstAt>\x01` (the record script knows those two). */
 export function searchBody(row: DeliveryRecord): string {
   const facets = [row.outcome, row.account, row.destination ?? ''].map(clean).join('\x01');
   const events = `\x02${row.events.map(clean).join('\x02')}\x02`;
@@ -169,7 +183,10 @@ local read = 0
 while b >= last and read < budget do
   local fields = {}
   for f = b, math.max(last, b - math.min(31, budget - read - 1)), -1 do fields[#fields + 1] = tostring(f) end
-  local blocks = redis.call('HMGET', p .. 'sb', unpack(fields))
+  local keys = {}
+  for i, f in ipairs(fields) do keys[i] = p .. 'sb:' .. f end
+  local blocks = redis.call('MGET', unpack(keys))
+  local ranges = (since or before) and redis.call('HMGET', p .. 'st', unpack(fields)) or {}
   for k, block in ipairs(blocks) do
     local ok = block ~= false
     if ok then
@@ -178,15 +195,14 @@ while b >= last and read < budget do
       end
     end
     if ok and text ~= '' then ok = string.find(block, text, 1, true) ~= nil end
-    if ok and (since or before) then
-      local sep = string.find(block, '\\1', 1, true)
-      local z = string.find(block, '\\0', 1, true)
-      ok = (since == nil or tonumber(string.sub(block, sep + 1, z - 1)) >= since)
-        and (before == nil or tonumber(string.sub(block, 1, sep - 1)) < before)
+    if ok and ranges[k] then
+      local sep = string.find(ranges[k], ' ', 1, true)
+      ok = (since == nil or tonumber(string.sub(ranges[k], sep + 1)) >= since)
+        and (before == nil or tonumber(string.sub(ranges[k], 1, sep - 1)) < before)
     end
     if ok then
       local found = {}
-      local pos = string.find(block, '\\0', 1, true)
+      local pos = 1
       while pos <= #block do
         local e = string.find(block, '\\0', pos + 1, true) or #block + 1
         local seg = string.sub(block, pos + 1, e - 1)
@@ -247,7 +263,7 @@ export async function scanIds(
 }
 
 /**
- * ARGV: key prefix, then per row: its id, its deal id, its firstAt, its segment of `sb`. Indexes a row that
+ * ARGV: key prefix, then per row: its id, its deal id, its firstAt, its segment. Indexes a row that
  * still exists and is not indexed yet (a row the record script wrote since is indexed already, and
  * newer than what the caller read). Returns how many it indexed.
  */
@@ -256,7 +272,9 @@ local p = ARGV[1]
 local n = 0
 for i = 2, #ARGV, 4 do
   local id = ARGV[i]
-  if redis.call('EXISTS', p .. 'r:' .. id) == 1 and putSegment(p, id, ARGV[i + 2], ARGV[i + 3], true) then
+  local block = redis.call('GET', p .. 'sb:' .. blockOf(id))
+  if redis.call('EXISTS', p .. 'r:' .. id) == 1 and not (block and segmentAt(block, id)) then
+    putSegment(p, id, ARGV[i + 2], ARGV[i + 3], true)
     redis.call('ZADD', p .. 'd:' .. ARGV[i + 1], id, id)
     n = n + 1
   end
