@@ -473,6 +473,12 @@ export function describeDeliveryLogContract(
         assert.deepEqual(await paged(f), want, JSON.stringify(f));
       }
       assert.ok(nonEmpty >= 4, `${nonEmpty} filters span pages`);
+      const far = await log.list({ text: 'ga4', beforeId: Number.MAX_SAFE_INTEGER, limit: 1000 });
+      assert.deepEqual(
+        far.map((r) => r.jobId),
+        expected({ text: 'ga4' }),
+        'a cursor above every id',
+      );
       assert.deepEqual(await paged({ text: 'сделка' }), [], 'non-ASCII letters keep their case');
       assert.ok((await paged({ text: 'Сделка' })).length > 0);
       assert.deepEqual(await paged({ text: 'updated later' }).then((r) => r.sort()), [

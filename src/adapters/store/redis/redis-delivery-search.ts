@@ -165,7 +165,9 @@ local since = tonumber(ARGV[10])
 local before = tonumber(ARGV[11])
 local lowest = redis.call('ZRANGE', p .. 'ids', 0, 0)[1]
 if not lowest then return { '0' } end
-local top = below and below - 1 or tonumber(redis.call('GET', p .. 'id') or '0')
+-- Never above the newest id: a cursor from far above would read empty blocks for ever.
+local top = tonumber(redis.call('GET', p .. 'id') or '0')
+if below and below - 1 < top then top = below - 1 end
 local b = math.floor(top / ${BLOCK})
 local last = math.floor(tonumber(lowest) / ${BLOCK})
 local out = { '0' }
