@@ -164,6 +164,7 @@ describe('Redis delivery log indexes', function () {
     // The keys of a version before the indexes: rows and ids only.
     const redis = client();
     const stale = [
+      `${prefix}:dl:indexed-to`,
       `${prefix}:dl:st`,
       ...(await keysLike(redis, `${prefix}:dl:sb:*`)),
       `${prefix}:dl:indexed`,
@@ -171,6 +172,16 @@ describe('Redis delivery log indexes', function () {
     ];
     await redis.del(...stale);
     assert.deepEqual(await first.list({ dealId: 'D-3' }), [], 'the filter reads the index');
+    // A start cut short had indexed up to the 100th row: the next one goes on from there.
+    const hundredth = (await first.list({ limit: 1000 })).reverse()[99]!.id;
+    await redis.set(`${prefix}:dl:indexed-to`, String(hundredth));
+    await open();
+    assert.deepEqual(
+      (await first.list({ dealId: 'D-3', limit: 1000 })).map((r) => r.id),
+      before.deal.filter((r) => r.id > hundredth).map((r) => r.id),
+      'a start goes on from indexed-to',
+    );
+    await redis.del(...stale, `${prefix}:dl:indexed`);
 
     const recorded: Promise<void>[] = [];
     const opened = Promise.all([open(), open(), open()]);

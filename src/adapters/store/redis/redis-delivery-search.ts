@@ -293,12 +293,15 @@ const BACKFILL_CHUNK = 500;
 
 /**
  * Indexes every row not indexed yet, oldest first, then marks the log indexed (`<prefix>dl:
- * indexed`), so later starts skip it. Returns how many rows it indexed.
+ * indexed`), so later starts skip it. `<prefix>dl:indexed-to` is the id up to which every row is
+ * indexed: a start cut short (the open timeout, a crash) goes on from there. Returns how many rows
+ * it indexed.
  */
 export async function backfill(redis: Redis, base: string): Promise<number> {
   if ((await redis.get(`${base}indexed`)) === '1') return 0;
   let indexed = 0;
-  let min = '-inf';
+  const done = await redis.get(`${base}indexed-to`);
+  let min = done === null ? '-inf' : `(${done}`;
   for (;;) {
     const ids = await redis.zrangebyscore(`${base}ids`, min, '+inf', 'LIMIT', 0, BACKFILL_CHUNK);
     if (ids.length === 0) break;
@@ -315,6 +318,8 @@ export async function backfill(redis: Redis, base: string): Promise<number> {
       );
     }
     if (args.length > 0) indexed += Number(await INDEX.run(redis, [], [base, ...args]));
+    // Every row up to here is indexed (by this process, or by the record script since).
+    await redis.set(`${base}indexed-to`, ids[ids.length - 1]!);
     min = `(${ids[ids.length - 1]}`;
   }
   await redis.set(`${base}indexed`, '1');
