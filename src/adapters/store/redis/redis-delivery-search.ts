@@ -277,10 +277,13 @@ export async function scanIds(
 const INDEX = new LuaScript(`${SEGMENT_LUA}
 local p = ARGV[1]
 local n = 0
+-- Each block read once: the rows of a call are mostly of a few blocks.
+local blocks = {}
 for i = 2, #ARGV, 4 do
   local id = ARGV[i]
-  local block = redis.call('GET', p .. 'sb:' .. blockOf(id))
-  if redis.call('EXISTS', p .. 'r:' .. id) == 1 and not (block and segmentAt(block, id)) then
+  local field = blockOf(id)
+  if blocks[field] == nil then blocks[field] = redis.call('GET', p .. 'sb:' .. field) or '' end
+  if redis.call('EXISTS', p .. 'r:' .. id) == 1 and not segmentAt(blocks[field], id) then
     putSegment(p, id, ARGV[i + 2], ARGV[i + 3], true)
     redis.call('ZADD', p .. 'd:' .. ARGV[i + 1], id, id)
     n = n + 1
