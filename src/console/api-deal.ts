@@ -52,6 +52,7 @@ function rowSteps(r: StoredDelivery): Array<{ at: number; step: Omit<DealStep, '
   switch (r.outcome) {
     case 'skipped':
     case 'duplicate':
+    case 'expired':
       return [
         {
           at: r.at,

@@ -39,6 +39,8 @@ export interface Overview {
     gap: {
       no_client_id: number;
       skipped_by_rule: number;
+      /** Too late for the destination to count (Metrica: more than 21 days). */
+      expired: number;
       failed: number;
       uncertain: number;
       pending: number;
@@ -114,7 +116,7 @@ export async function buildOverview(
   const funnel: Overview['funnel'] = {
     won: won.length,
     accepted: 0,
-    gap: { no_client_id: 0, skipped_by_rule: 0, failed: 0, uncertain: 0, pending: 0 },
+    gap: { no_client_id: 0, skipped_by_rule: 0, expired: 0, failed: 0, uncertain: 0, pending: 0 },
   };
   for (const deal of won) {
     const verdict = verdictOf(perDeal.get(deal));
@@ -153,6 +155,7 @@ function verdictOf(seen: Set<string> | undefined): 'accepted' | Gap {
     'pending',
     'uncertain',
     'failed',
+    'expired',
     'no_client_id',
     'skipped_by_rule',
   ] as const) {

@@ -4,7 +4,7 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Store } from '../ports/store';
-import { DELIVERY_OUTCOMES, type DeliveryLogFilter } from '../ports/delivery-log';
+import type { DeliveryLogFilter } from '../ports/delivery-log';
 import {
   badRequest,
   listDeliveries,
@@ -149,6 +149,6 @@ function parseReplayBody(body: {
     return { filter: { ...filter, outcome: filter.outcome ?? 'failed' } };
   }
   throw badRequest(
-    `send { "id": <delivery id> }, { "ids": [...] } or { "filter": { "outcome": "${DELIVERY_OUTCOMES[5]}", … } }`,
+    `send { "id": <delivery id> }, { "ids": [...] } or { "filter": { "outcome": "failed", … } }`,
   );
 }

@@ -237,6 +237,12 @@ export class DeliveryError extends AppError {
   }
 }
 
+/**
+ * Too late: the destination can no longer count this conversion (Metrica links a conversion only
+ * to a visit within its window). Never retried and not a failure to fix: recorded as `expired`.
+ */
+export class ExpiredError extends DeliveryError {}
+
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
 }

@@ -1,7 +1,8 @@
 /**
  * DeliveryLog: what happened to every deal event, for the person asking "why is this deal not in
  * GA4?". One row per delivery: sent, dry run, skipped (and why), duplicate, retrying (and why),
- * failed (and why), uncertain (a crash interrupted the send), with its attempts, its last error
+ * failed (and why), uncertain (a crash interrupted the send), expired (too late for the
+ * destination to count it), with its attempts, its last error
  * and the payload as sent or as it would have been sent, minus secrets.
  *
  * Contract:
@@ -25,6 +26,7 @@ export const DELIVERY_OUTCOMES = [
   'retrying',
   'failed',
   'uncertain',
+  'expired',
 ] as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 

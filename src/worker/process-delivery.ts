@@ -11,7 +11,7 @@
  * that deal life follows was sent (never in a dry run), the destination's record of the deal's
  * revenue says so (src/ports/revenue-ledger.ts).
  */
-import { AppError, isAppError, RetryableError } from '../core/errors';
+import { AppError, ExpiredError, isAppError, RetryableError } from '../core/errors';
 import { asClause, errorMessage } from '../core/error-message';
 import { decideRetry, type RetryPolicy } from '../core/retry-policy';
 import type { DeliveryLog, DeliveryRecord } from '../ports/delivery-log';
@@ -205,21 +205,19 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
       }
       await deps.ledger.release(keys, job.id);
       const details = e.details as { payload?: unknown } | undefined;
+      const expired = e instanceof ExpiredError;
       await deps.deliveryLog.record({
         ...base,
-        outcome: 'failed',
+        outcome: expired ? 'expired' : 'failed',
         code: e.code,
         reason: message,
         events,
         payload: details?.payload ?? null,
       });
-      deps.logger.error('delivery refused', {
-        dealId: p.deal.dealId,
-        events,
-        code: e.code,
-        error: message,
-      });
-      return { status: 'failed', error: `${e.code}: ${message}` };
+      const fields = { dealId: p.deal.dealId, events, code: e.code, error: message };
+      if (expired) deps.logger.warn('delivery expired', fields);
+      else deps.logger.error('delivery refused', fields);
+      return expired ? { status: 'done' } : { status: 'failed', error: `${e.code}: ${message}` };
     }
   };
 }

@@ -1,6 +1,6 @@
 /**
- * A stand-in for the console's server side, for the browser tests of the pages and for the
- * screenshot script: a node:http server on loopback that renders the real shells
+ * A stand-in for the console's server side, for the browser tests of the pages (the screenshot
+ * script uses the real service, bench/console-seed.ts): a node:http server on loopback that renders the real shells
  * (src/console/ui), serves the real built assets (dist/console-ui) and answers /api/v1 with the
  * fixed, real-shaped facts below, as strict as the contract in docs/api.md on what the pages must
  * send: every POST needs the page's CSRF token in X-CSRF-Token (else 403), and without a session

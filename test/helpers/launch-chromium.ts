@@ -4,10 +4,15 @@ import { chromium, type Browser } from 'playwright-core';
 /** Debian's Chromium (`apt-get install chromium`), driven by playwright-core. */
 export const CHROMIUM = '/usr/bin/chromium';
 
-/** Headless Chromium without the calls to Google's services a closed network refuses. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Headless Chromium without the calls to Google's services a closed network refuses. With
+ * `language` (the screenshots: `ru`), the browser's own widgets, such as a date field's
+ * placeholder, speak it: on Linux Chromium takes it from LANGUAGE (Debian: chromium-l10n).
+ */
+export function launchChromium(language?: string): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
+    env: language === undefined ? undefined : { ...process.env, LANGUAGE: language },
     args: [
       '--headless',
       '--no-sandbox',

@@ -137,7 +137,7 @@ describe('CLI: usage errors', function () {
     const cases: Array<[string[], string]> = [
       [
         ['deliveries', '--outcome', 'nope'],
-        'nope is not an outcome; one of sent, dry_run, skipped, duplicate, retrying, failed, uncertain',
+        'nope is not an outcome; one of sent, dry_run, skipped, duplicate, retrying, failed, uncertain, expired',
       ],
       [
         ['deliveries', '--since', 'yesterday'],

@@ -159,6 +159,7 @@ describe('CLI: closeloop deliveries over a real store', function () {
       retrying: 0,
       failed: 0,
       uncertain: 0,
+      expired: 0,
     });
     const text = deliveries('--counts');
     assert.ok(text.includes('sent       1'), text.join('\n'));

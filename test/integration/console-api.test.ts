@@ -284,7 +284,14 @@ describeOnEachStore('console API', (storeName, redisUrl) => {
       assert.deepEqual(o.funnel, {
         won: 3,
         accepted: 2,
-        gap: { no_client_id: 1, skipped_by_rule: 0, failed: 0, uncertain: 0, pending: 0 },
+        gap: {
+          no_client_id: 1,
+          skipped_by_rule: 0,
+          expired: 0,
+          failed: 0,
+          uncertain: 0,
+          pending: 0,
+        },
       });
     });
 

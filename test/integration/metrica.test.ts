@@ -187,6 +187,24 @@ describeOnEachStore('Metrica end to end', (storeName, redisUrl) => {
       assert.equal(uploadedRows().length, 3);
     });
 
+    it('records a won deal more than 21 days old as expired for Metrica, uploads nothing, and still sends it to GA4', async () => {
+      await start();
+      const old = {
+        ...won('D-OLD', { ga_client_id: '555.666', ym_client_id: '1764583200123456789' }),
+        occurred_at: new Date(Date.now() - 22 * 86_400_000).toISOString(),
+      };
+      await post([old]);
+      const log = await service!.store.deliveryLog.list({ destination: 'metrica' });
+      const row = log.find((r) => r.dealId === 'D-OLD');
+      assert.equal(row?.outcome, 'expired', JSON.stringify(row));
+      assert.equal(row?.code, 'METRICA_CONVERSION_EXPIRED');
+      assert.match(row.reason!, /22 days ago/);
+      assert.equal((await service!.store.deliveryLog.counts()).expired, 1);
+      await new Promise((r) => setTimeout(r, 1200)); // a flush interval: still nothing to upload
+      assert.equal(posts(), 0);
+      assert.equal(ga4.collected().length, 1);
+    });
+
     it('never uploads twice when the connection drops after the body was read: the comment is found', async () => {
       fake.setFault({ kind: 'drop' }, { endpoint: 'upload' });
       await start();

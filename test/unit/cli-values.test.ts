@@ -35,7 +35,7 @@ describe('CLI values', () => {
     }
     assert.equal(
       refusal(parseOutcome, 'nope'),
-      'nope is not an outcome; one of sent, dry_run, skipped, duplicate, retrying, failed, uncertain',
+      'nope is not an outcome; one of sent, dry_run, skipped, duplicate, retrying, failed, uncertain, expired',
     );
     assert.match(refusal(parseOutcome, 'SENT'), /^SENT is not an outcome/);
     assert.match(refusal(parseOutcome, ''), /^"" is not an outcome/);

@@ -19,7 +19,7 @@
  * what make "never twice" hold, so `deduplicates` is false and `resendsSafely` true.
  */
 import type { Identities } from '../../../core/deal';
-import { DeliveryError } from '../../../core/errors';
+import { DeliveryError, ExpiredError } from '../../../core/errors';
 import { normalizeYmClientId } from '../../../core/identities';
 import type { ConversionOutbox, OutboxEntry, OutboxIdType } from '../../../ports/conversion-outbox';
 import type {
@@ -98,7 +98,7 @@ export class MetricaDestination implements Destination {
     const nowSec = Math.floor(nowMs / 1000);
     const happened = request.occurredAtMs ?? nowMs;
     if (nowMs - happened > METRICA_WINDOW_MS) {
-      throw new DeliveryError(
+      throw new ExpiredError(
         'METRICA_CONVERSION_EXPIRED',
         `expired: the conversion happened ${Math.floor((nowMs - happened) / 86_400_000)} days ago, and Metrica links a conversion only to a visit within 21 days before it; not uploaded`,
       );

@@ -137,7 +137,7 @@ export class MetricaUploader {
     for (const e of expired) {
       await this.record(
         [e],
-        'skipped',
+        'expired',
         'METRICA_CONVERSION_EXPIRED',
         'expired: more than 21 days passed before it could be uploaded, so Metrica could not link it to a visit; not uploaded',
         null,

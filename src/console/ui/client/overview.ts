@@ -25,7 +25,14 @@ interface Overview {
   funnel: { won: number; accepted: number; gap: Record<string, number> };
 }
 
-const GAP_REASONS = ['no_client_id', 'skipped_by_rule', 'failed', 'uncertain', 'pending'];
+const GAP_REASONS = [
+  'no_client_id',
+  'skipped_by_rule',
+  'expired',
+  'failed',
+  'uncertain',
+  'pending',
+];
 
 function setKpi(id: string, value: number, text: string): void {
   const node = byId(id);
