@@ -14,25 +14,13 @@ import { testConfig } from '../test/helpers/builders';
 import { captureLogger } from '../test/helpers/capture-logger';
 import { startGa4StandIn } from '../test/helpers/ga4-stand-in';
 import { apiLead, startAmocrmStandIn } from '../test/helpers/amocrm-stand-in';
+import { digitalPipelineBody } from '../test/helpers/amocrm-webhook';
+import { eventsOf } from '../test/helpers/ga4-events';
 
 const LEADS = Number(process.env.BENCH_LEADS ?? 1000);
 const PER_WEBHOOK = Number(process.env.BENCH_LEADS_PER_WEBHOOK ?? 1);
 const TOKEN = 'bench-long-lived-token';
 const RPS = 7;
-
-function dpHook(ids: number[]): string {
-  const p = new URLSearchParams();
-  ids.forEach((id, i) => {
-    p.set(`leads[status][${i}][id]`, String(id));
-    p.set(`leads[status][${i}][status_id]`, '142');
-    p.set(`leads[status][${i}][pipeline_id]`, '4542166');
-    p.set(`leads[status][${i}][old_status_id]`, '41893093');
-    p.set(`leads[status][${i}][old_pipeline_id]`, '4542166');
-  });
-  p.set('account[id]', '29638927');
-  p.set('account[subdomain]', 'example');
-  return p.toString();
-}
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-bench-amocrm-'));
@@ -70,7 +58,9 @@ async function main(): Promise<void> {
   const bodies: string[] = [];
   for (let id = 1; id <= LEADS; id += PER_WEBHOOK) {
     bodies.push(
-      dpHook(Array.from({ length: Math.min(PER_WEBHOOK, LEADS - id + 1) }, (_, k) => id + k)),
+      digitalPipelineBody(
+        Array.from({ length: Math.min(PER_WEBHOOK, LEADS - id + 1) }, (_, k) => ({ id: id + k })),
+      ),
     );
   }
   // amoCRM sends hooks as they happen: post them 50 at a time, as fast as they are acknowledged.
@@ -92,7 +82,7 @@ async function main(): Promise<void> {
   const purchases = (): number =>
     ga4
       .collected()
-      .flatMap((r) => (r.json as { events: Array<{ name: string }> }).events)
+      .flatMap(eventsOf)
       .filter((e) => e.name === 'purchase').length;
   while (purchases() < LEADS && Date.now() - started < 300_000)
     await new Promise((r) => setTimeout(r, 20));

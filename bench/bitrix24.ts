@@ -18,6 +18,7 @@ import { startService } from '../src/main';
 import { loopbackService } from '../test/helpers/builders';
 import { captureLogger } from '../test/helpers/capture-logger';
 import { startGa4StandIn } from '../test/helpers/ga4-stand-in';
+import { eventsOf } from '../test/helpers/ga4-events';
 import { outgoingWebhook, STAGES, startBitrix24StandIn } from '../test/helpers/bitrix24-stand-in';
 import { deleteRedisKeys, uniqueRedisPrefix } from '../test/helpers/redis-test-prefix';
 
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
   const purchases = (): number =>
     ga4
       .collected()
-      .flatMap((r) => (r.json as { events: Array<{ name: string }> }).events)
+      .flatMap(eventsOf)
       .filter((e) => e.name === 'purchase').length;
   while (purchases() < DEALS && Date.now() - started < 600_000) {
     await new Promise((r) => setTimeout(r, 20));

@@ -12,7 +12,7 @@ import type { CloseloopConfig } from '../config/config-types';
 import type { Redactor } from '../adapters/log/redactor';
 import type { Store } from '../ports/store';
 import type { BuiltAccount } from '../accounts';
-import { describeConfig } from '../cli/check-config';
+import { describeConfig } from '../config/describe-config';
 import { Reconciler } from '../worker/reconciler';
 import { withTimeout } from '../adapters/with-timeout';
 import { sendGa4TestEvent } from '../adapters/destinations/ga4/send-test-event';

@@ -6,7 +6,7 @@
  */
 import type { DeliveryLogFilter, StoredDelivery } from '../ports/delivery-log';
 import type { Store } from '../ports/store';
-import { listFailedDeliveries, replayFailed, type FailedDelivery } from '../cli/replay';
+import { listFailedDeliveries, replayFailed, type FailedDelivery } from '../replay-failed';
 
 /** Rows a filtered replay takes at most; the answer says when more matched. */
 export const MAX_REPLAY_ROWS = 1000;

@@ -59,18 +59,6 @@ export interface RevenueRecord {
   updatedAt: number;
 }
 
-/** What sending a conversion does to the record (the delivery applies it once it was sent). */
-export interface RevenueMark {
-  kind: 'purchase' | 'refund';
-  /** The purchase's revision: the one sent, or the one refunded. */
-  revision: number;
-  transactionId: string;
-  amount: string;
-  currency: string;
-  /** Why closeloop sends it, for the delivery log; absent for a deal's first purchase. */
-  reason?: string;
-}
-
 export interface DealLifePlan {
   /** The conversions to send to this destination: the rules', adjusted, and any refund. */
   conversions: Conversion[];

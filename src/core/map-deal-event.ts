@@ -18,11 +18,25 @@ import type {
 import type { CustomField, DealEvent, DealEventKind } from './deal';
 import type { ErrorCode } from './errors';
 import { amountOrNull } from './amount';
-import type { RevenueMark } from './deal-life';
 
 export interface ConversionEventOut {
   name: string;
   params: Record<string, ParamScalar>;
+}
+
+/**
+ * What sending a conversion does to the deal's revenue record (deal-life.ts); the delivery applies
+ * it once it was sent.
+ */
+export interface RevenueMark {
+  kind: 'purchase' | 'refund';
+  /** The purchase's revision: the one sent, or the one refunded. */
+  revision: number;
+  transactionId: string;
+  amount: string;
+  currency: string;
+  /** Why closeloop sends it, for the delivery log; absent for a deal's first purchase. */
+  reason?: string;
 }
 
 export interface Conversion {

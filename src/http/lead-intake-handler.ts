@@ -29,7 +29,7 @@ import { asClause } from '../core/error-message';
 import { errorMessage } from '../core/error-message';
 import type { JobQueue } from '../ports/job-queue';
 import type { WindowLimiter } from '../ports/window-limiter';
-import type { CreateLeadJobPayload } from '../worker/process-create-lead';
+import type { CreateLeadJobPayload } from '../ports/job-payloads';
 import { sendError, storeUnavailable, type RequestLogger } from './send-error';
 import { readLimitedBody } from './read-limited-body';
 import { clientAddress, type TrustedProxies } from './client-address';

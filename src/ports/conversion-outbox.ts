@@ -19,6 +19,8 @@
  *   `sending`: an upload that got an id is never repeated.
  * - `batches` lists a queue's batches in the given states, oldest first; they survive a restart.
  *
+ * - An entry's `orderId`, when set, comes back from `entries` and `expire` as it went in.
+ *
  * Out of scope: the upload itself, quotas and polling (the destination's adapter), pruning (one
  * short row per conversion and per batch).
  */
@@ -45,6 +47,11 @@ export interface OutboxEntry {
   addedAt: number;
   /** The delivery-log row this entry's upload updates (plain JSON). */
   trace: unknown;
+  /**
+   * Set for a CRM order rather than a conversion (Metrica's orders mode): the order's id. Then
+   * `target` is the order's status and `dateTime` when the order was created.
+   */
+  orderId?: string;
 }
 
 export const BATCH_STATES = ['sending', 'uploaded', 'done', 'rejected'] as const;

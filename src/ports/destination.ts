@@ -60,6 +60,8 @@ export interface DeliveryRequest {
   identity: DestinationIdentity;
   /** When it happened in the CRM, Unix milliseconds; null when unknown. */
   occurredAtMs: number | null;
+  /** When the deal was created in the CRM, Unix milliseconds, when known (Metrica's orders). */
+  dealCreatedAtMs?: number | null;
   events: readonly ConversionEvent[];
   /** The ledger key of each event, in the same order (a batch destination keeps each once). */
   keys?: readonly string[];

@@ -1,5 +1,6 @@
 /** What the queues carry. Plain JSON: it round-trips through SQLite or Redis unchanged. */
 import type { DealEvent, DealEventKind } from '../core/deal';
+import type { LeadForm } from '../core/lead-form';
 import type { Conversion } from '../core/map-deal-event';
 import type { DestinationIdentity } from './destination';
 
@@ -20,6 +21,8 @@ export interface DeliveryDeal {
   dealId: string;
   kind: DealEventKind;
   stageId: string | null;
+  /** When the deal was created, Unix ms, when the CRM said (absent in jobs of older versions). */
+  createdAtMs?: number;
   /** The deal's utm_source and utm_medium, when it has either: the delivery log keeps them. */
   utm?: DeliveryUtm;
 }
@@ -78,6 +81,16 @@ export function deliveryDealOf(event: DealEvent): DeliveryDeal {
     dealId: event.deal.id,
     kind: event.kind,
     stageId: event.deal.stageId,
+    ...(event.deal.createdAt === null ? {} : { createdAtMs: event.deal.createdAt * 1000 }),
     ...(deliveryUtmOf(event) === undefined ? {} : { utm: deliveryUtmOf(event) }),
   };
+}
+
+/** What a `create_lead` job carries: the validated form and when closeloop received it. */
+export interface CreateLeadJobPayload {
+  form: LeadForm;
+  /** Unix ms. */
+  receivedAt: number;
+  /** The closeloop account whose CRM gets the lead; absent in jobs of earlier versions: `default`. */
+  account?: string;
 }

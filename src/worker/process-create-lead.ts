@@ -26,17 +26,8 @@ import { decideRetry, type RetryPolicy } from '../core/retry-policy';
 import type { CrmLeadWriter } from '../ports/crm-lead-writer';
 import type { DeliveryLog } from '../ports/delivery-log';
 import type { Job, JobOutcome, JobQueue } from '../ports/job-queue';
-import type { InboundJobPayload } from '../ports/job-payloads';
+import type { CreateLeadJobPayload, InboundJobPayload } from '../ports/job-payloads';
 import type { WorkerLogger } from './worker-logger';
-
-/** What a `create_lead` job carries: the validated form and when closeloop received it. */
-export interface CreateLeadJobPayload {
-  form: LeadForm;
-  /** Unix ms. */
-  receivedAt: number;
-  /** The closeloop account whose CRM gets the lead; absent in jobs of earlier versions: `default`. */
-  account?: string;
-}
 
 export interface CreateLeadDeps {
   /** The CRM lead writer of each account that takes site forms, by account name. */

@@ -119,6 +119,7 @@ export function createDeliveryHandler(deps: DeliveryDeps) {
       dealId: p.deal.dealId,
       identity: p.identity,
       occurredAtMs: p.occurredAtMs,
+      dealCreatedAtMs: p.deal.createdAtMs ?? null,
       events: mine.map((c) => c.event),
       keys,
       trace: base,

@@ -7,21 +7,13 @@
  * Needs `npm run build` and /usr/bin/chromium (see console-ui.test.ts for the browser half alone).
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startService, type RunningService } from '../../src/main';
-import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
-import { loopbackService, testConfig } from '../helpers/builders';
+import type { RunningService } from '../../src/main';
+import type { Ga4StandIn } from '../helpers/ga4-stand-in';
 import { webhookBody } from '../helpers/amocrm-webhook';
-import { captureLogger } from '../helpers/capture-logger';
 import { waitForDrained } from '../helpers/wait-for-drained';
-import {
-  deleteRedisKeys,
-  describeOnEachStore,
-  uniqueRedisPrefix,
-} from '../helpers/redis-test-prefix';
+import { describeOnEachStore } from '../helpers/redis-test-prefix';
+import { startConsoleService, type ConsoleService } from '../helpers/console-service';
 import { launchChromium, needChromium } from '../helpers/launch-chromium';
 
 const PASSWORD = 'correct horse battery staple 42';
@@ -30,42 +22,23 @@ describeOnEachStore('the console in Chromium', (storeName, redisUrl) => {
   describe(`the console in Chromium (${storeName})`, function () {
     this.timeout(60_000);
     let browser: Browser;
+    let running: ConsoleService | undefined;
     let ga4: Ga4StandIn;
     let service: RunningService;
-    let dir: string;
-    let prefix: string;
     let context: BrowserContext;
     let page: Page;
     let base: string;
 
-    const post = async (body: string) => {
-      const res = await fetch(`${base}${service.webhookPath}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-      });
-      assert.equal(res.status, 200);
-      await waitForDrained(service.store.queue);
-    };
-
     before(async function () {
       needChromium(this, "the console's browser tests");
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-console-'));
-      prefix = uniqueRedisPrefix('console-browser');
-      ga4 = await startGa4StandIn();
-      const config = testConfig();
-      service = await startService(
-        loopbackService(
-          { ...config, ga4: { ...config.ga4, endpoint: ga4.url } },
-          captureLogger(),
-          dir,
-          {
-            redis: redisUrl ? { url: redisUrl, prefix } : undefined,
-            console: { password: PASSWORD, apiToken: null },
-          },
-        ),
-      );
-      base = `http://127.0.0.1:${service.port}`;
+      running = await startConsoleService({
+        redisUrl,
+        name: 'console-browser',
+        password: PASSWORD,
+        apiToken: null,
+      });
+      ({ ga4, service, base } = running);
+      const post = running.postWebhook;
       await post(webhookBody('status', [{ id: 4712, price: 125000 }])); // sent
       await post(webhookBody('status', [{ id: 4711, price: 98000, clientId: null }])); // skipped
       ga4.failNext(1, 400);
@@ -75,10 +48,7 @@ describeOnEachStore('the console in Chromium', (storeName, redisUrl) => {
 
     after(async () => {
       await browser?.close();
-      await service?.close();
-      await ga4?.close();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-      if (redisUrl) await deleteRedisKeys(redisUrl, prefix);
+      await running?.close();
     });
 
     beforeEach(async () => {

@@ -118,6 +118,35 @@ export function describeOutboxContract(name: string, make: () => Promise<OutboxB
       assert.deepEqual(await b.outbox.batches('metrica', ['sending', 'uploaded']), []);
     });
 
+    it('keeps a CRM order’s id with its entry, through a cut, an expiry and a restart', async () => {
+      const order = (n: number, over: Partial<OutboxEntry> = {}): OutboxEntry =>
+        outboxEntry(n, { queue: 'metrica-orders', target: 'PAID', orderId: `deal-${n}`, ...over });
+      await b.outbox.add([
+        order(1),
+        order(2, { target: 'CANCELLED', price: null, currency: null }),
+        order(3, { dateTime: 1000 }),
+      ]);
+      const expired = await b.outbox.expire('metrica-orders', 2000, NOW);
+      assert.deepEqual(expired, [order(3, { dateTime: 1000 })]);
+      const batch = await b.outbox.cut('metrica-orders', 'ClientId', 'ob1', 10, NOW);
+      assert.deepEqual(await b.outbox.entries(batch!.id), [
+        order(1),
+        order(2, { target: 'CANCELLED', price: null, currency: null }),
+      ]);
+      // A conversion has no order id at all (not an empty one).
+      await b.outbox.add([outboxEntry(9)]);
+      await b.outbox.cut('metrica', 'ClientId', 'cb1', 10, NOW);
+      assert.equal('orderId' in (await b.outbox.entries('cb1'))[0]!, false);
+      const again = await b.reopen();
+      assert.deepEqual(
+        (await again.entries('ob1')).map((e) => [e.orderId, e.target]),
+        [
+          ['deal-1', 'PAID'],
+          ['deal-2', 'CANCELLED'],
+        ],
+      );
+    });
+
     it('keeps batches and entries across a restart', async () => {
       await b.outbox.add([outboxEntry(1), outboxEntry(2)]);
       await b.outbox.cut('metrica', 'ClientId', 'b1', 1, NOW);

@@ -9,26 +9,30 @@
  * later look-ups find them; `failComplex(n)` makes the next n calls answer 503 first.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type {
   AmoApiCustomField,
   AmoApiLead,
   AmoApiPipeline,
 } from '../../src/adapters/crm/amocrm/api-types';
 import { streamBody } from './stream-body';
+import { listenOnLoopback } from './listen-on-loopback';
+
+/** One request the stand-in answered. */
+export interface AmocrmStandInRequest {
+  at: number;
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  status: number;
+  /** The Authorization header as sent. */
+  auth: string | undefined;
+}
 
 export interface AmocrmStandIn {
   url: string;
   leads: Map<number, AmoApiLead>;
   pipelines: AmoApiPipeline[];
-  requests: () => Array<{
-    at: number;
-    method: string;
-    path: string;
-    query: URLSearchParams;
-    status: number;
-    auth: string | undefined;
-  }>;
+  requests: () => AmocrmStandInRequest[];
   tooMany: () => number;
   /** Every `POST /api/v4/leads/complex`, failed ones too, with the parsed body. */
   complexCalls: () => Array<{ status: number; body: unknown }>;
@@ -102,14 +106,7 @@ export async function startAmocrmStandIn(
   const limit = options.limitPerSecond ?? 7;
   const leads = new Map<number, AmoApiLead>();
   const pipelines: AmoApiPipeline[] = [SALES_PIPELINE];
-  const log: Array<{
-    at: number;
-    method: string;
-    path: string;
-    query: URLSearchParams;
-    status: number;
-    auth: string | undefined;
-  }> = [];
+  const log: AmocrmStandInRequest[] = [];
   const recent: number[] = [];
   const complex: Array<{ status: number; body: unknown }> = [];
   let failing = { left: 0, status: 503 };
@@ -270,11 +267,10 @@ export async function startAmocrmStandIn(
       );
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { url } = await listenOnLoopback(server);
   server.keepAliveTimeout = 65_000;
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     leads,
     pipelines,
     requests: () => log,

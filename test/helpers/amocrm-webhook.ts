@@ -53,3 +53,24 @@ export function webhookBody(action: 'add' | 'status' | 'update', leads: WebhookL
   });
   return p.toString();
 }
+
+/**
+ * A Digital Pipeline hook's body: lead ids and their move only, no fields, so closeloop reads each
+ * lead from the API. Every lead moved from the first status of the sales pipeline to 142 (won),
+ * unless `statusId` says otherwise.
+ */
+export function digitalPipelineBody(
+  leads: ReadonlyArray<{ id: number; statusId?: number }>,
+): string {
+  const p = new URLSearchParams();
+  leads.forEach((l, i) => {
+    p.set(`leads[status][${i}][id]`, String(l.id));
+    p.set(`leads[status][${i}][status_id]`, String(l.statusId ?? 142));
+    p.set(`leads[status][${i}][pipeline_id]`, '4542166');
+    p.set(`leads[status][${i}][old_status_id]`, '41893093');
+    p.set(`leads[status][${i}][old_pipeline_id]`, '4542166');
+  });
+  p.set('account[id]', '29638927');
+  p.set('account[subdomain]', 'example');
+  return p.toString();
+}

@@ -17,8 +17,8 @@
  * as §1.3 shows it: `event`, `event_handler_id`, `data[FIELDS][ID]`, `ts`, `auth[...]`.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { B24Deal, B24Lead } from '../../src/adapters/crm/bitrix24/bitrix24-types';
+import { listenOnLoopback } from './listen-on-loopback';
 
 export const PORTAL_MEMBER_ID = 'a223c6b3710f85df22e9377d6c4f7553';
 export const PORTAL_DOMAIN = 'example.bitrix24.ru';
@@ -429,10 +429,9 @@ export async function startBitrix24StandIn(
       res.end(body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url } = await listenOnLoopback(server);
   return {
-    webhookUrl: `http://127.0.0.1:${port}/rest/1/${secret}/`,
+    webhookUrl: `${url}/rest/1/${secret}/`,
     deals,
     leads,
     history,

@@ -12,12 +12,12 @@
  * moment where every request GA4 accepted is known and the sender's deliveries are in flight.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   validateGa4Payload,
   type Ga4Problem,
 } from '../../src/adapters/destinations/ga4/validate-ga4-payload';
 import { streamBody } from './stream-body';
+import { listenOnLoopback } from './listen-on-loopback';
 
 export interface Ga4StandInRequest {
   /** When its body had arrived (ms since the epoch). */
@@ -217,14 +217,10 @@ export async function startGa4StandIn(): Promise<Ga4StandIn> {
     return pending.filter((h) => h.release()).length;
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { url } = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     failNext(count, status, headers = {}, bodyBytes) {
       for (let i = 0; i < count; i += 1) failures.push({ status, headers, bodyBytes });
     },

@@ -1,18 +1,14 @@
 /**
- * The Metrica stand-in's goals and CRM simple-orders endpoints, as functions of the request that
+ * The Metrica stand-in's goals endpoint, as functions of the request that
  * return the answer (research yandex-metrica.md §5, §2, §8.6 items 5 and 7).
  * - `GET /management/v1/counter/{id}/goals` → `{"goals":[…]}`; `POST` with `{"goal":{…}}` →
  *   `{"goal":{…,"id"}}`. Checked as Yandex's tests show [code]: an empty name ("Имя цели не должно
  *   быть пустым"), a name over 255, an unknown goal type, an `action` goal without conditions or
  *   with an unknown condition type, and more than `GOAL_LIMIT` goals ("Превышен лимит целей.").
  *   The limit's real value is not documented; 200 is the commonly cited figure [inf].
- * - `POST /cdp/api/v1/counter/{id}/data/simple_orders?merge_mode=SAVE|UPDATE|APPEND
- *   [&delimiter_type=COMMA|SEMICOLON]`, multipart part `file` [doc]: columns `id`,
- *   `create_date_time` and one of `client_ids|emails|phones|emails_md5|phones_md5` required; orders
- *   are kept by `id` (SAVE replaces, UPDATE merges the given fields) [doc].
+ * The CRM simple-orders endpoint is in metrica-stand-in-orders.ts.
  */
 import type { MetricaGoal as ManagementGoal } from '../../src/adapters/destinations/metrica/metrica-management-api';
-import { splitCsv } from './metrica-stand-in-csv';
 
 /** A goal as Metrica lists it: the fields the setup client reads, and two it does not. */
 export interface MetricaGoal extends ManagementGoal {
@@ -95,53 +91,4 @@ export function isJsEventGoalFor(goal: MetricaGoal, identifier: string): boolean
     goal.type === 'action' &&
     goal.conditions.some((c) => c.type === 'exact' && c.url === identifier)
   );
-}
-
-const ORDER_IDS = ['client_ids', 'emails', 'phones', 'emails_md5', 'phones_md5'];
-const MERGE_MODES = new Set(['SAVE', 'UPDATE', 'APPEND']);
-const DELIMITERS: Record<string, string> = { COMMA: ',', SEMICOLON: ';' };
-
-/** One simple-orders upload read into orders by id, or the refusal to answer. */
-export function readSimpleOrders(
-  query: URLSearchParams,
-  file: Buffer,
-): { mergeMode: string; orders: Array<Record<string, string>> } | StandInAnswer {
-  const mergeMode = query.get('merge_mode');
-  if (mergeMode === null) {
-    return metricaError(400, 'missing_parameter', 'Не указан обязательный параметр merge_mode');
-  }
-  if (!MERGE_MODES.has(mergeMode)) {
-    return metricaError(400, 'invalid_parameter', `Wrong parameter value: merge_mode=${mergeMode}`);
-  }
-  const delimiter = DELIMITERS[query.get('delimiter_type') ?? 'COMMA'];
-  if (delimiter === undefined) {
-    return metricaError(400, 'invalid_parameter', 'Wrong parameter value: delimiter_type');
-  }
-  const split = splitCsv(file.toString('utf8').replace(/^\uFEFF/, ''), delimiter);
-  if ('badLine' in split) return metricaError(400, 'invalid_uploading', 'Некорректный CSV');
-  const [header, ...data] = split.records;
-  const names = header?.fields.map((f) => f.trim()) ?? [];
-  const missing =
-    !names.includes('id') ||
-    !names.includes('create_date_time') ||
-    !ORDER_IDS.some((c) => names.includes(c));
-  if (missing || data.length === 0) {
-    return metricaError(400, 'invalid_uploading', 'Отсутствует обязательная колонка');
-  }
-  const orders: Array<Record<string, string>> = [];
-  for (const record of data) {
-    if (record.fields.length !== names.length) {
-      return metricaError(400, 'invalid_uploading', `Ошибка в строке номер ${record.line}`);
-    }
-    const order: Record<string, string> = {};
-    names.forEach((n, i) => {
-      const v = (record.fields[i] ?? '').trim();
-      if (v !== '') order[n] = v;
-    });
-    if (!order.id || !order.create_date_time || !ORDER_IDS.some((c) => order[c])) {
-      return metricaError(400, 'invalid_uploading', `Ошибка в строке номер ${record.line}`);
-    }
-    orders.push(order);
-  }
-  return { mergeMode, orders };
 }

@@ -6,6 +6,7 @@
 import type http from 'node:http';
 import busboy from 'busboy';
 import type { MetricaCsvRow } from './metrica-stand-in-csv';
+import type { OrdersUpload } from './metrica-stand-in-orders';
 import {
   isJsEventGoalFor,
   metricaError,
@@ -80,6 +81,8 @@ export interface MetricaStandInOptions {
   unknownTokenStatus?: 401 | 403;
   /** Largest accepted body (default 10 MB); more → 413. */
   maxBodyBytes?: number;
+  /** The counters' time zone as minutes east of UTC, for `create_date_time` (default 180: Moscow). */
+  utcOffsetMinutes?: number;
 }
 
 export interface MetricaStandIn {
@@ -106,6 +109,8 @@ export interface MetricaStandIn {
   setVisitJoinThreshold(counterId: string, atMs: number): void;
   /** CRM orders by id, as simple_orders uploads left them. */
   orders(counterId: string): Map<string, Record<string, string>>;
+  /** Every simple-orders upload that got an answer (or was dropped after it), oldest first. */
+  orderUploads(counterId?: string): Array<OrdersUpload & { counterId: string }>;
   /** Most requests one token had in flight at once. */
   maxInFlight(): number;
   close(): Promise<void>;

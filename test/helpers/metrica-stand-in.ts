@@ -18,7 +18,8 @@
  * (multipart part `file`, query `client_id_type`, `type`, `comment`), `GET …/uploadings?limit=
  * &offset=` (newest first), `GET …/uploading/{uploadingId}`, `GET …/visit_join_threshold`,
  * `GET|POST /management/v1/counter/{id}/goals`, `POST /cdp/api/v1/counter/{id}/data/simple_orders`.
- * The CSV rules are in metrica-stand-in-csv.ts, goals and orders in metrica-stand-in-goals.ts.
+ * The CSV rules are in metrica-stand-in-csv.ts, goals in metrica-stand-in-goals.ts, CRM orders in
+ * metrica-stand-in-orders.ts.
  *
  * Rules, in the order they apply:
  * 1. `Authorization: OAuth <token>` (word, one space) [doc]; missing or another scheme → 401
@@ -50,10 +51,10 @@ import { parseMetricaCsv, type IdColumn } from './metrica-stand-in-csv';
 import {
   metricaError,
   readGoal,
-  readSimpleOrders,
   type MetricaGoal,
   type StandInAnswer,
 } from './metrica-stand-in-goals';
+import { saveSimpleOrders, type OrdersUpload } from './metrica-stand-in-orders';
 import {
   endpointOf,
   readBody,
@@ -110,6 +111,8 @@ export async function startMetricaStandIn(
   const visitors = new Map<string, Visitors>();
   const goals = new Map<string, MetricaGoal[]>();
   const orders = new Map<string, Map<string, Record<string, string>>>();
+  const orderUploads: Array<OrdersUpload & { counterId: string }> = [];
+  const utcOffsetMs = (options.utcOffsetMinutes ?? 180) * 60_000;
   const thresholds = new Map<string, number>();
   const faults: Array<{ fault: MetricaFault; endpoint?: MetricaEndpoint }> = [];
   const inFlight = new Map<string, number>();
@@ -305,27 +308,19 @@ export async function startMetricaStandIn(
         return { status: 200, body: { goal } };
       }
       case 'simple_orders': {
-        const read = readSimpleOrders(query, file);
-        if ('status' in read) return read;
-        const kept = ordersOf(counterId);
-        for (const order of read.orders) {
-          const id = order.id as string;
-          kept.set(id, read.mergeMode === 'SAVE' ? order : { ...kept.get(id), ...order });
-        }
-        return {
-          status: 200,
-          body: {
-            uploading: {
-              uploading_id: `cdp-${nextId++}`,
-              datetime: new Date(now()).toISOString(),
-              api_validation_status: 'PASSED',
-              elements_count: read.orders.length,
-              entity_type: 'SYSTEM',
-              uploading_format: 'CSV',
-              uploading_source: 'API',
-            },
-          },
-        };
+        // A status may be a JavaScript-event goal's identifier (research §2: status type OTHER).
+        const goalIds = new Set(
+          goalsOf(counterId).flatMap((g) =>
+            g.conditions.filter(() => g.type === 'action').map((c) => c.url),
+          ),
+        );
+        const saved = saveSimpleOrders(query, file, ordersOf(counterId), {
+          uploadingId: `cdp-${nextId++}`,
+          goalIds,
+          nowCounterMs: now() + utcOffsetMs,
+        });
+        if (saved.upload) orderUploads.push({ ...saved.upload, counterId });
+        return saved.answer;
       }
       default:
         return metricaError(404, 'not_found', 'Entity not found');
@@ -488,6 +483,8 @@ export async function startMetricaStandIn(
       thresholds.set(counterId, atMs);
     },
     orders: (counterId) => ordersOf(counterId),
+    orderUploads: (counterId) =>
+      orderUploads.filter((u) => !counterId || u.counterId === counterId),
     maxInFlight: () => maxInFlight,
     async close() {
       for (const timer of timers) clearTimeout(timer);

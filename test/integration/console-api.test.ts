@@ -5,20 +5,13 @@
  * log, replay through the ledger, send-test and setup without a secret.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startService, type RunningService } from '../../src/main';
-import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
-import { loopbackService, testConfig } from '../helpers/builders';
+import type { RunningService } from '../../src/main';
+import type { Overview } from '../../src/console/api-overview';
+import type { Ga4StandIn } from '../helpers/ga4-stand-in';
 import { webhookBody } from '../helpers/amocrm-webhook';
-import { captureLogger } from '../helpers/capture-logger';
 import { waitForDrained } from '../helpers/wait-for-drained';
-import {
-  deleteRedisKeys,
-  describeOnEachStore,
-  uniqueRedisPrefix,
-} from '../helpers/redis-test-prefix';
+import { describeOnEachStore } from '../helpers/redis-test-prefix';
+import { startConsoleService, type ConsoleService } from '../helpers/console-service';
 
 export const PASSWORD = 'correct horse battery staple';
 export const API_TOKEN = 'tok_7f3a9c2e5b8d1f4a6c0e9b2d';
@@ -26,35 +19,24 @@ export const API_TOKEN = 'tok_7f3a9c2e5b8d1f4a6c0e9b2d';
 describeOnEachStore('console API', (storeName, redisUrl) => {
   describe(`console API (${storeName})`, function () {
     this.timeout(30_000);
-    let dir: string;
-    let prefix: string;
+    let running: ConsoleService | undefined;
     let ga4: Ga4StandIn;
     let service: RunningService;
     let base: string;
+    let post: (body: string) => Promise<void>;
 
     beforeEach(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-console-'));
-      prefix = uniqueRedisPrefix('console');
-      ga4 = await startGa4StandIn();
-      const config = testConfig();
-      service = await startService(
-        loopbackService(
-          { ...config, ga4: { ...config.ga4, endpoint: ga4.url } },
-          captureLogger(),
-          dir,
-          {
-            redis: redisUrl ? { url: redisUrl, prefix } : undefined,
-            console: { password: PASSWORD, apiToken: API_TOKEN },
-          },
-        ),
-      );
-      base = `http://127.0.0.1:${service.port}`;
+      running = await startConsoleService({
+        redisUrl,
+        name: 'console',
+        password: PASSWORD,
+        apiToken: API_TOKEN,
+      });
+      ({ ga4, service, base, postWebhook: post } = running);
     });
     afterEach(async () => {
-      await service.close();
-      await ga4.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-      if (redisUrl) await deleteRedisKeys(redisUrl, prefix);
+      await running?.close();
+      running = undefined;
     });
 
     async function login(
@@ -93,16 +75,6 @@ describeOnEachStore('console API', (storeName, redisUrl) => {
         headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
-    }
-
-    async function post(body: string): Promise<void> {
-      const res = await fetch(`${base}${service.webhookPath}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-      });
-      assert.equal(res.status, 200);
-      await waitForDrained(service.store.queue);
     }
 
     it('answers 401 without a session, sends pages to the log-in, refuses a wrong password', async () => {
@@ -257,17 +229,9 @@ describeOnEachStore('console API', (storeName, redisUrl) => {
           { id: 203, clientId: null },
         ]),
       );
-      const o = (await (await api('/api/v1/overview?days=30', { bearer: API_TOKEN })).json()) as {
-        currency: string;
-        days: Array<{
-          date: string;
-          conversions: number;
-          revenue: number;
-          byEvent: Record<string, number>;
-          byDestination: Record<string, number>;
-        }>;
-        funnel: { won: number; accepted: number; gap: Record<string, number> };
-      };
+      const o = (await (
+        await api('/api/v1/overview?days=30', { bearer: API_TOKEN })
+      ).json()) as Overview;
       assert.equal(o.days.length, 30);
       const today = o.days.at(-1)!;
       const sentRows = (await service.store.deliveryLog.list({ outcome: 'sent' })).filter(

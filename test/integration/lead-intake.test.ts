@@ -26,13 +26,11 @@ import { mapDealEvent } from '../../src/core/map-deal-event';
 import type { AmocrmApiSettings } from '../../src/adapters/crm/amocrm/config';
 import type { Store } from '../../src/ports/store';
 import type { Job, JobOutcome } from '../../src/ports/job-queue';
-import {
-  createCreateLeadHandler,
-  type CreateLeadJobPayload,
-} from '../../src/worker/process-create-lead';
+import { createCreateLeadHandler } from '../../src/worker/process-create-lead';
 import { createInboundHandler } from '../../src/worker/process-inbound';
 import {
   CURRENT_PAYLOADS,
+  type CreateLeadJobPayload,
   type DeliveryJobPayload,
   type InboundJobPayload,
 } from '../../src/ports/job-payloads';

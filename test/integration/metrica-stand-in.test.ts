@@ -470,9 +470,52 @@ describe('Metrica stand-in', function () {
       );
       await call(m.url, `${path}?merge_mode=SAVE`, {
         method: 'POST',
-        body: form(csv.replace('PAID,1500', 'CANCELLED,1500')),
+        body: form(csv.replace('PAID,1500', 'CANCELLED,1500').replace('10:00:00', '11:00:00')),
       });
       assert.equal(m.orders(COUNTER).get('d-1')?.order_status, 'CANCELLED');
+      assert.equal(m.orders(COUNTER).get('d-1')?.create_date_time, '2026-12-01 10:00:00');
+    });
+
+    it('checks simple orders as research §2 says: part file, columns, values → 400 or FAILED', async () => {
+      const path = `/cdp/api/v1/counter/${COUNTER}/data/simple_orders?merge_mode=SAVE`;
+      const head = 'id,create_date_time,client_ids,order_status,revenue,currency';
+      const post = (csv: string, part = 'file') =>
+        call(m.url, path, { method: 'POST', body: form(csv, part, 'orders.csv') });
+      const validation = (a: Answer) =>
+        (a.body.uploading as { api_validation_status?: string } | undefined)?.api_validation_status;
+      const good = `d-2,01.12.2025 10:00,${CID},PAID,100,RUB`;
+      assert.equal(errorType(await post(`${head}\n${good}\n`, 'data')), 'missing_parameter');
+      const wrongMode = await call(m.url, path.replace('SAVE', 'REPLACE'), {
+        method: 'POST',
+        body: form(`${head}\n${good}\n`),
+      });
+      assert.equal(errorType(wrongMode), 'invalid_parameter');
+      assert.equal(errorType(await post(`${head},Price\n${good},1\n`)), 'invalid_uploading');
+      assert.equal(errorType(await post(`${head}\n`)), 'invalid_uploading');
+      assert.equal(errorType(await post(`id,client_ids\nd-2,${CID}\n`)), 'invalid_uploading');
+      for (const bad of [
+        `d-2,1733307600,${CID},PAID,100,RUB`, // Unix seconds: not a documented format
+        `d-2,2026-13-01 10:00,${CID},PAID,100,RUB`,
+        `d-2,2099-01-01,${CID},PAID,100,RUB`, // in the future
+        `d-2,2025-12-01,${CID},WON,100,RUB`, // no status, no goal
+        `d-2,2025-12-01,${CID},PAID,"100,5",RUB`,
+        `d-2,2025-12-01,${CID},PAID,100,rub`,
+        `d-2,2025-12-01,ym-${CID},PAID,100,RUB`,
+      ]) {
+        const a = await post(`${head}\n${bad}\n`);
+        assert.equal(a.status, 200, bad);
+        assert.equal(validation(a), 'FAILED', bad);
+      }
+      assert.equal(m.orders(COUNTER).has('d-2'), false, 'nothing of a FAILED file is kept');
+      m.addGoal(COUNTER, 'oplata_cash');
+      const ok = await post(`${head}\n${good}\n${good.replace('PAID', 'oplata_cash')}\n`);
+      assert.equal(validation(ok), 'PASSED');
+      // Two rows of one id apply in random order [doc]: the stand-in takes them last to first.
+      assert.equal(m.orders(COUNTER).get('d-2')?.order_status, 'PAID');
+      assert.deepEqual(
+        m.orderUploads(COUNTER).map((u) => u.status),
+        ['FAILED', 'FAILED', 'FAILED', 'FAILED', 'FAILED', 'FAILED', 'FAILED', 'PASSED'],
+      );
     });
   });
 

@@ -15,6 +15,7 @@ import type { CloseloopConfig } from '../../src/config/config-types';
 import { ConfigError } from '../../src/core/errors';
 import { startGa4StandIn, type Ga4StandIn } from '../helpers/ga4-stand-in';
 import { apiLead, startAmocrmStandIn, type AmocrmStandIn } from '../helpers/amocrm-stand-in';
+import { digitalPipelineBody } from '../helpers/amocrm-webhook';
 import { DEFAULT_RULES, loopbackService, testConfig } from '../helpers/builders';
 import { captureLogger } from '../helpers/capture-logger';
 import { waitFor } from '../helpers/wait-for';
@@ -26,20 +27,6 @@ import {
 } from '../helpers/redis-test-prefix';
 
 const TOKEN = 'stand-in-long-lived-token';
-
-function dpHook(leads: Array<{ id: number; statusId?: number }>): string {
-  const p = new URLSearchParams();
-  leads.forEach((l, i) => {
-    p.set(`leads[status][${i}][id]`, String(l.id));
-    p.set(`leads[status][${i}][status_id]`, String(l.statusId ?? 142));
-    p.set(`leads[status][${i}][pipeline_id]`, '4542166');
-    p.set(`leads[status][${i}][old_status_id]`, '41893093');
-    p.set(`leads[status][${i}][old_pipeline_id]`, '4542166');
-  });
-  p.set('account[id]', '29638927');
-  p.set('account[subdomain]', 'example');
-  return p.toString();
-}
 
 type GaEvent = { name: string; params: Record<string, unknown> };
 
@@ -122,8 +109,8 @@ function describePipelineWithApi(storeName: string, redisUrl: string | null): vo
     it('completes field-less Digital Pipeline hooks from the API, 60 leads in a few calls', async () => {
       for (let id = 1; id <= 60; id++) amo.leads.set(id, apiLead(id, { price: 1000 * id }));
       await start();
-      await post(dpHook(Array.from({ length: 30 }, (_, i) => ({ id: i + 1 }))));
-      await post(dpHook(Array.from({ length: 30 }, (_, i) => ({ id: i + 31 }))));
+      await post(digitalPipelineBody(Array.from({ length: 30 }, (_, i) => ({ id: i + 1 }))));
+      await post(digitalPipelineBody(Array.from({ length: 30 }, (_, i) => ({ id: i + 31 }))));
       await waitFor(() => purchases().length === 60, {
         timeoutMs: 10_000,
         message: () => `${purchases().length} of 60 purchases`,
@@ -151,7 +138,7 @@ function describePipelineWithApi(storeName: string, redisUrl: string | null): vo
         send: [{ name: 'qualify_lead', params: {} }],
       };
       await start({ rules: [qualified] });
-      await post(dpHook([{ id: 5, statusId: 41893093 }]));
+      await post(digitalPipelineBody([{ id: 5, statusId: 41893093 }]));
       await waitFor(() => ga4.collected().length === 1, {
         timeoutMs: 5000,
         message: 'qualify_lead not sent',
@@ -234,7 +221,7 @@ function describePipelineWithApi(storeName: string, redisUrl: string | null): vo
       });
       assert.equal(purchases()[0]!.params.value, 420_000);
       // the webhook finally arrives: nothing more is sent
-      await post(dpHook([{ id: 77 }]));
+      await post(digitalPipelineBody([{ id: 77 }]));
       await waitFor(
         async () =>
           (await service!.store.deliveryLog.list({ dealId: '77', outcome: 'duplicate' })).length ===

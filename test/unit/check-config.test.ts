@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeRule } from '../../src/cli/check-config';
+import { describeRule } from '../../src/config/describe-config';
 import { runCli } from '../../src/cli';
 import type { Rule } from '../../src/core/config-types';
 
@@ -62,6 +62,7 @@ describe('check-config', () => {
       '  metrica.endpoint            from config/closeloop.example.yaml:414 (${METRICA_ENDPOINT} is not set: the default written there)',
       '  metrica.flush_seconds       from config/closeloop.example.yaml:415 (${METRICA_FLUSH_SECONDS} is not set: the default written there)',
       '  metrica.poll_seconds        from config/closeloop.example.yaml:416 (${METRICA_POLL_SECONDS} is not set: the default written there)',
+      '  metrica.mode                the default, conversions (neither in the config nor in METRICA_MODE)',
       '  webhook.secret              not set (neither in the config nor in CLOSELOOP_WEBHOOK_SECRET)',
       'Rules (3):',
       '  New lead: lead_added, any pipeline → generate_lead',

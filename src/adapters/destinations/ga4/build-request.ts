@@ -4,7 +4,7 @@
  */
 import type { ParamScalar } from '../../../core/config-types';
 import type { Ga4Settings } from './ga4-settings';
-import { GA4_MAX_BACKDATE_MS, GA4_MAX_EVENTS } from './validate-ga4-payload';
+import { GA4_MAX_BACKDATE_MS, GA4_MAX_EVENTS } from './ga4-payload-limits';
 import type { ConversionEvent, DeliveryRequest } from '../../../ports/destination';
 import type { Ga4Event, Ga4Payload } from './ga4-types';
 

@@ -12,7 +12,7 @@
  */
 import type { ParamScalar } from '../../../core/config-types';
 import type { Ga4Payload } from './ga4-types';
-import { paramValueLimit } from './validate-ga4-payload';
+import { paramValueLimit } from './ga4-payload-limits';
 
 export interface FittedPayload {
   payload: Ga4Payload;

@@ -6,17 +6,45 @@
  *     counter_id: ${METRICA_COUNTER_ID:-}
  *     token: ${METRICA_TOKEN:-}            # OAuth, scope metrika:offline_data (+ metrika:read)
  *     goals: { close_convert_lead: deal_won }
+ *     mode: conversions                    # or orders: deals as CRM orders (docs/metrica.md)
  */
 import Joi from 'joi';
 import type { ConfigHint, ConfigSection } from '../../../ports/config-section';
-import { constant, sectionHint, wholeNumber } from '../../config-kit';
-import type { MetricaSettings } from './metrica-settings';
+import { constant, sectionHint, suggestionFix, wholeNumber } from '../../config-kit';
+import {
+  METRICA_MODES,
+  ORDER_STATUSES,
+  type MetricaMode,
+  type MetricaSettings,
+} from './metrica-settings';
 
 export const DEFAULT_METRICA_ENDPOINT = 'https://api-metrika.yandex.net';
 /** Every won deal of the example rules (their `close_convert_lead`) becomes goal `deal_won`. */
 export const DEFAULT_METRICA_GOALS: Readonly<Record<string, string>> = Object.freeze({
   close_convert_lead: 'deal_won',
 });
+/**
+ * Orders mode: a new deal is an order in progress, a purchase pays it, a refund or a lost deal
+ * cancels it (the example rules' events; deal life sends the refunds and the new purchases).
+ */
+export const DEFAULT_ORDER_STATUSES: Readonly<Record<string, string>> = Object.freeze({
+  generate_lead: 'IN_PROGRESS',
+  purchase: 'PAID',
+  refund: 'CANCELLED',
+  close_unconvert_lead: 'CANCELLED',
+});
+/** Most Metrica counters of Russian sites keep Moscow time; the counter's settings say. */
+export const DEFAULT_METRICA_TIME_ZONE = 'Europe/Moscow';
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A JavaScript-event goal's identifier: Latin letters, digits, `_`, `-`, `.` (research §5). */
 const GOAL_ID = /^[A-Za-z0-9_.-]{1,100}$/;
 
@@ -48,6 +76,29 @@ const keys = {
     .empty(null)
     .default(DEFAULT_METRICA_GOALS),
   dry_run: Joi.boolean().empty(Joi.valid('', null)).default(false),
+  mode: Joi.string()
+    .trim()
+    .valid(...METRICA_MODES)
+    .empty(Joi.valid('', null))
+    .default('conversions'),
+  order_statuses: Joi.object()
+    .pattern(
+      Joi.string().trim().min(1).max(100),
+      Joi.alternatives().try(
+        Joi.string()
+          .trim()
+          .valid(...ORDER_STATUSES),
+        Joi.string().trim().pattern(GOAL_ID),
+      ),
+    )
+    .empty(null)
+    .default(DEFAULT_ORDER_STATUSES),
+  time_zone: Joi.string()
+    .trim()
+    .max(64)
+    .custom((v: string, helpers) => (isTimeZone(v) ? v : helpers.error('any.invalid')))
+    .empty(Joi.valid('', null))
+    .default(DEFAULT_METRICA_TIME_ZONE),
 };
 
 interface RawMetrica {
@@ -62,6 +113,9 @@ interface RawMetrica {
   daily_requests: number;
   goals: Record<string, string>;
   dry_run: boolean;
+  mode: MetricaMode;
+  order_statuses: Record<string, string>;
+  time_zone: string;
 }
 
 const seconds = (what: string, example: number): ConfigHint => ({
@@ -112,6 +166,26 @@ const hints: Record<string, ConfigHint> = {
     expect: 'true or false',
     fix: constant('write dry_run: true to only record what would be uploaded, or dry_run: false'),
   },
+  mode: {
+    expect:
+      'conversions (won deals as offline conversions, the default) or orders (deals as CRM orders whose status and amount can be corrected; docs/metrica.md, "Conversions or orders?")',
+    fix: suggestionFix(
+      METRICA_MODES,
+      'mode',
+      'write mode: conversions or mode: orders (METRICA_MODE for the counter set in the environment), or remove the line',
+    ),
+  },
+  order_statuses: {
+    expect: `a section: an event name of your rules, then the order status it sets: ${ORDER_STATUSES.join(', ')}, or the identifier of a JavaScript-event goal`,
+    fix: constant(
+      'write order_statuses: { generate_lead: IN_PROGRESS, purchase: PAID, refund: CANCELLED, close_unconvert_lead: CANCELLED }, or remove the line',
+    ),
+  },
+  time_zone: {
+    expect:
+      'the counter’s time zone as in the tz database, such as Europe/Moscow (Metrica → the counter’s settings → «Часовой пояс»)',
+    fix: constant(`write time_zone: ${DEFAULT_METRICA_TIME_ZONE}, or remove the line`),
+  },
 };
 
 export const metricaSection: ConfigSection<MetricaSettings | null> = {
@@ -131,6 +205,7 @@ export const metricaSection: ConfigSection<MetricaSettings | null> = {
     },
     { variable: 'METRICA_FLUSH_SECONDS', path: ['flush_seconds'], secret: false, fallback: '600' },
     { variable: 'METRICA_POLL_SECONDS', path: ['poll_seconds'], secret: false, fallback: '900' },
+    { variable: 'METRICA_MODE', path: ['mode'], secret: false, fallback: 'conversions' },
   ],
   build(value: unknown): MetricaSettings | null {
     const m = value as RawMetrica;
@@ -145,6 +220,9 @@ export const metricaSection: ConfigSection<MetricaSettings | null> = {
       timeoutMs: m.timeout_ms,
       dailyRequests: m.daily_requests,
       goals: { ...m.goals },
+      mode: m.mode,
+      orderStatuses: { ...m.order_statuses },
+      timeZone: m.time_zone,
       dryRun: m.dry_run || m.token === null,
     };
   },

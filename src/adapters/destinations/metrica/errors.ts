@@ -13,12 +13,12 @@ export const METRICA_ERROR_CODES = {
   METRICA_CONVERSION_EXPIRED: {
     who: 'marketer',
     summary:
-      'The conversion is more than 21 days old: Metrica could not link it to a visit, so it was not uploaded.',
+      'The conversion is more than 21 days old (orders mode: the deal is more than 111 days old): Metrica could not link or update it, so it was not uploaded.',
   },
   METRICA_UPLOAD_REJECTED: {
     who: 'operator',
     summary:
-      'Metrica refused the upload for good (400 invalid_uploading, 401, 403, 404); the counter’s queue is stopped until fixed.',
+      'Metrica refused the upload for good (400 invalid_uploading, 401, 403, 404, or an orders file FAILED); the counter’s queue is stopped until fixed.',
   },
   METRICA_UNAVAILABLE: {
     who: 'nobody (transient)',

@@ -17,6 +17,10 @@
  *
  * Metrica counts every row it is given (no dedupe, research §8.4): the outbox and the upload ids are
  * what make "never twice" hold, so `deduplicates` is false and `resendsSafely` true.
+ *
+ * With `mode: orders` the same steps carry CRM orders instead (metrica-orders.ts): one order per
+ * deal, its status set by the events `order_statuses` names, uploaded with `merge_mode=SAVE`, which
+ * replaces the order by its id, so `deduplicates` is true.
  */
 import type { Identities } from '../../../core/deal';
 import { DeliveryError, ExpiredError } from '../../../core/errors';
@@ -32,6 +36,7 @@ import type {
 } from '../../../ports/destination';
 import { priceOf } from './build-csv';
 import { METRICA_WINDOW_MS, type MetricaSettings } from './metrica-settings';
+import { identifyOrder, orderEntries, orderRows, ordersPath } from './metrica-orders';
 
 export type { MetricaSettings } from './metrica-settings';
 
@@ -67,15 +72,17 @@ export class MetricaDestination implements Destination {
   }
 
   accepts(event: ConversionEvent): boolean {
-    return Object.hasOwn(this.settings.goals, event.name);
+    const orders = this.settings.mode === 'orders';
+    return Object.hasOwn(orders ? this.settings.orderStatuses : this.settings.goals, event.name);
   }
 
-  /** Metrica has no dedupe of offline conversions (research §8.4). */
+  /** No dedupe of offline conversions (research §8.4); an order is kept by its id (§2). */
   deduplicates(): boolean {
-    return false;
+    return this.settings.mode === 'orders';
   }
 
   identify(identities: Identities, context: IdentifyContext): IdentifyResult {
+    if (this.settings.mode === 'orders') return identifyOrder(identities, context);
     const clientId = normalizeYmClientId(identities.ymClientId);
     if (clientId !== null) return { identity: { ymClientId: clientId } };
     const yclid = identities.yclid?.trim() ?? '';
@@ -94,6 +101,10 @@ export class MetricaDestination implements Destination {
   }
 
   async deliver(request: DeliveryRequest, nowMs: number): Promise<DeliveryResult> {
+    if (this.settings.mode === 'orders') {
+      const entries = orderEntries(this.settings, this.id, request, nowMs);
+      return this.queued(entries, ordersPath(this.settings), orderRows(entries));
+    }
     const { idType, visitor } = visitorOf(request.identity);
     const nowSec = Math.floor(nowMs / 1000);
     const happened = request.occurredAtMs ?? nowMs;
@@ -124,6 +135,14 @@ export class MetricaDestination implements Destination {
       Currency: price === null ? null : currency,
     }));
     const url = `${this.settings.endpoint}/management/v1/counter/${this.settings.counterId}/offline_conversions/upload`;
+    return this.queued(entries, url, rows);
+  }
+
+  private async queued(
+    entries: OutboxEntry[],
+    url: string,
+    rows: Array<Record<string, unknown>>,
+  ): Promise<DeliveryResult> {
     if (this.dryRun)
       return { outcome: 'dry_run', requests: [{ url, payload: rows, status: null }] };
     await this.options.outbox.add(entries);

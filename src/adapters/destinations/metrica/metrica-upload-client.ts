@@ -15,13 +15,15 @@ import type { OutboxIdType, UploadCounts } from '../../../ports/conversion-outbo
 import { MAX_ERROR_BODY_BYTES, readLimitedText } from '../../read-limited-response';
 import { CLIENT_ID_TYPE } from './build-csv';
 import { explainMetricaError, retryDelayOf, type MetricaErrorBody } from './metrica-errors';
+import { ordersUploadingOf } from './metrica-orders';
 
 export interface MetricaUploading {
   id: string;
   status: string;
   comment: string | null;
   createTime: string | null;
-  counts: UploadCounts;
+  /** null for a CRM orders upload, whose answer has no such counts. */
+  counts: UploadCounts | null;
 }
 
 export interface MetricaUploadClientOptions {
@@ -59,6 +61,18 @@ export class MetricaUploadClient {
     return uploadingOf((body as { uploading?: unknown }).uploading);
   }
 
+  /**
+   * CRM orders (research §2): `merge_mode=SAVE` replaces each order by its id, so sending a file
+   * again after a lost answer changes nothing. Metrica's check FAILED: METRICA_UPLOAD_REJECTED.
+   */
+  async uploadOrders(csv: string): Promise<MetricaUploading> {
+    const form = new FormData();
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'orders.csv');
+    const url = `${this.options.endpoint}/cdp/api/v1/counter/${this.options.counterId}/data/simple_orders?merge_mode=SAVE&delimiter_type=COMMA`;
+    const body = await this.call('POST', url, form);
+    return ordersUploadingOf((body as { uploading?: unknown }).uploading);
+  }
+
   async uploading(id: string): Promise<MetricaUploading> {
     const body = await this.call('GET', `offline_conversions/uploading/${encodeURIComponent(id)}`);
     return uploadingOf((body as { uploading?: unknown }).uploading);
@@ -76,8 +90,9 @@ export class MetricaUploadClient {
     return `${this.options.endpoint}/management/v1/counter/${this.options.counterId}/${path}`;
   }
 
+  /** `path`: of the Management API's counter, or a whole URL (the CRM data API's). */
   private async call(method: 'GET' | 'POST', path: string, form?: FormData): Promise<unknown> {
-    const url = this.describe(path);
+    const url = /^https?:/.test(path) ? path : this.describe(path);
     let response: Response;
     try {
       response = await this.fetchImpl(url, {

@@ -14,6 +14,11 @@
  * A 429 or 5xx waits as long as the quota says (the daily one until 00:00 GMT); a permanent refusal
  * (400, 401, 403, 404) stops the counter's queue until a restart, with what to do in the log.
  * Requests per token: at most 2 in flight in the process, and a daily budget.
+ *
+ * Orders mode (`metrica.mode: orders`): the batches are CRM orders (build-orders-csv.ts) sent to
+ * simple_orders with `merge_mode=SAVE`. SAVE replaces each order by its id, so a batch whose answer
+ * was lost is simply sent again (no search by comment), an accepted one is final at once (nothing
+ * to poll), and entries expire 111 days after the deal was created instead of 21.
  */
 import { randomUUID } from 'node:crypto';
 import { isAppError, RetryableError } from '../../../core/errors';
@@ -24,10 +29,12 @@ import type { DeliveryLog, DeliveryOutcome } from '../../../ports/delivery-log';
 import type { DeliveryTrace } from '../../../ports/destination';
 import type { ErrorCode } from '../../../core/errors';
 import { buildCsv } from './build-csv';
+import { buildOrdersCsv } from './build-orders-csv';
 import type { MetricaUploadClient, MetricaUploading } from './metrica-upload-client';
 import { nextMidnightGmt } from './metrica-errors';
 import {
   METRICA_MAX_IN_FLIGHT,
+  METRICA_ORDER_UPDATE_MS,
   METRICA_STUCK_MS,
   METRICA_WINDOW_MS,
   type MetricaSettings,
@@ -44,7 +51,7 @@ export interface MetricaUploaderDeps {
   queue: string;
   settings: MetricaSettings;
   outbox: ConversionOutbox;
-  client: Pick<MetricaUploadClient, 'upload' | 'uploading' | 'uploadings'>;
+  client: Pick<MetricaUploadClient, 'upload' | 'uploadOrders' | 'uploading' | 'uploadings'>;
   deliveryLog: DeliveryLog;
   logger: UploaderLogger;
   now: () => number;
@@ -129,17 +136,17 @@ export class MetricaUploader {
 
   private async pass(): Promise<void> {
     const { outbox, queue, settings, now } = this.deps;
-    const expired = await outbox.expire(
-      queue,
-      Math.floor((now() - METRICA_WINDOW_MS) / 1000),
-      now(),
-    );
+    const orders = settings.mode === 'orders';
+    const window = orders ? METRICA_ORDER_UPDATE_MS : METRICA_WINDOW_MS;
+    const expired = await outbox.expire(queue, Math.floor((now() - window) / 1000), now());
     for (const e of expired) {
       await this.record(
         [e],
         'expired',
         'METRICA_CONVERSION_EXPIRED',
-        'expired: more than 21 days passed before it could be uploaded, so Metrica could not link it to a visit; not uploaded',
+        orders
+          ? 'expired: the deal was created more than 111 days before its order could be uploaded, and Metrica no longer updates it; not uploaded'
+          : 'expired: more than 21 days passed before it could be uploaded, so Metrica could not link it to a visit; not uploaded',
         null,
       );
     }
@@ -176,8 +183,9 @@ export class MetricaUploader {
   /** Uploads the batch; false when the queue must wait (a quota, an outage, a stop). */
   private async send(batch: OutboxBatch): Promise<boolean> {
     const { outbox, client, now, settings } = this.deps;
+    const orders = settings.mode === 'orders';
     try {
-      if (batch.attempts > 0) {
+      if (batch.attempts > 0 && !orders) {
         // An attempt began before: Metrica may have it. Look for the batch id first.
         const list = await this.request(() => client.uploadings());
         if (list === null) return this.overBudget(batch);
@@ -188,14 +196,18 @@ export class MetricaUploader {
         }
       }
       const entries = await outbox.entries(batch.id);
-      const csv = buildCsv(batch.idType, entries, Math.floor(now() / 1000));
+      const csv = orders
+        ? buildOrdersCsv(entries, settings.timeZone)
+        : buildCsv(batch.idType, entries, Math.floor(now() / 1000));
       // Durable before the request is written: a crash from here on is resolved by the comment.
       await outbox.update(
         batch.id,
         { attempts: batch.attempts + 1, nextAt: now() + 2 * settings.timeoutMs },
         now(),
       );
-      const up = await this.request(() => client.upload(csv, batch.idType, batch.id));
+      const up = await this.request(() =>
+        orders ? client.uploadOrders(csv) : client.upload(csv, batch.idType, batch.id),
+      );
       if (up === null) return this.overBudget(batch);
       await this.uploaded({ ...batch, attempts: batch.attempts + 1 }, up, null, entries);
       return true;
@@ -233,7 +245,7 @@ export class MetricaUploader {
     known?: OutboxEntry[],
   ): Promise<void> {
     const { outbox, now, settings } = this.deps;
-    const final = FINAL.has(up.status);
+    const final = FINAL.has(up.status) || settings.mode === 'orders';
     await outbox.update(
       batch.id,
       {

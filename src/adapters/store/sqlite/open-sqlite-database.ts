@@ -174,6 +174,8 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX deal_trace_deal ON deal_trace(deal, seq);
    CREATE INDEX deal_trace_won ON deal_trace(at) WHERE won = 1;`,
+  // A CRM order's id for an outbox entry of Metrica's orders mode (SqliteOutbox); null: a conversion.
+  `ALTER TABLE outbox ADD COLUMN order_id TEXT;`,
 ];
 
 export interface OpenedDatabase {

@@ -25,6 +25,7 @@ interface EntryRow {
   currency: string | null;
   added_at: number;
   trace: string;
+  order_id: string | null;
 }
 
 interface BatchRow {
@@ -61,7 +62,7 @@ export class SqliteOutbox implements ConversionOutbox {
   ) {
     this.insert = db.prepare(
       `INSERT INTO outbox (key, queue, id_type, visitor, target, date_time, price, currency,
-         added_at, trace, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
+         added_at, trace, order_id, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
        ON CONFLICT (key) DO NOTHING`,
     );
     this.countPending = db.prepare(
@@ -119,6 +120,7 @@ export class SqliteOutbox implements ConversionOutbox {
           e.currency,
           e.addedAt,
           JSON.stringify(e.trace ?? null),
+          e.orderId ?? null,
         ).changes;
       }
       return added;
@@ -228,5 +230,6 @@ function entryOf(r: EntryRow): OutboxEntry {
     currency: r.currency,
     addedAt: r.added_at,
     trace: JSON.parse(r.trace) as unknown,
+    ...(r.order_id === null ? {} : { orderId: r.order_id }),
   };
 }
