@@ -40,7 +40,7 @@ const BLOCK = 64;
 /**
  * Lua for the record, prune and backfill scripts: a row's segment in its block, put (in place of
  * the one before, or appended; `isNew`: the id has none yet) or dropped. `segment` starts with
- * `\\0<id>\\x01`. `st` holds each block's lowest and highest firstAt (after a prune it may be
+ * `\0<id>\x01`. `st` holds each block's lowest and highest firstAt (after a prune it may be
  * wider than its rows: the scan then reads a block too many).
  */
 export const SEGMENT_LUA = `
@@ -56,13 +56,15 @@ local function putSegment(p, id, firstAt, segment, isNew)
   local key = p .. 'sb:' .. field
   local t = tonumber(firstAt)
   local range = redis.call('HGET', p .. 'st', field)
-  local lo, hi = t, t
   if range then
     local sep = string.find(range, ' ', 1, true)
-    lo = math.min(t, tonumber(string.sub(range, 1, sep - 1)))
-    hi = math.max(t, tonumber(string.sub(range, sep + 1)))
+    local lo, hi = tonumber(string.sub(range, 1, sep - 1)), tonumber(string.sub(range, sep + 1))
+    if t < lo or t > hi then
+      redis.call('HSET', p .. 'st', field, math.min(lo, t) .. ' ' .. math.max(hi, t))
+    end
+  else
+    redis.call('HSET', p .. 'st', field, t .. ' ' .. t)
   end
-  if not range or lo < t or hi > t then redis.call('HSET', p .. 'st', field, lo .. ' ' .. hi) end
   if not isNew then
     local block = redis.call('GET', key)
     local s, e = false, 0
