@@ -3,7 +3,9 @@
  * delivery log (issue 15 asks under 200 ms). Fills a fresh embedded store (and a Redis store, when
  * REDIS_URL is set) with BENCH_ROWS rows (100,000 by default), then times the API's own page query
  * (listDeliveries, what GET /api/v1/deliveries runs) for the first page, a deep page, filters and
- * a text search: the median and the slowest of BENCH_REPEATS runs (20) each.
+ * a text search: the median and the slowest of BENCH_REPEATS runs (20) each, and the overview
+ * (GET /api/v1/overview over 30 days: every row) in BENCH_OVERVIEW_REPEATS runs (3). The stores are
+ * printed side by side.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,10 +15,12 @@ import { createRedisStore } from '../src/adapters/store/redis';
 import type { Store } from '../src/ports/store';
 import type { DeliveryLogFilter, DeliveryOutcome, DeliveryRecord } from '../src/ports/delivery-log';
 import { listDeliveries } from '../src/console/api-deliveries';
+import { buildOverview } from '../src/console/api-overview';
 import { deleteRedisKeys, uniqueRedisPrefix } from '../test/helpers/redis-test-prefix';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 20);
+const OVERVIEW_REPEATS = Number(process.env.BENCH_OVERVIEW_REPEATS ?? 3);
 const OUTCOMES: DeliveryOutcome[] = ['sent', 'sent', 'sent', 'sent', 'skipped', 'failed', 'sent'];
 const EVENTS = ['close_convert_lead', 'purchase'];
 const SOURCES = ['yandex', 'google', 'vk', null];
@@ -61,70 +65,110 @@ async function fill(store: Store): Promise<number> {
   return Date.now() - started;
 }
 
-async function time(
-  store: Store,
-  filter: DeliveryLogFilter,
-): Promise<{ median: number; max: number; rows: number }> {
+interface Timing {
+  median: number;
+  max: number;
+  rows: number;
+}
+
+async function time(runs: number, run: () => Promise<number>): Promise<Timing> {
   const ms: number[] = [];
   let rows = 0;
-  for (let k = 0; k < REPEATS; k++) {
+  for (let k = 0; k < runs; k++) {
     const t = process.hrtime.bigint();
-    const page = await listDeliveries(store.deliveryLog, { limit: 50, ...filter });
+    rows = await run();
     ms.push(Number(process.hrtime.bigint() - t) / 1e6);
-    rows = page.rows.length;
   }
   ms.sort((a, b) => a - b);
   return { median: ms[Math.floor(ms.length / 2)]!, max: ms[ms.length - 1]!, rows };
 }
 
-async function measure(name: string, store: Store): Promise<void> {
+const CASES: [string, (newest: number) => DeliveryLogFilter][] = [
+  ['first page', () => ({})],
+  [
+    'deep page (90% down)',
+    (newest) => ({ beforeId: Math.max(1, newest - Math.floor(ROWS * 0.9)) }),
+  ],
+  ['outcome=failed', () => ({ outcome: 'failed' })],
+  ['outcome=uncertain (none)', () => ({ outcome: 'uncertain' })],
+  ['destination=metrica', () => ({ destination: 'metrica' })],
+  ['event=purchase', () => ({ event: 'purchase' })],
+  ['one deal', () => ({ dealId: String(100_000 + Math.floor(ROWS / 4)) })],
+  ['since last 24 h', () => ({ since: Date.now() - 86_400_000 })],
+  ['until 25 h ago (oldest rows)', () => ({ until: Date.now() - 25 * 3_600_000 })],
+  ['text "reason for deal 1234"', () => ({ text: 'reason for deal 1234' })],
+  ['text "reason for deal 1234", page 2', () => ({ text: 'reason for deal 1234' })],
+  ['text "GA4_rej" + destination=ga4', () => ({ text: 'GA4_rej', destination: 'ga4' })],
+  ['text, no match', () => ({ text: 'no such text anywhere' })],
+];
+
+async function measure(store: Store): Promise<{ fillMs: number; results: Timing[] }> {
   const fillMs = await fill(store);
   const first = await listDeliveries(store.deliveryLog, { limit: 1 });
   const newest = first.rows[0]?.id ?? ROWS;
-  const cases: [string, DeliveryLogFilter][] = [
-    ['first page', {}],
-    ['deep page (90% down)', { beforeId: Math.max(1, newest - Math.floor(ROWS * 0.9)) }],
-    ['outcome=failed', { outcome: 'failed' }],
-    ['destination=metrica', { destination: 'metrica' }],
-    ['event=purchase', { event: 'purchase' }],
-    ['one deal', { dealId: String(100_000 + Math.floor(ROWS / 4)) }],
-    ['since last 24 h', { since: Date.now() - 86_400_000 }],
-    ['text search "reason for deal 1234"', { text: 'reason for deal 1234' }],
-    ['text search, no match', { text: 'no such text anywhere' }],
-  ];
-  console.log(
-    `\n${name}: ${ROWS.toLocaleString('en')} rows written in ${(fillMs / 1000).toFixed(1)} s`,
-  );
-  for (const [label, filter] of cases) {
-    const r = await time(store, filter);
-    console.log(
-      `  ${label.padEnd(38)} median ${r.median.toFixed(1).padStart(7)} ms, slowest ${r.max.toFixed(1).padStart(7)} ms (${r.rows} rows)`,
+  const results: Timing[] = [];
+  for (const [label, make] of CASES) {
+    let filter: DeliveryLogFilter = { limit: 50, ...make(newest) };
+    if (label.endsWith('page 2')) {
+      const page = await listDeliveries(store.deliveryLog, filter);
+      filter = { ...filter, beforeId: Number(page.nextCursor ?? newest) };
+    }
+    results.push(
+      await time(
+        REPEATS,
+        async () => (await listDeliveries(store.deliveryLog, filter)).rows.length,
+      ),
     );
   }
+  results.push(
+    await time(OVERVIEW_REPEATS, async () => {
+      const o = await buildOverview(store.deliveryLog, store.dealTrace, 30, Date.now(), 'RUB');
+      return o.days.reduce((n, d) => n + d.conversions, 0);
+    }),
+  );
+  return { fillMs, results };
+}
+
+function cell(t: Timing | undefined): string {
+  if (t === undefined) return 'not measured'.padEnd(30);
+  return `${t.median.toFixed(1).padStart(7)} ms (max ${t.max.toFixed(1).padStart(7)}) ${String(t.rows).padStart(5)}`;
 }
 
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-bench-console-'));
   const sqlite = createSqliteStore({ dataDir, deliveryLogMaxRows: ROWS * 2 });
+  let embedded: Awaited<ReturnType<typeof measure>>;
   try {
-    await measure('embedded store (SQLite)', sqlite);
+    embedded = await measure(sqlite);
   } finally {
     await sqlite.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+  let onRedis: Awaited<ReturnType<typeof measure>> | undefined;
   const url = process.env.REDIS_URL;
-  if (!url) {
-    console.log('\nRedis: not measured (REDIS_URL is not set)');
-    return;
+  if (url) {
+    const prefix = uniqueRedisPrefix('bench-console');
+    const redis = await createRedisStore({ url, prefix, deliveryLogMaxRows: ROWS * 2 });
+    try {
+      onRedis = await measure(redis);
+    } finally {
+      await redis.close();
+      await deleteRedisKeys(url, prefix);
+    }
   }
-  const prefix = uniqueRedisPrefix('bench-console');
-  const redis = await createRedisStore({ url, prefix, deliveryLogMaxRows: ROWS * 2 });
-  try {
-    await measure('Redis store', redis);
-  } finally {
-    await redis.close();
-    await deleteRedisKeys(url, prefix);
-  }
+  const fillS = (m: { fillMs: number } | undefined): string =>
+    m === undefined ? 'REDIS_URL not set' : `written in ${(m.fillMs / 1000).toFixed(1)} s`;
+  console.log(
+    `\n${ROWS.toLocaleString('en')} rows, 50 a page; median (slowest) of ${REPEATS} runs, rows returned`,
+  );
+  console.log(`${''.padEnd(38)} ${'embedded (SQLite)'.padEnd(34)} Redis`);
+  console.log(`${''.padEnd(38)} ${fillS(embedded).padEnd(34)} ${fillS(onRedis)}`);
+  const labels = [...CASES.map(([l]) => l), `overview, 30 days (${OVERVIEW_REPEATS} runs)`];
+  labels.forEach((label, k) => {
+    console.log(
+      `  ${label.padEnd(36)} ${cell(embedded.results[k]).padEnd(34)} ${cell(onRedis?.results[k])}`,
+    );
+  });
 }
 
 main().catch((error: unknown) => {

@@ -102,6 +102,11 @@ export interface DeliveryLogLimits {
   onPruned?: (report: PruneReport) => void;
 }
 
+/** The text search's case folding: ASCII letters lowered, every other character as it is. */
+export function foldSearchText(s: string): string {
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
 export function zeroCounts(): OutcomeCounts {
   return Object.fromEntries(DELIVERY_OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
 }

@@ -361,5 +361,131 @@ export function describeDeliveryLogContract(
       const [c] = await log.list({ limit: 1 });
       assert.equal(c!.utm, undefined);
     });
+    it('searches text and filters by deal across keyset pages, updated and pruned rows too', async function () {
+      this.timeout(20_000);
+      const backend = await openBackend(60);
+      let log = backend.deliveryLog;
+      // The log's final state, by key, in the order rows were first written.
+      const rows = new Map<string, DeliveryRecord>();
+      const put = async (r: DeliveryRecord): Promise<void> => {
+        await log.record(r);
+        rows.set(r.key!, r);
+      };
+      const reasons = [
+        null,
+        'GA4 answered 503: Service Unavailable',
+        'Timeout after 10 s',
+        'Сделка без client ID',
+        'the\u0000deal\nhad a control character',
+      ];
+      for (let i = 0; i < 90; i++) {
+        const reason = reasons[i % reasons.length]!;
+        await put(
+          record(i, {
+            key: `k${i}`,
+            jobId: `j${i}`,
+            dealId: i % 4 === 0 ? `DEAL-${i % 12}` : String(4000 + (i % 9)),
+            destination: i % 3 === 0 ? 'shop/ga4' : i % 5 === 0 ? null : 'metrica',
+            outcome: reason === null ? 'sent' : i % 2 === 0 ? 'failed' : 'skipped',
+            code: reason === null ? null : i % 2 === 0 ? 'GA4_REJECTED' : 'LEAD_NO_CLIENT_ID',
+            reason,
+            events: i % 7 === 0 ? [] : i % 2 === 0 ? ['purchase'] : ['close_convert_lead', 'x'],
+          }),
+        );
+      }
+      // Updates: a reason and an outcome change; the old text no longer finds the row.
+      for (const i of [80, 81, 85]) {
+        await put({
+          ...rows.get(`k${i}`)!,
+          at: T0 + 200_000,
+          outcome: 'sent',
+          reason: 'Updated later',
+          code: null,
+        });
+      }
+      // A restart prunes to the newest 60 rows (none pending).
+      if (backend.reopen) log = await backend.reopen();
+      else
+        for (let i = 0; i < 500; i++) await put(record(1000 + i, { key: `m${i}`, jobId: `m${i}` }));
+      const all = await log.list({ limit: 100_000 });
+      const kept = new Set(all.map((r) => r.jobId));
+      assert.ok(kept.size <= 60 + PRUNING_SLACK && !kept.has('j0'), `${kept.size} rows kept`);
+      for (const r of all) assert.deepEqual(withoutId(r), rows.get(r.key!), r.jobId);
+      const fold = (s: string): string => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+      const expected = (f: Parameters<DeliveryLog['list']>[0] & object): string[] =>
+        all
+          .filter(
+            (r) =>
+              (f.dealId === undefined || r.dealId === f.dealId) &&
+              (f.outcome === undefined || r.outcome === f.outcome) &&
+              (f.event === undefined || r.events.includes(f.event)) &&
+              (f.destination === undefined || r.destination === f.destination) &&
+              (f.since === undefined || r.firstAt >= f.since) &&
+              (f.until === undefined || r.firstAt < f.until) &&
+              (f.text === undefined ||
+                [r.dealId, r.destination ?? '', r.code ?? '', r.reason ?? '', ...r.events].some(
+                  (v) => fold(v).includes(fold(f.text!)),
+                )),
+          )
+          .map((r) => r.jobId);
+      const paged = async (f: Parameters<DeliveryLog['list']>[0] & object): Promise<string[]> => {
+        const out: string[] = [];
+        let beforeId: number | undefined;
+        for (let page = 0; page < 100; page++) {
+          const rows = await log.list({ ...f, limit: 7, beforeId });
+          out.push(...rows.map((r) => r.jobId));
+          if (rows.length < 7) return out;
+          beforeId = rows[rows.length - 1]!.id;
+        }
+        throw new Error('more than 100 pages');
+      };
+      const filters: Array<Parameters<DeliveryLog['list']>[0] & object> = [
+        { text: 'timeout' },
+        { text: 'TIMEOUT AFTER' },
+        { text: 'deal-1' },
+        { text: 'ga4' },
+        { text: 'ga4', outcome: 'skipped' },
+        { text: 'rejected', destination: 'metrica' },
+        { text: 'Сделка' },
+        { text: 'сделка' },
+        { text: 'control character' },
+        { text: 'deal\nhad' },
+        { text: 'updated later' },
+        { text: 'service unavailable', event: 'purchase' },
+        { text: 'x' },
+        { text: 'no such thing' },
+        { dealId: 'DEAL-4' },
+        { dealId: '4003' },
+        { dealId: '4003', outcome: 'failed' },
+        { dealId: '4003', text: 'answered' },
+        { dealId: 'DEAL-0' },
+        { dealId: 'deal-4' },
+        { outcome: 'uncertain' },
+        { since: T0 + 50_000 },
+        { until: T0 + 75_000, text: 'ga4' },
+        { since: T0 + 40_000, until: T0 + 62_000, outcome: 'failed' },
+        { until: T0 + 10_000 },
+      ];
+      let nonEmpty = 0;
+      for (const f of filters) {
+        const want = expected(f);
+        if (want.length > 7) nonEmpty++;
+        assert.deepEqual(await paged(f), want, JSON.stringify(f));
+      }
+      assert.ok(nonEmpty >= 4, `${nonEmpty} filters span pages`);
+      const far = await log.list({ text: 'ga4', beforeId: Number.MAX_SAFE_INTEGER, limit: 1000 });
+      assert.deepEqual(
+        far.map((r) => r.jobId),
+        expected({ text: 'ga4' }),
+        'a cursor above every id',
+      );
+      assert.deepEqual(await paged({ text: 'сделка' }), [], 'non-ASCII letters keep their case');
+      assert.ok((await paged({ text: 'Сделка' })).length > 0);
+      assert.deepEqual(await paged({ text: 'updated later' }).then((r) => r.sort()), [
+        'j80',
+        'j81',
+        'j85',
+      ]);
+    });
   });
 }

@@ -89,6 +89,9 @@ if (!REDIS_URL) {
         { maxRows, maxAgeMs: maxAgeMs ?? Number.POSITIVE_INFINITY, onPruned },
         b.prefix,
         now,
+        // A scan budget of one block (64 ids): a filtered page takes several scan calls, each going
+        // on from where the last stopped.
+        1,
       ).open();
     return {
       deliveryLog: await open(),

@@ -4,11 +4,12 @@
  *
  * Keys live under one prefix (`closeloop` by default, `CLOSELOOP_REDIS_PREFIX`), so several
  * deployments can share a Redis: `<prefix>:q:<queue>:…` (BullMQ), `<prefix>:ledger:<key>`,
- * `<prefix>:revenue:<destination>:<source>:<account>:<deal>`, `<prefix>:delivery-log`,
- * `<prefix>:tokens:<account>`, `<prefix>:rate:<account>`, `<prefix>:settings`,
- * `<prefix>:lease:<name>`, `<prefix>:window:<name>:<key>` (the `/leads` limit), `<prefix>:outbox:…`
- * (conversions waiting for a batch upload, redis-outbox.ts), `<prefix>:gate:<name>:…` (an API
- * token's requests in flight and a day, redis-request-gate.ts).
+ * `<prefix>:revenue:<destination>:<source>:<account>:<deal>`, `<prefix>:dl:…` (the delivery log
+ * and its filters' indexes, redis-delivery-log.ts), `<prefix>:tokens:<account>`,
+ * `<prefix>:rate:<account>`, `<prefix>:settings`, `<prefix>:lease:<name>`,
+ * `<prefix>:window:<name>:<key>` (the `/leads` limit), `<prefix>:outbox:…` (conversions waiting
+ * for a batch upload, redis-outbox.ts), `<prefix>:gate:<name>:…` (an API token's requests in
+ * flight and a day, redis-request-gate.ts).
  *
  * Two kinds of connection, because the two sides want opposite things while Redis is away:
  * - intake (the BullMQ queue's adds, counts, the health ping) fails fast: no offline queue, one

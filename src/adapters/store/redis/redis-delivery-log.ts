@@ -6,11 +6,14 @@
  * Keys, under `<prefix>dl:`: `id` (the id counter), `r:<id>` (the row as JSON), `k:<row key>` (a
  * key's row id), `ids` (a sorted set of ids, for order and paging), `at` (ids by latest update,
  * for pruning by age), `pending` (the ids still pending), `counts` and `pruned` (hashes by
- * outcome). Recording and pruning are each one Lua script, so concurrent processes never count a
- * row twice. The list of the version before (`<prefix>delivery-log`) is moved in once, at start.
+ * outcome), and the filters' indexes `d:<deal id>`, `sb:<block>`, `st` and `indexed` (redis-delivery-search.ts).
+ * Recording and pruning are each one Lua script, so concurrent processes never count a row twice
+ * and the indexes never drift from the rows. The list of the version before
+ * (`<prefix>delivery-log`) is moved in once, at start, and rows written before the indexes are
+ * indexed once, at start.
  *
- * `list` filters in this process: a filtered list reads rows newest first in pages until it has
- * `limit` of them or has read them all (at most the bound). Durability is Redis's own (AOF).
+ * `list` without a filter pages `ids`; with a deal id it pages that deal's set; with any other
+ * filter it scans inside Redis (redis-delivery-search.ts). Durability is Redis's own (AOF).
  */
 import type { Redis } from 'ioredis';
 import {
@@ -27,16 +30,26 @@ import {
   type StoredDelivery,
 } from '../../../ports/delivery-log';
 import { LuaScript } from './lua-script';
+import {
+  backfill,
+  matchesFilter,
+  needsScan,
+  scanIds,
+  searchBody,
+  SCAN_BUDGET,
+  SEGMENT_LUA,
+} from './redis-delivery-search';
 
 /**
  * ARGV: key prefix, the row's JSON without id and firstAt, its key or '', its outcome, its `at`,
- * '1' when pending. Returns the row's id. Every key lives under the prefix (one Redis, no cluster).
+ * '1' when pending, its segment after id and firstAt, its deal id. Returns the row's id. Every key lives under the prefix (one Redis, no cluster).
  */
-const RECORD = new LuaScript(`
+const RECORD = new LuaScript(`${SEGMENT_LUA}
 local p = ARGV[1]
 local rowKey = ARGV[3]
 local at = tonumber(ARGV[5])
 local id = false
+local isNew = false
 local firstAt = at
 if rowKey ~= '' then id = redis.call('GET', p .. 'k:' .. rowKey) end
 if id then
@@ -45,14 +58,18 @@ if id then
     local o = cjson.decode(old)
     redis.call('HINCRBY', p .. 'counts', o.outcome, -1)
     firstAt = o.firstAt
+    if o.dealId ~= ARGV[8] then redis.call('ZREM', p .. 'd:' .. tostring(o.dealId), id) end
   end
 else
+  isNew = true
   id = redis.call('INCR', p .. 'id')
   if rowKey ~= '' then redis.call('SET', p .. 'k:' .. rowKey, id) end
   redis.call('ZADD', p .. 'ids', id, id)
 end
 redis.call('SET', p .. 'r:' .. id, '{"id":' .. id .. ',"firstAt":' .. firstAt .. ',' .. string.sub(ARGV[2], 2))
 redis.call('ZADD', p .. 'at', at, id)
+redis.call('ZADD', p .. 'd:' .. ARGV[8], id, id)
+putSegment(p, id, firstAt, '\\0' .. id .. '\\1' .. firstAt .. '\\1' .. ARGV[7], isNew)
 if ARGV[6] == '1' then redis.call('SADD', p .. 'pending', id) else redis.call('SREM', p .. 'pending', id) end
 redis.call('HINCRBY', p .. 'counts', ARGV[4], 1)
 return id
@@ -63,7 +80,7 @@ return id
  * rows past the count, then settled rows past the age. Returns the removed counts as JSON, by
  * reason: {"count": {...}, "age": {...}}.
  */
-const PRUNE = new LuaScript(`
+const PRUNE = new LuaScript(`${SEGMENT_LUA}
 local p = ARGV[1]
 local out = { count = {}, age = {} }
 local function drop(id, why)
@@ -74,7 +91,9 @@ local function drop(id, why)
     out[why][o.outcome] = (out[why][o.outcome] or 0) + 1
     redis.call('HINCRBY', p .. 'pruned', o.outcome, 1)
     if o.key then redis.call('DEL', p .. 'k:' .. o.key) end
+    redis.call('ZREM', p .. 'd:' .. tostring(o.dealId), id)
   end
+  dropSegment(p, id)
   redis.call('DEL', p .. 'r:' .. id)
   redis.call('ZREM', p .. 'ids', id)
   redis.call('ZREM', p .. 'at', id)
@@ -110,6 +129,8 @@ export class RedisDeliveryLog implements DeliveryLog {
     private readonly limits: DeliveryLogLimits,
     prefix = 'closeloop:',
     private readonly now: () => number = Date.now,
+    /** Members one scan call reads at most (tests make it small to page through many calls). */
+    private readonly scanBudget = SCAN_BUDGET,
   ) {
     if (!Number.isInteger(limits.maxRows) || limits.maxRows < 1) {
       throw new RangeError(`maxRows must be a whole number of 1 or more, got ${limits.maxRows}`);
@@ -128,6 +149,7 @@ export class RedisDeliveryLog implements DeliveryLog {
       await this.write(upgradeDeliveryRow(stored));
       await this.redis.rpop(this.legacyKey);
     }
+    await backfill(this.redis, this.base);
     await this.prune();
     return this;
   }
@@ -171,6 +193,8 @@ export class RedisDeliveryLog implements DeliveryLog {
         entry.outcome,
         String(entry.at),
         PENDING_OUTCOMES.includes(entry.outcome) ? '1' : '0',
+        searchBody(entry),
+        entry.dealId,
       ],
     );
   }
@@ -203,45 +227,32 @@ export class RedisDeliveryLog implements DeliveryLog {
     const limit = Math.floor(filter.limit ?? DEFAULT_LIMIT);
     if (limit <= 0) return [];
     const rows: StoredDelivery[] = [];
-    let max = filter.beforeId === undefined ? '+inf' : `(${filter.beforeId}`;
+    const scan = needsScan(filter) && filter.dealId === undefined;
+    // Without the scan: the deal's set or every id, newest first, a page at a time.
+    const set = `${this.base}${filter.dealId === undefined ? 'ids' : `d:${filter.dealId}`}`;
+    let below = filter.beforeId ?? null;
     for (;;) {
-      const ids = await this.redis.zrevrangebyscore(
-        `${this.base}ids`,
-        max,
-        '-inf',
-        'LIMIT',
-        0,
-        PAGE,
-      );
-      if (ids.length === 0) return rows;
-      const texts = await this.redis.mget(ids.map((id) => `${this.base}r:${id}`));
+      let ids: string[];
+      let next: number | null;
+      if (scan) {
+        const want = limit - rows.length;
+        const found = await scanIds(this.redis, this.base, below, want, this.scanBudget, filter);
+        ({ ids, next } = found);
+      } else {
+        const max = below === null ? '+inf' : `(${below}`;
+        ids = await this.redis.zrevrangebyscore(set, max, '-inf', 'LIMIT', 0, PAGE);
+        next = ids.length < PAGE ? null : Number(ids[ids.length - 1]);
+      }
+      const texts =
+        ids.length === 0 ? [] : await this.redis.mget(ids.map((id) => `${this.base}r:${id}`));
       for (const text of texts) {
         if (text === null) continue;
         const row = JSON.parse(text) as StoredDelivery;
-        if (matches(row, filter)) rows.push(row);
+        if (matchesFilter(row, filter)) rows.push(row);
         if (rows.length >= limit) return rows;
       }
-      max = `(${ids[ids.length - 1]}`;
+      if (next === null) return rows;
+      below = next;
     }
   }
-}
-
-function matches(row: StoredDelivery, f: DeliveryLogFilter): boolean {
-  return (
-    (f.outcome === undefined || row.outcome === f.outcome) &&
-    (f.dealId === undefined || row.dealId === f.dealId) &&
-    (f.account === undefined || row.account === f.account) &&
-    (f.destination === undefined || row.destination === f.destination) &&
-    (f.since === undefined || row.firstAt >= f.since) &&
-    (f.until === undefined || row.firstAt < f.until) &&
-    (f.event === undefined || f.event === '' || row.events.includes(f.event)) &&
-    (f.text === undefined || f.text === '' || containsText(row, f.text.toLowerCase()))
-  );
-}
-
-/** The SQLite log's search: deal id, destination, code, reason, event names. */
-function containsText(row: StoredDelivery, text: string): boolean {
-  return [row.dealId, row.destination ?? '', row.code ?? '', row.reason ?? '', ...row.events].some(
-    (v) => v.toLowerCase().includes(text),
-  );
 }

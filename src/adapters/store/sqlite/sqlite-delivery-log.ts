@@ -6,6 +6,7 @@
 import type { ErrorCode } from '../../../core/errors';
 import {
   PENDING_OUTCOMES,
+  foldSearchText,
   upgradeKind,
   zeroCounts,
   type DeliveryLog,
@@ -199,7 +200,8 @@ export class SqliteDeliveryLog implements DeliveryLog {
         OR instr(lower(coalesce(code, '')), @text) > 0 OR instr(lower(coalesce(reason, '')), @text) > 0
         OR instr(lower(events), @text) > 0)`,
       'text',
-      filter.text === undefined || filter.text === '' ? undefined : filter.text.toLowerCase(),
+      // SQLite's lower() folds ASCII letters only: the needle is folded the same way.
+      filter.text === undefined || filter.text === '' ? undefined : foldSearchText(filter.text),
     );
     add('id < @beforeId', 'beforeId', filter.beforeId);
     const sql = `SELECT * FROM delivery_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
