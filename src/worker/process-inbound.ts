@@ -135,9 +135,10 @@ function createProcessOnce(deps: InboundDeps) {
     }
     const source = account.sources.get(payload.event.source);
     const event = source ? await source.complete(payload.event, { jobId: job.id }) : payload.event;
-    const base = rowBase(account.name, event, job, deps.now());
     const mapped = event.lookup === 'other_account' ? null : mapDealEvent(event, account.mapping);
     await traceDeal(deps, payload, event, mapped);
+    // After the trace: a deal's rows come after what was seen and decided, in its story.
+    const base = rowBase(account.name, event, job, deps.now());
     if (mapped === null || event.lookup === 'other_account') {
       // Not this account's deal (a forgery, or a URL pasted into another CRM account): no rule
       // may act on it, and its deal was not read.
