@@ -26,7 +26,7 @@ import { createDeliveryHandler } from './worker/process-delivery';
 import { createCreateLeadHandler } from './worker/process-create-lead';
 import { Reconciler } from './worker/reconciler';
 import { startPersonalDataJanitor } from './worker/personal-data-janitor';
-import { startMetricaUploads } from './worker/metrica-uploads';
+import { startMetricaUploads } from './adapters/destinations/metrica/metrica-uploads';
 import { buildAccounts, ignoredEntriesGauge, type BuiltAccount } from './accounts';
 import { createConsole } from './console/create-console';
 import { createConsoleActions } from './console/console-actions';

@@ -15,7 +15,7 @@ import { createSqliteStore } from '../../src/adapters/store/sqlite';
 import type { OutboxEntry } from '../../src/ports/conversion-outbox';
 import type { RequestGate } from '../../src/ports/request-gate';
 import type { Store } from '../../src/ports/store';
-import { gateName } from '../../src/worker/metrica-uploads';
+import { gateName } from '../../src/adapters/destinations/metrica/metrica-uploads';
 import { captureLogger } from './capture-logger';
 import { deleteRedisKeys, uniqueRedisPrefix } from './redis-test-prefix';
 

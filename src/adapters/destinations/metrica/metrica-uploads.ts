@@ -1,20 +1,17 @@
 /**
- * Part of the composition root: one upload loop per Metrica destination that sends (not dry run),
+ * Called by the composition root (src/main.ts): one upload loop per Metrica destination that sends (not dry run),
  * with one request gate per token (at most 2 in flight, a daily budget; on Redis shared by every
  * worker, named by a digest of the token), and the /metrics gauges of stuck uploads and stopped
  * queues.
  */
 import { createHash } from 'node:crypto';
-import { MetricaDestination } from '../adapters/destinations/metrica';
-import { MetricaUploadClient } from '../adapters/destinations/metrica/metrica-upload-client';
-import {
-  MetricaUploader,
-  type UploaderLogger,
-} from '../adapters/destinations/metrica/metrica-uploader';
-import { METRICA_MAX_IN_FLIGHT } from '../adapters/destinations/metrica/metrica-settings';
-import type { Destination } from '../ports/destination';
-import type { RequestGate } from '../ports/request-gate';
-import type { Store } from '../ports/store';
+import { MetricaDestination } from './index';
+import { MetricaUploadClient } from './metrica-upload-client';
+import { MetricaUploader, type UploaderLogger } from './metrica-uploader';
+import { METRICA_MAX_IN_FLIGHT } from './metrica-settings';
+import type { Destination } from '../../../ports/destination';
+import type { RequestGate } from '../../../ports/request-gate';
+import type { Store } from '../../../ports/store';
 
 export interface MetricaUploads {
   uploaders: MetricaUploader[];
