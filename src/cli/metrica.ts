@@ -135,7 +135,12 @@ async function checkCounter(options: Options, run: CliRun): Promise<number> {
   );
   for (const g of goals) io.out(`  ${describeGoal(g)}`);
   const found = findJsEventGoal(goals, identifier);
-  if (found.exact) {
+  if (run.env.METRICA_MODE?.trim() === 'orders' && options.goal === undefined) {
+    // CRM orders carry a status, not a goal (docs/metrica.md, "Conversions or orders?").
+    io.out(
+      'ok: METRICA_MODE=orders: deals go to Metrica as CRM orders, which need no goal (their statuses are the funnel).',
+    );
+  } else if (found.exact) {
     io.out(`ok: goal ${identifier} is the JavaScript-event goal ${found.exact.id} (exact).`);
   } else {
     ready = false;

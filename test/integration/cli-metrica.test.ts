@@ -87,6 +87,18 @@ describe('CLI: closeloop metrica', function () {
     assert.equal(probe?.authorization, `OAuth ${UPLOADER}`);
   });
 
+  it('check: in orders mode no goal is needed; the token is still checked', async () => {
+    const r = await closeloop(['metrica', 'check'], {
+      METRICA_COUNTER_ID: COUNTER,
+      METRICA_TOKEN: UPLOADER,
+      METRICA_MODE: 'orders',
+    });
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /ok: METRICA_MODE=orders: deals go to Metrica as CRM orders/);
+    assert.doesNotMatch(r.out, /missing:/);
+    assert.match(r.out, /ok: the token may upload/);
+  });
+
   it('check: ready when the goal exists as an exact JavaScript event; settings from .env', async () => {
     m.addGoal(COUNTER, 'deal_won');
     fs.writeFileSync(
