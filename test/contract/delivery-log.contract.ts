@@ -181,6 +181,22 @@ export function describeDeliveryLogContract(
       );
     });
 
+    it('keeps a deal id as text: a leading zero stays, and 007 is not 7 (1C numbers)', async function () {
+      const log = await open();
+      await log.record(record(0, { dealId: '000123' }));
+      await log.record(record(1, { dealId: '123' }));
+      await log.record(record(2, { dealId: '007', key: 'k:007' }));
+      await log.record(record(3, { dealId: '007', key: 'k:007', outcome: 'failed' }));
+      const dealIds = async (filter: Parameters<DeliveryLog['list']>[0]): Promise<string[]> =>
+        (await log.list(filter)).map((r) => r.dealId);
+      assert.deepEqual(await dealIds({}), ['007', '123', '000123']);
+      assert.deepEqual(await dealIds({ dealId: '000123' }), ['000123']);
+      assert.deepEqual(await dealIds({ dealId: '123' }), ['123']);
+      assert.deepEqual(await dealIds({ dealId: '7' }), []);
+      assert.deepEqual(await dealIds({ dealId: '007' }), ['007']);
+      assert.deepEqual(await dealIds({ text: '0001' }), ['000123']);
+    });
+
     it('stays bounded, keeping the newest rows', async function () {
       this.timeout(20_000);
       const maxRows = 1000;

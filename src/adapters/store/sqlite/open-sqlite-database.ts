@@ -187,6 +187,12 @@ export const MIGRATIONS: readonly string[] = [
      batch_id TEXT,
      at INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // The deal id as text (lead_id's INTEGER affinity turned 1C's "000123" into 123): rows before
+  // keep what lead_id kept, as text.
+  `ALTER TABLE delivery_log ADD COLUMN deal_id TEXT;
+   UPDATE delivery_log SET deal_id = CAST(lead_id AS TEXT);
+   CREATE INDEX delivery_log_deal_text ON delivery_log(deal_id, id);
+   DROP INDEX delivery_log_deal;`,
 ];
 
 export interface OpenedDatabase {

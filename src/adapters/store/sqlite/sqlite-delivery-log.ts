@@ -23,8 +23,9 @@ import type { CommitGroup } from './commit-group';
 
 /**
  * A row. The column names are from before the deal model: `account_id` holds the CRM account,
- * `lead_id` the deal id, `action` the kind, `status_id` the stage. A numeric deal id or stage
- * comes back as a number (SQLite's INTEGER affinity), and is read as a string.
+ * `lead_id` the deal id (as a number where it looks like one: SQLite's INTEGER affinity), `action`
+ * the kind, `status_id` the stage (read as a string). `deal_id` holds the deal id as sent, text,
+ * so a leading zero stays; the filters and the reads use it.
  */
 interface Row {
   id: number;
@@ -35,6 +36,8 @@ interface Row {
   source: string;
   account_id: string;
   lead_id: number | string;
+  /** The deal id as sent (text); null only if a row predates its column and escaped the copy. */
+  deal_id: string | null;
   action: string;
   status_id: number | string | null;
   job_id: string;
@@ -66,16 +69,16 @@ export class SqliteDeliveryLog implements DeliveryLog {
     this.stmt = {
       insert: db.prepare(
         `INSERT INTO delivery_log (at, first_at, row_key, account, source, account_id, lead_id,
-           action, status_id, job_id, destination, outcome, code, reason, events, payload, attempts,
+           deal_id, action, status_id, job_id, destination, outcome, code, reason, events, payload, attempts,
            utm_source, utm_medium)
-         VALUES (@at, @at, @key, @account, @source, @crmAccount, @dealId, @kind, @stageId, @jobId,
+         VALUES (@at, @at, @key, @account, @source, @crmAccount, @dealId, @dealId, @kind, @stageId, @jobId,
            @destination, @outcome, @code, @reason, @events, @payload, @attempts, @utmSource,
            @utmMedium)`,
       ),
       byKey: db.prepare(`SELECT id, outcome FROM delivery_log WHERE row_key = ?`),
       update: db.prepare(
         `UPDATE delivery_log SET at = @at, account = @account, source = @source,
-           account_id = @crmAccount, lead_id = @dealId, action = @kind, status_id = @stageId,
+           account_id = @crmAccount, lead_id = @dealId, deal_id = @dealId, action = @kind, status_id = @stageId,
            job_id = @jobId, destination = @destination, outcome = @outcome, code = @code,
            reason = @reason, events = @events, payload = @payload, attempts = @attempts,
            utm_source = @utmSource, utm_medium = @utmMedium
@@ -187,8 +190,8 @@ export class SqliteDeliveryLog implements DeliveryLog {
       params[name] = value;
     };
     add('outcome = @outcome', 'outcome', filter.outcome);
-    // The column's INTEGER affinity makes '4711' match a stored 4711, and 'A-77' a stored 'A-77'.
-    add('lead_id = @dealId', 'dealId', filter.dealId);
+    // As text: '007' is not '7' (deal_id; lead_id's INTEGER affinity would take them for one).
+    add('deal_id = @dealId', 'dealId', filter.dealId);
     add('account = @account', 'account', filter.account);
     add('destination = @destination', 'destination', filter.destination);
     add('first_at >= @since', 'since', filter.since);
@@ -196,7 +199,7 @@ export class SqliteDeliveryLog implements DeliveryLog {
     // events is a JSON array of names: a quoted name matches that event only.
     add(`instr(events, @event) > 0`, 'event', eventNeedle(filter.event));
     add(
-      `(instr(lower(lead_id), @text) > 0 OR instr(lower(coalesce(destination, '')), @text) > 0
+      `(instr(lower(deal_id), @text) > 0 OR instr(lower(coalesce(destination, '')), @text) > 0
         OR instr(lower(coalesce(code, '')), @text) > 0 OR instr(lower(coalesce(reason, '')), @text) > 0
         OR instr(lower(events), @text) > 0)`,
       'text',
@@ -225,7 +228,7 @@ function toStored(r: Row): StoredDelivery {
     account: r.account,
     source: r.source,
     crmAccount: r.account_id,
-    dealId: String(r.lead_id),
+    dealId: r.deal_id ?? String(r.lead_id),
     kind: upgradeKind(r.action),
     stageId: r.status_id === null ? null : String(r.status_id),
     jobId: r.job_id,
