@@ -58,13 +58,16 @@ export class MetricaDestination implements Destination {
   readonly resendsSafely = true;
   /** An order is replaced by its id (merge_mode=SAVE): every correction of a deal reaches it. */
   readonly correctsInPlace: boolean;
+  /** `mode: orders`: CRM orders rather than offline conversions. */
+  private readonly orders: boolean;
 
   constructor(
     readonly settings: MetricaSettings,
     private readonly options: MetricaDestinationOptions,
   ) {
     this.id = options.id ?? 'metrica';
-    this.correctsInPlace = settings.mode === 'orders';
+    this.orders = settings.mode === 'orders';
+    this.correctsInPlace = this.orders;
     this.dryRunReason =
       settings.token === null
         ? 'the Metrica token (METRICA_TOKEN) is not set'
@@ -75,17 +78,17 @@ export class MetricaDestination implements Destination {
   }
 
   accepts(event: ConversionEvent): boolean {
-    const orders = this.settings.mode === 'orders';
-    return Object.hasOwn(orders ? this.settings.orderStatuses : this.settings.goals, event.name);
+    const names = this.orders ? this.settings.orderStatuses : this.settings.goals;
+    return Object.hasOwn(names, event.name);
   }
 
   /** No dedupe of offline conversions (research §8.4); an order is kept by its id (§2). */
   deduplicates(): boolean {
-    return this.settings.mode === 'orders';
+    return this.orders;
   }
 
   identify(identities: Identities, context: IdentifyContext): IdentifyResult {
-    if (this.settings.mode === 'orders') return identifyOrder(identities, context);
+    if (this.orders) return identifyOrder(identities, context);
     const clientId = normalizeYmClientId(identities.ymClientId);
     if (clientId !== null) return { identity: { ymClientId: clientId } };
     const yclid = identities.yclid?.trim() ?? '';
@@ -104,7 +107,7 @@ export class MetricaDestination implements Destination {
   }
 
   async deliver(request: DeliveryRequest, nowMs: number): Promise<DeliveryResult> {
-    if (this.settings.mode === 'orders') {
+    if (this.orders) {
       const entries = orderEntries(this.settings, this.id, request, nowMs);
       return this.queued(entries, ordersPath(this.settings), orderRows(entries));
     }

@@ -20,8 +20,9 @@ import { priceOf } from './build-csv';
 import type { MetricaUploading } from './metrica-upload-client';
 import { METRICA_ORDER_UPDATE_MS, type MetricaSettings } from './metrica-settings';
 
-export function ordersPath(settings: MetricaSettings): string {
-  return `${settings.endpoint}/cdp/api/v1/counter/${settings.counterId}/data/simple_orders`;
+/** The CRM data API's simple_orders URL of a counter (its query, merge_mode etc., apart). */
+export function ordersPath(where: { endpoint: string; counterId: string }): string {
+  return `${where.endpoint}/cdp/api/v1/counter/${where.counterId}/data/simple_orders`;
 }
 
 export function identifyOrder(identities: Identities, context: IdentifyContext): IdentifyResult {
@@ -113,7 +114,7 @@ export function ordersUploadingOf(raw: unknown): MetricaUploading {
   if (status === 'FAILED') {
     throw new DeliveryError(
       'METRICA_UPLOAD_REJECTED',
-      `Metrica answered api_validation_status FAILED for CRM orders upload ${String(id)}: it could not read the orders file; the batch is not sent again. Report it as a closeloop bug with this message; the queue stays stopped until a restart`,
+      `Metrica answered api_validation_status FAILED for CRM orders upload ${String(id)}: it could not read the orders file; the batch is not sent again. Report it as a closeloop bug with this message; the queue stays stopped until closeloop metrica resume`,
       { details: { status: 400, errorType: 'api_validation_failed', stopsQueue: true } },
     );
   }

@@ -17,7 +17,7 @@ import type { OutboxIdType, UploadCounts } from '../../../ports/conversion-outbo
 import { MAX_ERROR_BODY_BYTES, readLimitedText } from '../../read-limited-response';
 import { CLIENT_ID_TYPE } from './build-csv';
 import { explainMetricaError, retryDelayOf, type MetricaErrorBody } from './metrica-errors';
-import { ordersUploadingOf } from './metrica-orders';
+import { ordersPath, ordersUploadingOf } from './metrica-orders';
 
 export interface MetricaUploading {
   id: string;
@@ -70,7 +70,7 @@ export class MetricaUploadClient {
   async uploadOrders(csv: string): Promise<MetricaUploading> {
     const form = new FormData();
     form.append('file', new Blob([csv], { type: 'text/csv' }), 'orders.csv');
-    const url = `${this.options.endpoint}/cdp/api/v1/counter/${this.options.counterId}/data/simple_orders?merge_mode=SAVE&delimiter_type=COMMA`;
+    const url = `${ordersPath(this.options)}?merge_mode=SAVE&delimiter_type=COMMA`;
     const body = await this.call('POST', url, form);
     return ordersUploadingOf((body as { uploading?: unknown }).uploading);
   }

@@ -86,6 +86,8 @@ export class MetricaUploader {
   private readonly gate: RequestGate;
   private readonly owner: string;
   private readonly claimMs: number;
+  /** `mode: orders`: the batches are CRM orders. */
+  private readonly orders: boolean;
 
   constructor(private readonly deps: MetricaUploaderDeps) {
     this.queue = deps.queue;
@@ -93,6 +95,7 @@ export class MetricaUploader {
     this.owner = deps.owner ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     // Long enough for one request and its answer; renewed before the upload is written.
     this.claimMs = 2 * deps.settings.timeoutMs + 30_000;
+    this.orders = deps.settings.mode === 'orders';
   }
 
   start(): void {
@@ -125,7 +128,7 @@ export class MetricaUploader {
 
   private async pass(): Promise<void> {
     const { outbox, queue, settings, now } = this.deps;
-    const orders = settings.mode === 'orders';
+    const orders = this.orders;
     const window = orders ? METRICA_ORDER_UPDATE_MS : METRICA_WINDOW_MS;
     const expired = await outbox.expire(queue, Math.floor((now() - window) / 1000), now());
     for (const e of expired) {
@@ -142,7 +145,7 @@ export class MetricaUploader {
     if (await this.isStopped()) return;
     for (const b of await outbox.batches(queue, ['sending'])) {
       if (b.nextAt > now()) return; // waiting for a quota or Metrica: nothing new either
-      const claimed = await outbox.claim(b.id, this.owner, now() + this.claimMs, now());
+      const claimed = await this.claim(b.id);
       if (claimed === null) continue; // another worker is on it
       if (!(await this.send(claimed))) return;
     }
@@ -164,12 +167,18 @@ export class MetricaUploader {
         );
         if (b === null) continue;
         cut = true;
-        const claimed = await outbox.claim(b.id, this.owner, now() + this.claimMs, now());
+        const claimed = await this.claim(b.id);
         if (claimed !== null && !(await this.send(claimed))) return;
       }
       if (!cut) break;
     }
     await this.poll();
+  }
+
+  /** Takes (or extends) this loop's claim on the batch: the batch as it stands, or null. */
+  private claim(batchId: string): Promise<OutboxBatch | null> {
+    const now = this.deps.now();
+    return this.deps.outbox.claim(batchId, this.owner, now + this.claimMs, now);
   }
 
   /** The stop kept in the outbox (set here, or lifted by `closeloop metrica resume`). */
@@ -194,7 +203,7 @@ export class MetricaUploader {
   /** Uploads the batch, claimed; false when the queue must wait (a quota, an outage, a stop). */
   private async send(batch: OutboxBatch): Promise<boolean> {
     const { outbox, client, now, settings } = this.deps;
-    const orders = settings.mode === 'orders';
+    const orders = this.orders;
     try {
       if (batch.attempts > 0 && !orders) {
         // An attempt began before: Metrica may have it. Look for the batch id first.
@@ -212,7 +221,7 @@ export class MetricaUploader {
         : buildCsv(batch.idType, entries, Math.floor(now() / 1000));
       const up = await this.request(async () => {
         // Still ours? Renewed right before the request, so no other worker can attempt it now.
-        const held = await outbox.claim(batch.id, this.owner, now() + this.claimMs, now());
+        const held = await this.claim(batch.id);
         if (held === null || held.attempts !== batch.attempts) throw new ClaimLost();
         // Durable before the request is written: a crash from here on is resolved by the comment.
         await outbox.update(
@@ -262,7 +271,7 @@ export class MetricaUploader {
     known?: OutboxEntry[],
   ): Promise<void> {
     const { outbox, now, settings } = this.deps;
-    const final = FINAL.has(up.status) || settings.mode === 'orders';
+    const final = FINAL.has(up.status) || this.orders;
     await outbox.update(
       batch.id,
       {

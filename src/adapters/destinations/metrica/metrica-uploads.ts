@@ -1,8 +1,8 @@
 /**
- * Called by the composition root (src/main.ts): one upload loop per Metrica destination that sends (not dry run),
- * with one request gate per token (at most 2 in flight, a daily budget; on Redis shared by every
- * worker, named by a digest of the token), and the /metrics gauges of stuck uploads and stopped
- * queues.
+ * Called by the composition root (src/main.ts): one upload loop per Metrica destination that
+ * sends (not dry run), with one request gate per token (at most 2 in flight, a daily budget; on
+ * Redis shared by every worker, named by a digest of the token), and the /metrics gauges of stuck
+ * uploads and stopped queues.
  */
 import { createHash } from 'node:crypto';
 import { MetricaDestination } from './index';

@@ -6,8 +6,8 @@
  * Keys, under `<prefix>dl:`: `id` (the id counter), `r:<id>` (the row as JSON), `k:<row key>` (a
  * key's row id), `ids` (a sorted set of ids, for order and paging), `at` (ids by latest update,
  * for pruning by age), `pending` (the ids still pending), `counts` and `pruned` (hashes by
- * outcome), and the filters' indexes `d:<deal id>`, `sb:<block>`, `st` and `indexed` (redis-delivery-search.ts).
- * Recording and pruning are each one Lua script, so concurrent processes never count a row twice
+ * outcome), and the filters' indexes `d:<deal id>`, `sb:<block>`, `st` and `indexed`
+ * (redis-delivery-search.ts). Recording and pruning are each one Lua script, so concurrent processes never count a row twice
  * and the indexes never drift from the rows. The list of the version before
  * (`<prefix>delivery-log`) is moved in once, at start, and rows written before the indexes are
  * indexed once, at start.
@@ -42,7 +42,8 @@ import {
 
 /**
  * ARGV: key prefix, the row's JSON without id and firstAt, its key or '', its outcome, its `at`,
- * '1' when pending, its segment after id and firstAt, its deal id. Returns the row's id. Every key lives under the prefix (one Redis, no cluster).
+ * '1' when pending, its segment after id and firstAt, its deal id. Returns the row's id. Every
+ * key lives under the prefix (one Redis, no cluster).
  */
 const RECORD = new LuaScript(`${SEGMENT_LUA}
 local p = ARGV[1]

@@ -114,6 +114,7 @@ export function searchBody(row: DeliveryRecord): string {
 
 /** Whether a row passes the filter: the final word on every row the indexes suggest. */
 export function matchesFilter(row: StoredDelivery, f: DeliveryLogFilter): boolean {
+  const text = f.text === undefined || f.text === '' ? null : foldSearchText(f.text);
   return (
     (f.outcome === undefined || row.outcome === f.outcome) &&
     (f.dealId === undefined || row.dealId === f.dealId) &&
@@ -122,9 +123,7 @@ export function matchesFilter(row: StoredDelivery, f: DeliveryLogFilter): boolea
     (f.since === undefined || row.firstAt >= f.since) &&
     (f.until === undefined || row.firstAt < f.until) &&
     (f.event === undefined || f.event === '' || row.events.includes(f.event)) &&
-    (f.text === undefined ||
-      f.text === '' ||
-      searched(row).some((v) => foldSearchText(v).includes(foldSearchText(f.text!))))
+    (text === null || searched(row).some((v) => foldSearchText(v).includes(text)))
   );
 }
 
